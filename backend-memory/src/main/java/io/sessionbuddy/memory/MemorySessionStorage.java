@@ -1,0 +1,281 @@
+package io.sessionbuddy.memory;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.spi.AbstractSessionStorage;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An in-process session store on Caffeine: the default backend, for tests, development and
+ * single-instance services.
+ *
+ * <p>Each entry expires at its own {@code expires_at} (Caffeine {@link Expiry}). The store holds at
+ * most {@code maximumSize} sessions; past that Caffeine evicts by its W-TinyLFU policy (close to
+ * least-recently-used, keeping frequently read sessions). User and project indexes are updated in
+ * the same atomic {@code compute} as the entry, and evictions remove their index entries; entries of
+ * expired sessions are skipped by listings and removed by {@link #cleanupExpiredSessions()}.
+ * {@link SessionState} is deeply immutable, so no mutable state is shared with callers.
+ */
+public final class MemorySessionStorage extends AbstractSessionStorage {
+    /** The default maximum number of sessions. */
+    public static final long DEFAULT_MAXIMUM_SIZE = 100_000;
+
+    private final Cache<String, SessionState> cache;
+    private final Map<String, Set<String>> byUser = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> byProject = new ConcurrentHashMap<>();
+
+    private MemorySessionStorage(Builder builder) {
+        super(MemoryStorageProvider.NAME, builder.defaultTtl, builder.clock);
+        Clock clock = builder.clock;
+        Ticker ticker = () -> {
+            Instant now = clock.instant();
+            return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        };
+        cache = Caffeine.newBuilder()
+                .maximumSize(builder.maximumSize)
+                .ticker(ticker)
+                .expireAfter(new SessionExpiry(clock))
+                .evictionListener((String id, SessionState state, RemovalCause cause) -> {
+                    if (id != null && state != null && cause == RemovalCause.SIZE) {
+                        unindex(id, state);
+                    }
+                })
+                .build();
+    }
+
+    /** A builder with the defaults: 100000 sessions, 24 h TTL, system clock. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+        cache.asMap().compute(state.sessionId(), (id, old) -> {
+            if (old != null) {
+                unindex(id, old);
+            }
+            index(id, state);
+            return state;
+        });
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
+        return CompletableFuture.completedFuture(Optional.ofNullable(cache.getIfPresent(sessionId)));
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doDelete(String sessionId) {
+        boolean[] existed = {false};
+        cache.asMap().computeIfPresent(sessionId, (id, old) -> {
+            unindex(id, old);
+            existed[0] = !isExpired(old);
+            return null;
+        });
+        return CompletableFuture.completedFuture(existed[0]);
+    }
+
+    @Override
+    protected CompletableFuture<List<String>> doList(String userId, String projectId) {
+        Set<String> candidates;
+        if (userId != null && projectId != null) {
+            Set<String> users = byUser.getOrDefault(userId, Set.of());
+            Set<String> projects = byProject.getOrDefault(projectId, Set.of());
+            candidates = new HashSet<>(users.size() < projects.size() ? users : projects);
+            candidates.retainAll(users.size() < projects.size() ? projects : users);
+        } else if (userId != null) {
+            candidates = byUser.getOrDefault(userId, Set.of());
+        } else if (projectId != null) {
+            candidates = byProject.getOrDefault(projectId, Set.of());
+        } else {
+            candidates = cache.asMap().keySet();
+        }
+        List<String> live = new ArrayList<>();
+        for (String id : candidates) {
+            SessionState state = cache.getIfPresent(id);
+            if (state != null && !isExpired(state)
+                    && (userId == null || state.userId().equals(userId))
+                    && (projectId == null || state.projectId().equals(projectId))) {
+                live.add(id);
+            }
+        }
+        live.sort(null);
+        return CompletableFuture.completedFuture(live);
+    }
+
+    @Override
+    protected CompletableFuture<Integer> doCleanup() {
+        int removed = pruneIndex(byUser);
+        pruneIndex(byProject);
+        cache.cleanUp();
+        return CompletableFuture.completedFuture(removed);
+    }
+
+    /**
+     * Removes the index entries of sessions that are gone or expired, each atomically with its
+     * data (an expired session is removed from the cache in the same step); returns how many.
+     */
+    private int pruneIndex(Map<String, Set<String>> index) {
+        int removed = 0;
+        for (Map.Entry<String, Set<String>> entry : index.entrySet()) {
+            String key = entry.getKey();
+            for (String id : List.copyOf(entry.getValue())) {
+                boolean[] gone = {false};
+                cache.asMap().compute(id, (k, state) -> {
+                    if (state == null || isExpired(state)) {
+                        gone[0] = true;
+                        remove(index, key, k);
+                        return null;
+                    }
+                    return state;
+                });
+                if (gone[0]) {
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doPing() {
+        return CompletableFuture.completedFuture(true);
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+        boolean[] replaced = {false};
+        cache.asMap().computeIfPresent(state.sessionId(), (id, old) -> {
+            if (isExpired(old) || old.version() != expectedVersion) {
+                return old;
+            }
+            unindex(id, old);
+            index(id, state);
+            replaced[0] = true;
+            return state;
+        });
+        return CompletableFuture.completedFuture(replaced[0]);
+    }
+
+    @Override
+    protected void doClose() {
+        cache.invalidateAll();
+        byUser.clear();
+        byProject.clear();
+    }
+
+    /** How many sessions are held now, expired ones not yet removed included. */
+    public long estimatedSize() {
+        return cache.estimatedSize();
+    }
+
+    private void index(String id, SessionState state) {
+        add(byUser, state.userId(), id);
+        add(byProject, state.projectId(), id);
+    }
+
+    private void unindex(String id, SessionState state) {
+        remove(byUser, state.userId(), id);
+        remove(byProject, state.projectId(), id);
+    }
+
+    private static void add(Map<String, Set<String>> index, String key, String id) {
+        index.compute(key, (k, ids) -> {
+            Set<String> set = ids != null ? ids : ConcurrentHashMap.newKeySet();
+            set.add(id);
+            return set;
+        });
+    }
+
+    private static void remove(Map<String, Set<String>> index, String key, String id) {
+        index.computeIfPresent(key, (k, ids) -> {
+            ids.remove(id);
+            return ids.isEmpty() ? null : ids;
+        });
+    }
+
+    /** Expires each entry at its state's {@code expires_at}. */
+    private static final class SessionExpiry implements Expiry<String, SessionState> {
+        private final Clock clock;
+
+        SessionExpiry(Clock clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public long expireAfterCreate(String key, SessionState value, long currentTime) {
+            return remainingNanos(value);
+        }
+
+        @Override
+        public long expireAfterUpdate(String key, SessionState value, long currentTime, long currentDuration) {
+            return remainingNanos(value);
+        }
+
+        @Override
+        public long expireAfterRead(String key, SessionState value, long currentTime, long currentDuration) {
+            return currentDuration;
+        }
+
+        private long remainingNanos(SessionState state) {
+            if (state.expiresAt() == null) {
+                return Long.MAX_VALUE;
+            }
+            Duration left = Duration.between(clock.instant(), state.expiresAt());
+            return left.isNegative() ? 0 : left.toNanos();
+        }
+    }
+
+    /** Builds a {@link MemorySessionStorage}. */
+    public static final class Builder {
+        private long maximumSize = DEFAULT_MAXIMUM_SIZE;
+        private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        /** The most sessions held; past it the least valuable are evicted. */
+        public Builder maximumSize(long value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maximumSize must be at least 1, was " + value);
+            }
+            maximumSize = value;
+            return this;
+        }
+
+        /** The time to live of writes without one. */
+        public Builder defaultTtl(Duration value) {
+            defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The clock expiry is computed with (tests pass a movable one). */
+        public Builder clock(Clock value) {
+            clock = Objects.requireNonNull(value, "clock");
+            return this;
+        }
+
+        /** Builds the store. */
+        public MemorySessionStorage build() {
+            return new MemorySessionStorage(this);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package io.sessionbuddy.core;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The loaded configuration: which backend, default TTL, cleanup schedule, and each backend's
+ * settings block. Made by {@link ConfigLoader}, which accepts the original Python config file shape.
+ *
+ * @param storageBackend the backend's provider name after legacy names were mapped ({@code memory},
+ *     {@code file}, {@code redis}, {@code s3}, or a third-party name)
+ * @param defaultTtl the time to live of a write without an explicit ttl
+ * @param cleanupInterval how often the background cleanup runs; {@link Duration#ZERO} = never
+ * @param maxUpdateAttempts how many compare-and-set attempts an update makes before it gives up
+ * @param backends each backend's settings block by provider name (legacy aliases already mapped)
+ * @param source where the configuration came from: a file path, or {@code <defaults>}/{@code <map>}
+ * @param deprecations the deprecation warnings logged while loading (one per legacy name used)
+ */
+public record SessionBuddyConfig(
+        String storageBackend,
+        Duration defaultTtl,
+        Duration cleanupInterval,
+        int maxUpdateAttempts,
+        Map<String, Map<String, Object>> backends,
+        String source,
+        List<String> deprecations) {
+
+    /** The default time to live: 24 hours. */
+    public static final Duration DEFAULT_TTL = Duration.ofHours(24);
+    /** The default number of attempts of an optimistic update. */
+    public static final int DEFAULT_MAX_UPDATE_ATTEMPTS = 50;
+    /** The default backend: in-memory, no server needed. */
+    public static final String DEFAULT_BACKEND = "memory";
+
+    /** Copies the maps so that the record is immutable. */
+    public SessionBuddyConfig {
+        Objects.requireNonNull(storageBackend, "storageBackend");
+        Objects.requireNonNull(defaultTtl, "defaultTtl");
+        Objects.requireNonNull(cleanupInterval, "cleanupInterval");
+        Map<String, Map<String, Object>> copy = new LinkedHashMap<>();
+        backends.forEach((name, block) -> copy.put(name, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(block))));
+        backends = java.util.Collections.unmodifiableMap(copy);
+        deprecations = List.copyOf(deprecations);
+    }
+
+    /** The memory backend with every default, ignoring environment overrides. */
+    public static SessionBuddyConfig defaults() {
+        return new SessionBuddyConfig(DEFAULT_BACKEND, DEFAULT_TTL, Duration.ZERO, DEFAULT_MAX_UPDATE_ATTEMPTS,
+                Map.of(), "<defaults>", List.of());
+    }
+
+    /** The settings block of the selected backend (empty when the file has none). */
+    public Map<String, Object> selectedBackendSettings() {
+        return backends.getOrDefault(storageBackend, Map.of());
+    }
+}

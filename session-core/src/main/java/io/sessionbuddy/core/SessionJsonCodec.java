@@ -1,0 +1,241 @@
+package io.sessionbuddy.core;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The JSON form of a {@link SessionState}, with the original Python model's field names.
+ *
+ * <p>Plain Jackson trees: no default typing, no Java serialization, nothing in a record can name
+ * a class to instantiate. Timestamps are written as ISO-8601 instants ({@code ...Z}); on read, a
+ * timestamp without a zone (as the original wrote them) is taken as UTC. Unknown fields are kept.
+ */
+public final class SessionJsonCodec {
+    static final String SESSION_ID = "session_id";
+    static final String USER_ID = "user_id";
+    static final String PROJECT_ID = "project_id";
+    static final String CREATED_AT = "created_at";
+    static final String LAST_ACTIVITY = "last_activity";
+    static final String PERMISSIONS = "permissions";
+    static final String CONVERSATION_HISTORY = "conversation_history";
+    static final String REFLECTION_DATA = "reflection_data";
+    static final String APP_MONITORING_STATE = "app_monitoring_state";
+    static final String LLM_PROVIDER_CONFIGS = "llm_provider_configs";
+    static final String METADATA = "metadata";
+    static final String EXPIRES_AT = "expires_at";
+    static final String VERSION = "version";
+
+    /** Every field name this version knows, in the order they are written. */
+    public static final Set<String> KNOWN_FIELDS = Set.of(SESSION_ID, USER_ID, PROJECT_ID, CREATED_AT,
+            LAST_ACTIVITY, PERMISSIONS, CONVERSATION_HISTORY, REFLECTION_DATA, APP_MONITORING_STATE,
+            LLM_PROVIDER_CONFIGS, METADATA, EXPIRES_AT, VERSION);
+
+    private SessionJsonCodec() {
+    }
+
+    /** The UTF-8 JSON bytes of {@code state}. */
+    public static byte[] toBytes(SessionState state) {
+        try {
+            return JsonSupport.MAPPER.writeValueAsBytes(toTree(state));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write session " + state.sessionId() + " as JSON", e);
+        }
+    }
+
+    /**
+     * Reads a state from UTF-8 JSON bytes.
+     *
+     * @throws CorruptSessionException when the bytes are not a valid session record
+     */
+    public static SessionState fromBytes(byte[] json) {
+        JsonNode tree;
+        try {
+            tree = JsonSupport.MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new CorruptSessionException(null, null, "not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new CorruptSessionException(null, null, "not valid JSON: " + e.getMessage(), e);
+        }
+        return fromTree(tree);
+    }
+
+    /** The JSON tree of {@code state}. */
+    public static ObjectNode toTree(SessionState state) {
+        ObjectNode node = JsonSupport.MAPPER.createObjectNode();
+        node.put(SESSION_ID, state.sessionId());
+        node.put(USER_ID, state.userId());
+        node.put(PROJECT_ID, state.projectId());
+        node.put(CREATED_AT, state.createdAt().toString());
+        node.put(LAST_ACTIVITY, state.lastActivity().toString());
+        ArrayNode permissions = node.putArray(PERMISSIONS);
+        state.permissions().forEach(permissions::add);
+        node.putArray(CONVERSATION_HISTORY).addAll(state.conversationHistory());
+        node.set(REFLECTION_DATA, state.reflectionData());
+        node.set(APP_MONITORING_STATE, state.appMonitoringState());
+        node.set(LLM_PROVIDER_CONFIGS, state.llmProviderConfigs());
+        node.set(METADATA, state.metadata());
+        if (state.expiresAt() != null) {
+            node.put(EXPIRES_AT, state.expiresAt().toString());
+        }
+        node.put(VERSION, state.version());
+        node.setAll(state.extraFields());
+        return node;
+    }
+
+    /**
+     * Reads a state from a JSON tree.
+     *
+     * @throws CorruptSessionException naming the field that is missing or of the wrong type
+     */
+    public static SessionState fromTree(JsonNode tree) {
+        if (tree == null || !tree.isObject()) {
+            throw corrupt(null, "a session record must be a JSON object");
+        }
+        String id = tree.path(SESSION_ID).isTextual() ? tree.get(SESSION_ID).asText() : null;
+        try {
+            ObjectNode extra = JsonSupport.MAPPER.createObjectNode();
+            for (Map.Entry<String, JsonNode> field : tree.properties()) {
+                if (!KNOWN_FIELDS.contains(field.getKey())) {
+                    extra.set(field.getKey(), field.getValue());
+                }
+            }
+            Instant created = requiredInstant(tree, CREATED_AT, id);
+            JsonNode version = tree.get(VERSION);
+            if (version != null && !version.isNull() && !version.canConvertToExactIntegral()) {
+                throw corrupt(id, "field 'version' must be an integer");
+            }
+            return new SessionState(
+                    requiredText(tree, SESSION_ID, id),
+                    requiredText(tree, USER_ID, id),
+                    requiredText(tree, PROJECT_ID, id),
+                    created,
+                    optionalInstant(tree, LAST_ACTIVITY, id),
+                    stringList(tree, PERMISSIONS, id),
+                    objectList(tree, CONVERSATION_HISTORY, id),
+                    object(tree, REFLECTION_DATA, id),
+                    object(tree, APP_MONITORING_STATE, id),
+                    object(tree, LLM_PROVIDER_CONFIGS, id),
+                    object(tree, METADATA, id),
+                    optionalInstant(tree, EXPIRES_AT, id),
+                    version == null || version.isNull() ? 0 : version.asLong(),
+                    extra);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw corrupt(id, e.getMessage());
+        }
+    }
+
+    /**
+     * Parses an ISO-8601 timestamp; one without a zone or offset is read as UTC (the original
+     * Python store wrote naive timestamps).
+     *
+     * @throws IllegalArgumentException when {@code text} is not an ISO-8601 date-time
+     */
+    public static Instant parseTimestamp(String text) {
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeException withZone) {
+            try {
+                return LocalDateTime.parse(text).toInstant(ZoneOffset.UTC);
+            } catch (DateTimeException naive) {
+                throw new IllegalArgumentException("not an ISO-8601 timestamp: \"" + text + "\"", naive);
+            }
+        }
+    }
+
+    private static CorruptSessionException corrupt(String id, String message) {
+        return new CorruptSessionException(null, id, "invalid session record: " + message, null);
+    }
+
+    private static String requiredText(JsonNode tree, String field, String id) {
+        JsonNode node = tree.get(field);
+        if (node == null || node.isNull()) {
+            throw corrupt(id, "missing field '" + field + "'");
+        }
+        if (!node.isTextual()) {
+            throw corrupt(id, "field '" + field + "' must be a string");
+        }
+        return node.asText();
+    }
+
+    private static Instant requiredInstant(JsonNode tree, String field, String id) {
+        Instant value = optionalInstant(tree, field, id);
+        if (value == null) {
+            throw corrupt(id, "missing field '" + field + "'");
+        }
+        return value;
+    }
+
+    private static Instant optionalInstant(JsonNode tree, String field, String id) {
+        JsonNode node = tree.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            throw corrupt(id, "field '" + field + "' must be an ISO-8601 string");
+        }
+        try {
+            return parseTimestamp(node.asText());
+        } catch (IllegalArgumentException e) {
+            throw corrupt(id, "field '" + field + "': " + e.getMessage());
+        }
+    }
+
+    private static List<String> stringList(JsonNode tree, String field, String id) {
+        JsonNode node = tree.get(field);
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw corrupt(id, "field '" + field + "' must be a list of strings");
+        }
+        List<String> values = new ArrayList<>(node.size());
+        for (JsonNode element : node) {
+            if (!element.isTextual()) {
+                throw corrupt(id, "field '" + field + "' must be a list of strings");
+            }
+            values.add(element.asText());
+        }
+        return values;
+    }
+
+    private static List<ObjectNode> objectList(JsonNode tree, String field, String id) {
+        JsonNode node = tree.get(field);
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw corrupt(id, "field '" + field + "' must be a list of JSON objects");
+        }
+        List<ObjectNode> values = new ArrayList<>(node.size());
+        for (JsonNode element : node) {
+            if (!element.isObject()) {
+                throw corrupt(id, "field '" + field + "' must be a list of JSON objects");
+            }
+            values.add((ObjectNode) element);
+        }
+        return values;
+    }
+
+    private static ObjectNode object(JsonNode tree, String field, String id) {
+        JsonNode node = tree.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw corrupt(id, "field '" + field + "' must be a JSON object");
+        }
+        return (ObjectNode) node;
+    }
+}

@@ -1,0 +1,279 @@
+package io.sessionbuddy.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import jakarta.inject.Inject;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+/**
+ * What applications call: create, read, update, touch, delete and list sessions on one
+ * {@link SessionStorage}.
+ *
+ * <p>Updates are optimistic: read, change, then {@link SessionStorage#replaceSession compare-and-set}
+ * on the version; on a conflict the update re-reads and tries again (with a short random back-off),
+ * up to {@link SessionBuddyConfig#maxUpdateAttempts()} attempts, then fails with
+ * {@link SessionConflictException}. Concurrent updates are therefore never lost. Every write sets
+ * {@code last_activity}; a write without a ttl keeps the session's remaining time to live.
+ *
+ * <p>The manager keeps no cache: every read goes to the store, so two function instances sharing a
+ * session never see stale state. It is thread-safe and does not own the storage (closing the
+ * storage is its creator's job).
+ */
+public final class SessionManager {
+    /** Fields an update map may name. */
+    public static final Set<String> UPDATABLE_FIELDS = Set.of(
+            SessionJsonCodec.USER_ID, SessionJsonCodec.PROJECT_ID, SessionJsonCodec.PERMISSIONS,
+            SessionJsonCodec.CONVERSATION_HISTORY, SessionJsonCodec.REFLECTION_DATA,
+            SessionJsonCodec.APP_MONITORING_STATE, SessionJsonCodec.LLM_PROVIDER_CONFIGS,
+            SessionJsonCodec.METADATA);
+    private static final Set<String> SECRET_WORDS = Set.of("key", "secret", "password");
+
+    private final SessionStorage storage;
+    private final SessionBuddyConfig config;
+    private final Clock clock;
+
+    /** A manager over {@code storage} with the default configuration and the system clock. */
+    public SessionManager(SessionStorage storage) {
+        this(storage, SessionBuddyConfig.defaults(), Clock.systemUTC());
+    }
+
+    /**
+     * A manager over {@code storage}.
+     *
+     * @param config supplies the default TTL, the update attempt bound and what {@link #stats()} shows
+     * @param clock the time source for {@code created_at}, {@code last_activity} and remaining TTLs
+     */
+    @Inject
+    public SessionManager(SessionStorage storage, SessionBuddyConfig config, Clock clock) {
+        this.storage = Objects.requireNonNull(storage, "storage");
+        this.config = Objects.requireNonNull(config, "config");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** The storage this manager writes to. */
+    public SessionStorage storage() {
+        return storage;
+    }
+
+    /** Creates a session with no metadata and the default TTL; returns its new id. */
+    public CompletableFuture<String> createSession(String userId, String projectId) {
+        return createSession(userId, projectId, null, null);
+    }
+
+    /**
+     * Creates a session with a fresh random id.
+     *
+     * @param metadata initial metadata (JSON-compatible values), or {@code null}
+     * @param ttl time to live, or {@code null} for the default
+     * @return the new session's id
+     */
+    public CompletableFuture<String> createSession(String userId, String projectId, Map<String, ?> metadata,
+            Duration ttl) {
+        Instant now = clock.instant();
+        SessionState state = SessionState.builder(SessionIds.generate(), userId, projectId)
+                .createdAt(now)
+                .lastActivity(now)
+                .metadata(metadata)
+                .version(1)
+                .build();
+        return storage.storeSession(state, ttl).thenApply(stored -> state.sessionId());
+    }
+
+    /** The session, or empty when absent or expired. */
+    public CompletableFuture<Optional<SessionState>> getSession(String sessionId) {
+        return storage.retrieveSession(sessionId);
+    }
+
+    /**
+     * Sets fields of a session by their JSON names (the original's update), keeping its remaining
+     * TTL when {@code ttl} is {@code null}.
+     *
+     * @param fieldUpdates JSON field name to new value; see {@link #UPDATABLE_FIELDS}
+     * @return {@code false} when the session is absent
+     * @throws IllegalArgumentException for an unknown or read-only field, or a value of the wrong shape
+     */
+    public CompletableFuture<Boolean> updateSession(String sessionId, Map<String, ?> fieldUpdates, Duration ttl) {
+        Objects.requireNonNull(fieldUpdates, "fieldUpdates");
+        Map<String, JsonNode> values = new LinkedHashMap<>();
+        fieldUpdates.forEach((field, value) -> {
+            if (!UPDATABLE_FIELDS.contains(field)) {
+                throw new IllegalArgumentException(SessionJsonCodec.KNOWN_FIELDS.contains(field)
+                        ? "session field '" + field + "' cannot be updated: the manager maintains it"
+                        : "unknown session field '" + field + "' (updatable fields: "
+                                + new java.util.TreeSet<>(UPDATABLE_FIELDS) + ")");
+            }
+            values.put(field, JsonSupport.MAPPER.valueToTree(value));
+        });
+        return updateSession(sessionId, state -> applyFields(state, values), ttl).thenApply(Optional::isPresent);
+    }
+
+    /**
+     * Changes a session with {@code change}, retrying on conflicts; keeps the remaining TTL.
+     *
+     * @param change maps the current state to the new one; may be called more than once, so it must
+     *     not have side effects; must keep the session id
+     * @return the stored new state, or empty when the session is absent
+     */
+    public CompletableFuture<Optional<SessionState>> updateSession(String sessionId,
+            UnaryOperator<SessionState> change) {
+        return updateSession(sessionId, change, null);
+    }
+
+    /**
+     * Like {@link #updateSession(String, UnaryOperator)} with a new time to live ({@code null} keeps
+     * the remaining one).
+     */
+    public CompletableFuture<Optional<SessionState>> updateSession(String sessionId,
+            UnaryOperator<SessionState> change, Duration ttl) {
+        SessionIds.requireValid(sessionId);
+        Objects.requireNonNull(change, "change");
+        return attempt(sessionId, change, ttl, 1);
+    }
+
+    /**
+     * Extends a session: sets {@code last_activity} and a new time to live.
+     *
+     * @param ttl the new time to live from now, or {@code null} for the default
+     * @return {@code false} when the session is absent
+     */
+    public CompletableFuture<Boolean> touch(String sessionId, Duration ttl) {
+        Duration newTtl = ttl != null ? ttl : config.defaultTtl();
+        return updateSession(sessionId, UnaryOperator.identity(), newTtl).thenApply(Optional::isPresent);
+    }
+
+    /** Deletes a session; {@code false} when it did not exist. */
+    public CompletableFuture<Boolean> deleteSession(String sessionId) {
+        return storage.deleteSession(sessionId);
+    }
+
+    /** The ids of a user's live sessions. */
+    public CompletableFuture<List<String>> listUserSessions(String userId) {
+        return storage.listSessions(Objects.requireNonNull(userId, "userId"), null);
+    }
+
+    /** The ids of a project's live sessions. */
+    public CompletableFuture<List<String>> listProjectSessions(String projectId) {
+        return storage.listSessions(null, Objects.requireNonNull(projectId, "projectId"));
+    }
+
+    /** The ids of live sessions by user and/or project; either may be {@code null}. */
+    public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
+        return storage.listSessions(userId, projectId);
+    }
+
+    /** Removes expired sessions; returns how many were removed. */
+    public CompletableFuture<Integer> cleanupSessions() {
+        return storage.cleanupExpiredSessions();
+    }
+
+    /** Whether the store answers. */
+    public CompletableFuture<Boolean> isAvailable() {
+        return storage.isAvailable();
+    }
+
+    /**
+     * The backend, its settings (every key containing {@code key}, {@code secret} or
+     * {@code password} shown as {@code ***}), the default TTL, and whether the store answers.
+     */
+    public CompletableFuture<Map<String, Object>> stats() {
+        return storage.isAvailable().thenApply(available -> {
+            Map<String, Object> stats = new LinkedHashMap<>();
+            stats.put("storage_backend", config.storageBackend());
+            stats.put("storage_class", storage.getClass().getSimpleName());
+            stats.put("storage_config", maskSecrets(config.selectedBackendSettings()));
+            stats.put("default_ttl_seconds", config.defaultTtl().toSeconds());
+            stats.put("cleanup_interval_seconds", config.cleanupInterval().toSeconds());
+            stats.put("max_update_attempts", config.maxUpdateAttempts());
+            stats.put("available", available);
+            return stats;
+        });
+    }
+
+    static Map<String, Object> maskSecrets(Map<String, Object> settings) {
+        Map<String, Object> masked = new LinkedHashMap<>();
+        settings.forEach((key, value) -> masked.put(key, isSecretKey(key) ? "***" : value));
+        return masked;
+    }
+
+    /** Whether a config key names a secret ({@code key}, {@code secret}, {@code password} in it). */
+    public static boolean isSecretKey(String key) {
+        String lower = key.toLowerCase(Locale.ROOT);
+        return SECRET_WORDS.stream().anyMatch(lower::contains);
+    }
+
+    private CompletableFuture<Optional<SessionState>> attempt(String sessionId, UnaryOperator<SessionState> change,
+            Duration ttl, int attempt) {
+        return storage.retrieveSession(sessionId).thenCompose(found -> {
+            if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(Optional.empty());
+            }
+            SessionState current = found.get();
+            Instant now = clock.instant();
+            Duration effectiveTtl = ttl;
+            if (effectiveTtl == null) {
+                effectiveTtl = current.expiresAt() == null ? config.defaultTtl()
+                        : Duration.between(now, current.expiresAt());
+                if (effectiveTtl.toMillis() <= 0) {
+                    return CompletableFuture.completedFuture(Optional.empty());
+                }
+            }
+            SessionState changed = Objects.requireNonNull(change.apply(current), "change returned null");
+            if (!changed.sessionId().equals(sessionId)) {
+                throw new IllegalArgumentException("an update must keep the session id " + sessionId
+                        + ", but it returned " + changed.sessionId());
+            }
+            SessionState next = changed.toBuilder()
+                    .version(current.version() + 1)
+                    .lastActivity(now)
+                    .expiresAt(now.plus(effectiveTtl))
+                    .build();
+            return storage.replaceSession(next, current.version(), effectiveTtl).thenCompose(replaced -> {
+                if (replaced) {
+                    return CompletableFuture.completedFuture(Optional.of(next));
+                }
+                if (attempt >= config.maxUpdateAttempts()) {
+                    return CompletableFuture.failedFuture(new SessionConflictException(
+                            config.storageBackend(), sessionId, attempt));
+                }
+                return retryLater(sessionId, change, ttl, attempt + 1);
+            });
+        });
+    }
+
+    private CompletableFuture<Optional<SessionState>> retryLater(String sessionId, UnaryOperator<SessionState> change,
+            Duration ttl, int nextAttempt) {
+        if (nextAttempt <= 2) {
+            return attempt(sessionId, change, ttl, nextAttempt);
+        }
+        // Random back-off, growing to at most 32 ms, spreads contending writers apart.
+        long bound = 1L << Math.min(nextAttempt - 2, 5);
+        long delayMicros = ThreadLocalRandom.current().nextLong(bound * 1000);
+        return CompletableFuture.supplyAsync(() -> null,
+                        CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS))
+                .thenCompose(ignored -> attempt(sessionId, change, ttl, nextAttempt));
+    }
+
+    private static SessionState applyFields(SessionState state, Map<String, JsonNode> values) {
+        ObjectNode tree = SessionJsonCodec.toTree(state);
+        values.forEach(tree::set);
+        try {
+            return SessionJsonCodec.fromTree(tree);
+        } catch (CorruptSessionException e) {
+            throw new IllegalArgumentException("update of session " + state.sessionId() + " rejected: "
+                    + e.getMessage(), e);
+        }
+    }
+}

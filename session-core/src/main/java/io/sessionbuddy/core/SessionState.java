@@ -1,0 +1,326 @@
+package io.sessionbuddy.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One user's session: who the user is, which project, what they may do, the conversation so far
+ * and application state.
+ *
+ * <p>Immutable: JSON objects are deep-copied on the way in and on the way out, so neither the
+ * caller nor a store can change a state another holds. Use {@link #toBuilder()} to make a changed
+ * copy. The JSON field names (see {@link SessionJsonCodec}) are those of the original Python model
+ * plus {@code expires_at} and {@code version}; unknown fields read from a record are kept in
+ * {@link #extraFields()} and written back.
+ *
+ * <p>{@link #toString()} shows ids only: session contents (which may hold provider API keys) are
+ * never logged.
+ *
+ * @param sessionId the id (see {@link SessionIds})
+ * @param userId the owning user; non-empty
+ * @param projectId the project; non-empty
+ * @param createdAt when the session was created
+ * @param lastActivity when it was last written
+ * @param permissions granted permissions, order kept
+ * @param conversationHistory the conversation so far, one JSON object per entry
+ * @param reflectionData free-form JSON object
+ * @param appMonitoringState free-form JSON object
+ * @param llmProviderConfigs free-form JSON object (may hold secrets: consider encryption at rest)
+ * @param metadata free-form JSON object
+ * @param expiresAt when the session expires, or {@code null} when not known (old records)
+ * @param version 1 for a new session, +1 on each write through {@link SessionManager}; 0 = unknown
+ * @param extraFields fields this version does not know, kept for forward compatibility
+ */
+public record SessionState(
+        String sessionId,
+        String userId,
+        String projectId,
+        Instant createdAt,
+        Instant lastActivity,
+        List<String> permissions,
+        List<ObjectNode> conversationHistory,
+        ObjectNode reflectionData,
+        ObjectNode appMonitoringState,
+        ObjectNode llmProviderConfigs,
+        ObjectNode metadata,
+        Instant expiresAt,
+        long version,
+        ObjectNode extraFields) {
+
+    /** Validates and copies; see the class description. */
+    public SessionState {
+        SessionIds.requireValid(sessionId);
+        userId = requireText(userId, "user_id");
+        projectId = requireText(projectId, "project_id");
+        Objects.requireNonNull(createdAt, "created_at");
+        lastActivity = lastActivity == null ? createdAt : lastActivity;
+        permissions = permissions == null ? List.of() : List.copyOf(permissions);
+        conversationHistory = copyHistory(conversationHistory);
+        reflectionData = copy(reflectionData);
+        appMonitoringState = copy(appMonitoringState);
+        llmProviderConfigs = copy(llmProviderConfigs);
+        metadata = copy(metadata);
+        if (version < 0) {
+            throw new IllegalArgumentException("version must be >= 0, was " + version);
+        }
+        extraFields = copy(extraFields);
+        for (Map.Entry<String, JsonNode> field : extraFields.properties()) {
+            String name = field.getKey();
+            if (SessionJsonCodec.KNOWN_FIELDS.contains(name)) {
+                throw new IllegalArgumentException("extra field '" + name + "' is a known session field");
+            }
+        }
+    }
+
+    /** A builder for a new session; created and last-activity default to now, version to 1. */
+    public static Builder builder(String sessionId, String userId, String projectId) {
+        return new Builder(sessionId, userId, projectId);
+    }
+
+    /** A builder holding this state's values. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** A copy with another expiry. */
+    public SessionState withExpiresAt(Instant newExpiresAt) {
+        return toBuilder().expiresAt(newExpiresAt).build();
+    }
+
+    /** Whether this state has expired at {@code now}. A state with no known expiry never expires. */
+    public boolean isExpiredAt(Instant now) {
+        return expiresAt != null && !expiresAt.isAfter(now);
+    }
+
+    @Override
+    public List<ObjectNode> conversationHistory() {
+        return copyHistory(conversationHistory);
+    }
+
+    @Override
+    public ObjectNode reflectionData() {
+        return reflectionData.deepCopy();
+    }
+
+    @Override
+    public ObjectNode appMonitoringState() {
+        return appMonitoringState.deepCopy();
+    }
+
+    @Override
+    public ObjectNode llmProviderConfigs() {
+        return llmProviderConfigs.deepCopy();
+    }
+
+    @Override
+    public ObjectNode metadata() {
+        return metadata.deepCopy();
+    }
+
+    @Override
+    public ObjectNode extraFields() {
+        return extraFields.deepCopy();
+    }
+
+    /** The number of conversation entries, without copying them. */
+    public int conversationSize() {
+        return conversationHistory.size();
+    }
+
+    @Override
+    public String toString() {
+        return "SessionState[sessionId=" + sessionId + ", userId=" + userId + ", projectId=" + projectId
+                + ", version=" + version + ", expiresAt=" + expiresAt + "]";
+    }
+
+    private static String requireText(String value, String field) {
+        if (value == null || value.isEmpty()) {
+            throw new IllegalArgumentException(field + " is required and must not be empty");
+        }
+        return value;
+    }
+
+    private static ObjectNode copy(ObjectNode node) {
+        return node == null ? JsonSupport.MAPPER.createObjectNode() : node.deepCopy();
+    }
+
+    private static List<ObjectNode> copyHistory(List<ObjectNode> history) {
+        if (history == null) {
+            return List.of();
+        }
+        List<ObjectNode> copies = new ArrayList<>(history.size());
+        for (ObjectNode entry : history) {
+            copies.add(Objects.requireNonNull(entry, "conversation_history entry").deepCopy());
+        }
+        return List.copyOf(copies);
+    }
+
+    /** Builds a {@link SessionState}; JSON objects may be given as Jackson nodes or as plain maps. */
+    public static final class Builder {
+        private String sessionId;
+        private String userId;
+        private String projectId;
+        private Instant createdAt;
+        private Instant lastActivity;
+        private List<String> permissions = List.of();
+        private List<ObjectNode> conversationHistory = List.of();
+        private ObjectNode reflectionData;
+        private ObjectNode appMonitoringState;
+        private ObjectNode llmProviderConfigs;
+        private ObjectNode metadata;
+        private Instant expiresAt;
+        private long version = 1;
+        private ObjectNode extraFields;
+
+        private Builder(String sessionId, String userId, String projectId) {
+            this.sessionId = sessionId;
+            this.userId = userId;
+            this.projectId = projectId;
+        }
+
+        private Builder(SessionState s) {
+            this(s.sessionId, s.userId, s.projectId);
+            createdAt = s.createdAt;
+            lastActivity = s.lastActivity;
+            permissions = s.permissions;
+            conversationHistory = s.conversationHistory;
+            reflectionData = s.reflectionData;
+            appMonitoringState = s.appMonitoringState;
+            llmProviderConfigs = s.llmProviderConfigs;
+            metadata = s.metadata;
+            expiresAt = s.expiresAt;
+            version = s.version;
+            extraFields = s.extraFields;
+        }
+
+        /** Sets the session id. */
+        public Builder sessionId(String value) {
+            sessionId = value;
+            return this;
+        }
+
+        /** Sets the user id. */
+        public Builder userId(String value) {
+            userId = value;
+            return this;
+        }
+
+        /** Sets the project id. */
+        public Builder projectId(String value) {
+            projectId = value;
+            return this;
+        }
+
+        /** Sets the creation time. */
+        public Builder createdAt(Instant value) {
+            createdAt = value;
+            return this;
+        }
+
+        /** Sets the last-activity time. */
+        public Builder lastActivity(Instant value) {
+            lastActivity = value;
+            return this;
+        }
+
+        /** Sets the permissions. */
+        public Builder permissions(List<String> value) {
+            permissions = value;
+            return this;
+        }
+
+        /** Sets the conversation history. */
+        public Builder conversationHistory(List<ObjectNode> value) {
+            conversationHistory = value;
+            return this;
+        }
+
+        /** Appends one conversation entry given as a map of JSON-compatible values. */
+        public Builder addConversationEntry(Map<String, ?> entry) {
+            List<ObjectNode> grown = new ArrayList<>(conversationHistory);
+            grown.add(JsonSupport.toObjectNode(entry, "conversation_history entry"));
+            conversationHistory = grown;
+            return this;
+        }
+
+        /** Sets the reflection data. */
+        public Builder reflectionData(ObjectNode value) {
+            reflectionData = value;
+            return this;
+        }
+
+        /** Sets the app monitoring state. */
+        public Builder appMonitoringState(ObjectNode value) {
+            appMonitoringState = value;
+            return this;
+        }
+
+        /** Sets the app monitoring state from a map of JSON-compatible values. */
+        public Builder appMonitoringState(Map<String, ?> value) {
+            appMonitoringState = JsonSupport.toObjectNode(value, "app_monitoring_state");
+            return this;
+        }
+
+        /** Sets the LLM provider configs. */
+        public Builder llmProviderConfigs(ObjectNode value) {
+            llmProviderConfigs = value;
+            return this;
+        }
+
+        /** Sets the metadata. */
+        public Builder metadata(ObjectNode value) {
+            metadata = value;
+            return this;
+        }
+
+        /** Sets the metadata from a map of JSON-compatible values. */
+        public Builder metadata(Map<String, ?> value) {
+            metadata = JsonSupport.toObjectNode(value, "metadata");
+            return this;
+        }
+
+        /** Sets the expiry time ({@code null} = not known). */
+        public Builder expiresAt(Instant value) {
+            expiresAt = value;
+            return this;
+        }
+
+        /** Sets the version. */
+        public Builder version(long value) {
+            version = value;
+            return this;
+        }
+
+        /** Sets the fields unknown to this version. */
+        public Builder extraFields(ObjectNode value) {
+            extraFields = value;
+            return this;
+        }
+
+        /** Sets one field unknown to this version. */
+        public Builder extraField(String name, JsonNode value) {
+            ObjectNode grown = extraFields == null ? JsonSupport.MAPPER.createObjectNode() : extraFields.deepCopy();
+            grown.set(name, value);
+            extraFields = grown;
+            return this;
+        }
+
+        /**
+         * Builds the state.
+         *
+         * @throws IllegalArgumentException when an id is invalid or a required field is empty
+         */
+        public SessionState build() {
+            Instant created = createdAt != null ? createdAt : Instant.now();
+            return new SessionState(sessionId, userId, projectId, created,
+                    lastActivity != null ? lastActivity : created, permissions, conversationHistory,
+                    reflectionData, appMonitoringState, llmProviderConfigs, metadata, expiresAt, version,
+                    extraFields);
+        }
+    }
+}

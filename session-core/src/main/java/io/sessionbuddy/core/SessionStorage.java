@@ -1,0 +1,67 @@
+package io.sessionbuddy.core;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The storage port: every backend implements it. All operations are asynchronous.
+ *
+ * <p>Rules every implementation follows (and {@code session-testkit}'s contract checks):
+ * <ul>
+ *   <li>Invalid arguments (a session id that fails {@link SessionIds#requireValid}, a {@code null}
+ *       state, a non-positive ttl) throw {@link IllegalArgumentException} or
+ *       {@link NullPointerException} at once, before the store is touched.</li>
+ *   <li>Failures of the store complete the future exceptionally with
+ *       {@link SessionStorageException}, which names the backend and the session. {@code false} and
+ *       empty results mean only the normal outcomes named on each method.</li>
+ *   <li>A write sets the stored record's {@code expires_at} to now + ttl; an expired session is
+ *       absent from {@link #retrieveSession} and {@link #listSessions}.</li>
+ *   <li>The store keeps the state as given, including its {@code version}; versions are advanced
+ *       by {@link SessionManager}.</li>
+ *   <li>After {@link #close()}, every operation fails with {@link SessionStorageException}.</li>
+ * </ul>
+ */
+public interface SessionStorage extends AutoCloseable {
+
+    /**
+     * Stores {@code state}, replacing any stored session with the same id.
+     *
+     * @param ttl time to live from now; {@code null} means the configured default (24 h unless set)
+     * @return {@code true} once stored
+     */
+    CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl);
+
+    /** The stored session, or empty when there is none or it has expired. */
+    CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId);
+
+    /** Deletes a session; {@code false} when it did not exist. */
+    CompletableFuture<Boolean> deleteSession(String sessionId);
+
+    /**
+     * The ids of the live sessions of a user and/or project, served from an index (never by reading
+     * every session). Either filter may be {@code null}; with both {@code null}, every live session.
+     */
+    CompletableFuture<List<String>> listSessions(String userId, String projectId);
+
+    /** Removes expired sessions and stale index entries; returns how many sessions were removed. */
+    CompletableFuture<Integer> cleanupExpiredSessions();
+
+    /** A real round trip to the store; {@code true} when it answered. Never fails. */
+    CompletableFuture<Boolean> isAvailable();
+
+    /**
+     * Compare-and-set: stores {@code state} only when the stored session exists, has not expired
+     * and has version {@code expectedVersion}.
+     *
+     * @param ttl time to live from now; {@code null} means the configured default
+     * @return {@code true} when stored, {@code false} when the version did not match or the session
+     *     is absent
+     */
+    CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl);
+
+    /** Releases connections, files and threads. Idempotent. */
+    @Override
+    void close();
+}

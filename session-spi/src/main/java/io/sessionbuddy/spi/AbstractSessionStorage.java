@@ -1,0 +1,209 @@
+package io.sessionbuddy.spi;
+
+import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.SessionStorageException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * The rules every {@link SessionStorage} shares, in one place: argument checks before the store is
+ * touched, the default and maximum TTL, {@code expires_at} stamping, filtering of expired records,
+ * failing after {@link #close()}, and wrapping of unexpected failures in
+ * {@link SessionStorageException}. A backend implements the {@code do...} methods.
+ */
+public abstract class AbstractSessionStorage implements SessionStorage {
+    /** The longest time to live accepted. */
+    public static final Duration MAX_TTL = Duration.ofDays(3650);
+
+    private final String backendName;
+    private final Duration defaultTtl;
+    private final Clock clock;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * @param backendName the provider name, used in every error
+     * @param defaultTtl the time to live of a write without one
+     * @param clock the clock used for {@code expires_at} and expiry checks
+     */
+    protected AbstractSessionStorage(String backendName, Duration defaultTtl, Clock clock) {
+        this.backendName = Objects.requireNonNull(backendName, "backendName");
+        this.defaultTtl = checkTtl(Objects.requireNonNull(defaultTtl, "defaultTtl"));
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** The provider name. */
+    public final String backendName() {
+        return backendName;
+    }
+
+    /** The clock. */
+    protected final Clock clock() {
+        return clock;
+    }
+
+    @Override
+    public final CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
+        Objects.requireNonNull(state, "state");
+        Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
+        return guarded(state.sessionId(), "store", () -> doStore(stamped, effective).thenApply(v -> true));
+    }
+
+    @Override
+    public final CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
+        SessionIds.requireValid(sessionId);
+        return guarded(sessionId, "retrieve", () -> doRetrieve(sessionId)
+                .thenApply(found -> found.filter(s -> !s.isExpiredAt(clock.instant()))));
+    }
+
+    @Override
+    public final CompletableFuture<Boolean> deleteSession(String sessionId) {
+        SessionIds.requireValid(sessionId);
+        return guarded(sessionId, "delete", () -> doDelete(sessionId));
+    }
+
+    @Override
+    public final CompletableFuture<List<String>> listSessions(String userId, String projectId) {
+        if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
+            throw new IllegalArgumentException("user and project filters must be null or non-empty");
+        }
+        return guarded(null, "list", () -> doList(userId, projectId));
+    }
+
+    @Override
+    public final CompletableFuture<Integer> cleanupExpiredSessions() {
+        return guarded(null, "clean up", this::doCleanup);
+    }
+
+    @Override
+    public final CompletableFuture<Boolean> isAvailable() {
+        if (closed.get()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        try {
+            return doPing().exceptionally(failure -> false);
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(false);
+        }
+    }
+
+    @Override
+    public final CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
+        Objects.requireNonNull(state, "state");
+        Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
+        return guarded(state.sessionId(), "replace", () -> doReplace(stamped, expectedVersion, effective));
+    }
+
+    @Override
+    public final void close() {
+        if (closed.compareAndSet(false, true)) {
+            doClose();
+        }
+    }
+
+    /** Whether {@link #close()} was called. */
+    protected final boolean isClosed() {
+        return closed.get();
+    }
+
+    /** Whether {@code state} has expired now. */
+    protected final boolean isExpired(SessionState state) {
+        return state.isExpiredAt(clock.instant());
+    }
+
+    /** An exception of this backend about one session (or none). */
+    protected final SessionStorageException failure(String sessionId, String message, Throwable cause) {
+        return new SessionStorageException(backendName, sessionId, message, cause);
+    }
+
+    /** Stores {@code state}, whose {@code expires_at} is already now + {@code ttl}. */
+    protected abstract CompletableFuture<Void> doStore(SessionState state, Duration ttl);
+
+    /** The stored record, expired or not (the caller filters expired ones). */
+    protected abstract CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId);
+
+    /** Deletes; {@code false} when absent. */
+    protected abstract CompletableFuture<Boolean> doDelete(String sessionId);
+
+    /** Ids of live sessions matching the filters, from an index. */
+    protected abstract CompletableFuture<List<String>> doList(String userId, String projectId);
+
+    /** Removes expired sessions and stale index entries; the number of sessions removed. */
+    protected abstract CompletableFuture<Integer> doCleanup();
+
+    /** A real round trip to the store. */
+    protected abstract CompletableFuture<Boolean> doPing();
+
+    /** Compare-and-set on the stored version; {@code state}'s expiry is already stamped. */
+    protected abstract CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl);
+
+    /** Releases resources; called once. */
+    protected abstract void doClose();
+
+    private static Duration checkTtl(Duration ttl) {
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("ttl must be positive, was " + ttl);
+        }
+        if (ttl.compareTo(MAX_TTL) > 0) {
+            throw new IllegalArgumentException("ttl must be at most " + MAX_TTL.toDays() + " days, was " + ttl);
+        }
+        return ttl;
+    }
+
+    private <T> CompletableFuture<T> guarded(String sessionId, String operation, Supplier<CompletableFuture<T>> body) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(failure(sessionId, "cannot " + operation
+                    + ": the storage is closed", null));
+        }
+        CompletableFuture<T> started;
+        try {
+            started = body.get();
+        } catch (RuntimeException e) {
+            started = CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        started.whenComplete((value, error) -> {
+            if (error == null) {
+                result.complete(value);
+            } else {
+                result.completeExceptionally(wrap(sessionId, operation, error));
+            }
+        });
+        return result;
+    }
+
+    private Throwable wrap(String sessionId, String operation, Throwable error) {
+        Throwable cause = error;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof SessionStorageException || cause instanceof IllegalArgumentException
+                || cause instanceof NullPointerException) {
+            return cause;
+        }
+        return failure(sessionId, "could not " + operation + ": " + cause, cause);
+    }
+
+    /** The default TTL of this storage. */
+    protected final Duration defaultTtl() {
+        return defaultTtl;
+    }
+
+    /** Now, by this storage's clock. */
+    protected final Instant now() {
+        return clock.instant();
+    }
+}

@@ -1,0 +1,269 @@
+package io.sessionbuddy.spi;
+
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.SessionManager;
+import java.math.BigDecimal;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A typed, read-only view of one backend's configuration block, plus what every backend needs
+ * from the global configuration (default TTL, clock).
+ *
+ * <p>Values may be JSON values or strings (environment overrides are strings): {@code "6379"}
+ * reads as an int. Every error names the full key ({@code backends.redis.port}) and the source;
+ * values of keys that look secret are never echoed. Keys that are read are remembered so that
+ * {@link #unreadKeys()} can report typos.
+ */
+public final class BackendSettings {
+    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)?");
+
+    private final String backendName;
+    private final Map<String, Object> values;
+    private final String source;
+    private final Duration defaultTtl;
+    private final Clock clock;
+    private final Set<String> read = ConcurrentHashMap.newKeySet();
+
+    /**
+     * @param backendName the provider name
+     * @param values the backend's block
+     * @param source where it came from, for error messages
+     * @param defaultTtl the configured default time to live
+     * @param clock the clock backends use for expiry
+     */
+    public BackendSettings(String backendName, Map<String, ?> values, String source, Duration defaultTtl,
+            Clock clock) {
+        this.backendName = Objects.requireNonNull(backendName, "backendName");
+        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+        this.source = Objects.requireNonNull(source, "source");
+        this.defaultTtl = Objects.requireNonNull(defaultTtl, "defaultTtl");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Settings of the selected backend of {@code config}. */
+    public static BackendSettings of(SessionBuddyConfig config, Clock clock) {
+        return new BackendSettings(config.storageBackend(), config.selectedBackendSettings(), config.source(),
+                config.defaultTtl(), clock);
+    }
+
+    /** Settings from a plain map, with the default TTL and the system clock (handy in tests). */
+    public static BackendSettings of(String backendName, Map<String, ?> values) {
+        return new BackendSettings(backendName, values, "<map>", SessionBuddyConfig.DEFAULT_TTL, Clock.systemUTC());
+    }
+
+    /** The provider name. */
+    public String backendName() {
+        return backendName;
+    }
+
+    /** Where the settings came from. */
+    public String source() {
+        return source;
+    }
+
+    /** The configured default time to live of sessions. */
+    public Duration defaultTtl() {
+        return defaultTtl;
+    }
+
+    /** The clock to compute expiry with. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Whether the block has {@code key} (marks it read). */
+    public boolean has(String key) {
+        read.add(key);
+        return values.get(key) != null;
+    }
+
+    /** A string value, or empty. */
+    public Optional<String> getString(String key) {
+        Object value = raw(key);
+        if (value == null) {
+            return Optional.empty();
+        }
+        if (value instanceof Map || value instanceof List) {
+            throw error(key, "expected a string, was " + describe(key, value));
+        }
+        return Optional.of(value.toString());
+    }
+
+    /** A string value, or {@code defaultValue}. */
+    public String getString(String key, String defaultValue) {
+        return getString(key).orElse(defaultValue);
+    }
+
+    /** A required string value. */
+    public String requireString(String key) {
+        return getString(key).filter(s -> !s.isBlank())
+                .orElseThrow(() -> error(key, "is required"));
+    }
+
+    /** An int value, or {@code defaultValue}. */
+    public int getInt(String key, int defaultValue) {
+        long value = getLong(key, defaultValue);
+        if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+            throw error(key, "is out of range for an int: " + value);
+        }
+        return (int) value;
+    }
+
+    /** A long value, or {@code defaultValue}. */
+    public long getLong(String key, long defaultValue) {
+        Object value = raw(key);
+        if (value == null) {
+            return defaultValue;
+        }
+        try {
+            return new BigDecimal(value.toString().trim()).longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw error(key, "expected a whole number, was " + describe(key, value));
+        }
+    }
+
+    /** A boolean value ({@code true}/{@code false}, any case), or {@code defaultValue}. */
+    public boolean getBoolean(String key, boolean defaultValue) {
+        Object value = raw(key);
+        if (value == null) {
+            return defaultValue;
+        }
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        String text = value.toString().trim().toLowerCase(Locale.ROOT);
+        if (text.equals("true") || text.equals("false")) {
+            return Boolean.parseBoolean(text);
+        }
+        throw error(key, "expected true or false, was " + describe(key, value));
+    }
+
+    /**
+     * A duration, or {@code defaultValue}. A number is seconds; a string may be a number with a unit
+     * ({@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 1d}) or ISO-8601 ({@code PT5S}).
+     */
+    public Duration getDuration(String key, Duration defaultValue) {
+        Object value = raw(key);
+        if (value == null) {
+            return defaultValue;
+        }
+        String text = value.toString().trim();
+        try {
+            if (text.toUpperCase(Locale.ROOT).startsWith("PT") || text.toUpperCase(Locale.ROOT).startsWith("P")) {
+                return nonNegative(key, Duration.parse(text.toUpperCase(Locale.ROOT)));
+            }
+        } catch (DateTimeParseException e) {
+            throw error(key, "expected a duration such as 5s, 500ms or PT5S, was " + describe(key, value));
+        }
+        Matcher m = DURATION.matcher(text.toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw error(key, "expected a duration such as 5s, 500ms or PT5S, was " + describe(key, value));
+        }
+        BigDecimal amount = new BigDecimal(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        long millisPerUnit = switch (unit) {
+            case "ms" -> 1L;
+            case "s" -> 1_000L;
+            case "m" -> 60_000L;
+            case "h" -> 3_600_000L;
+            default -> 86_400_000L;
+        };
+        return Duration.ofMillis(amount.multiply(BigDecimal.valueOf(millisPerUnit)).longValue());
+    }
+
+    /** A path, or {@code defaultValue}. A leading {@code ~/} means the user's home. */
+    public Path getPath(String key, Path defaultValue) {
+        Optional<String> text = getString(key);
+        if (text.isEmpty()) {
+            return defaultValue;
+        }
+        String value = text.get();
+        try {
+            if (value.equals("~") || value.startsWith("~/")) {
+                return Path.of(System.getProperty("user.home")).resolve(value.substring(Math.min(2, value.length())));
+            }
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw error(key, "is not a valid path: " + e.getMessage());
+        }
+    }
+
+    /** A list of strings: a JSON list, or a comma-separated string. Empty when absent. */
+    public List<String> getStringList(String key) {
+        Object value = raw(key);
+        if (value == null) {
+            return List.of();
+        }
+        List<String> items = new ArrayList<>();
+        if (value instanceof List<?> list) {
+            for (Object item : list) {
+                if (item == null || item instanceof Map || item instanceof List) {
+                    throw error(key, "expected a list of strings");
+                }
+                items.add(item.toString());
+            }
+        } else {
+            for (String part : value.toString().split(",")) {
+                if (!part.isBlank()) {
+                    items.add(part.trim());
+                }
+            }
+        }
+        return List.copyOf(items);
+    }
+
+    /** Keys present in the block that no getter has read so far (typos, unsupported keys). */
+    public Set<String> unreadKeys() {
+        Set<String> unread = new TreeSet<>(values.keySet());
+        unread.removeAll(read);
+        return unread;
+    }
+
+    /** An error about {@code key} that names the full key path and the source. */
+    public SessionConfigException error(String key, String message) {
+        return new SessionConfigException(source, "backends." + backendName + "." + key, message);
+    }
+
+    private Object raw(String key) {
+        read.add(key);
+        return values.get(key);
+    }
+
+    private Duration nonNegative(String key, Duration duration) {
+        if (duration.isNegative()) {
+            throw error(key, "must not be negative");
+        }
+        return duration;
+    }
+
+    private static String describe(String key, Object value) {
+        if (SessionManager.isSecretKey(key)) {
+            return "(a value that is not shown because the key looks secret)";
+        }
+        if (value instanceof Map) {
+            return "an object";
+        }
+        if (value instanceof List) {
+            return "a list";
+        }
+        return value instanceof String ? "\"" + value + "\"" : String.valueOf(value);
+    }
+}

@@ -1,0 +1,71 @@
+package io.sessionbuddy.spi;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.multibindings.MapBinder;
+import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionStorage;
+import jakarta.inject.Singleton;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Guice wiring: binds every {@link StorageProvider} found with {@link java.util.ServiceLoader} in
+ * a {@code MapBinder<String, StorageProvider>} and provides the configured {@link SessionBuddy},
+ * {@link SessionStorage} and {@link SessionManager} as singletons. Providers are discovered when
+ * the module is constructed, not in {@link #configure()}, so the module stays free of side effects.
+ * Close the {@link SessionBuddy} instance at shutdown.
+ */
+public final class SessionBuddyModule extends AbstractModule {
+    private final SessionBuddyConfig config;
+    private final List<StorageProvider> providers;
+
+    /** Configuration from the environment (see {@link ConfigLoader#load()}). */
+    public SessionBuddyModule() {
+        this(ConfigLoader.system().load());
+    }
+
+    /** The given configuration, with the providers on the classpath. */
+    public SessionBuddyModule(SessionBuddyConfig config) {
+        this(config, StorageProviders.discover());
+    }
+
+    /** The given configuration and providers. */
+    public SessionBuddyModule(SessionBuddyConfig config, List<StorageProvider> providers) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.providers = List.copyOf(providers);
+        StorageProviders.byName(this.providers);
+    }
+
+    @Override
+    protected void configure() {
+        MapBinder<String, StorageProvider> binder =
+                MapBinder.newMapBinder(binder(), String.class, StorageProvider.class);
+        for (StorageProvider provider : providers) {
+            binder.addBinding(provider.name()).toInstance(provider);
+        }
+        bind(SessionBuddyConfig.class).toInstance(config);
+    }
+
+    @Provides
+    @Singleton
+    SessionBuddy sessionBuddy(Map<String, StorageProvider> byName, SessionBuddyConfig configuration) {
+        return SessionBuddy.open(configuration, byName, Clock.systemUTC());
+    }
+
+    @Provides
+    @Singleton
+    SessionStorage sessionStorage(SessionBuddy buddy) {
+        return buddy.storage();
+    }
+
+    @Provides
+    @Singleton
+    SessionManager sessionManager(SessionBuddy buddy) {
+        return buddy.manager();
+    }
+}

@@ -1,0 +1,24 @@
+package io.sessionbuddy.spi;
+
+import io.sessionbuddy.core.SessionStorage;
+
+/**
+ * A backend plugin: turns one backend's configuration block into a {@link SessionStorage}.
+ *
+ * <p>Implementations are listed in {@code META-INF/services/io.sessionbuddy.spi.StorageProvider}
+ * and found with {@link java.util.ServiceLoader}; they need a public no-argument constructor.
+ * A provider only translates settings into its backend's public builder: it should read every key
+ * it supports through {@link BackendSettings}, because keys it never reads are reported as unknown.
+ */
+public interface StorageProvider {
+
+    /** The name users write in {@code storage_backend}: {@code memory}, {@code file}, ... */
+    String name();
+
+    /**
+     * Creates a storage from settings. The caller owns the result and closes it.
+     *
+     * @throws io.sessionbuddy.core.SessionConfigException when a setting is wrong
+     */
+    SessionStorage create(BackendSettings settings);
+}

@@ -1,0 +1,102 @@
+package io.sessionbuddy.spi;
+
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.SessionStorage;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Finds {@link StorageProvider}s with {@link ServiceLoader} and creates the configured storage.
+ * Two providers with one name, or a configured name with no provider, fail with a message naming
+ * the Maven artifact to add and the providers that were found.
+ */
+public final class StorageProviders {
+    private static final Set<String> OWN_BACKENDS = Set.of("memory", "file", "redis", "s3");
+
+    private StorageProviders() {
+    }
+
+    /** Every provider visible to {@code classLoader}. */
+    public static List<StorageProvider> discover(ClassLoader classLoader) {
+        List<StorageProvider> found = new ArrayList<>();
+        try {
+            for (StorageProvider provider : ServiceLoader.load(StorageProvider.class, classLoader)) {
+                found.add(provider);
+            }
+        } catch (ServiceConfigurationError e) {
+            throw new SessionConfigException("META-INF/services/" + StorageProvider.class.getName(), null,
+                    "a storage provider could not be loaded: " + e.getMessage(), e);
+        }
+        return found;
+    }
+
+    /** Every provider visible to this class's class loader. */
+    public static List<StorageProvider> discover() {
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        return discover(context != null ? context : StorageProviders.class.getClassLoader());
+    }
+
+    /**
+     * The providers by name.
+     *
+     * @throws SessionConfigException when two providers have the same name
+     */
+    public static Map<String, StorageProvider> byName(Collection<StorageProvider> providers) {
+        Map<String, StorageProvider> byName = new TreeMap<>();
+        for (StorageProvider provider : providers) {
+            StorageProvider other = byName.putIfAbsent(provider.name(), provider);
+            if (other != null) {
+                throw new SessionConfigException("the classpath", "storage_backend",
+                        "two storage providers are named '" + provider.name() + "': "
+                                + other.getClass().getName() + " and " + provider.getClass().getName()
+                                + "; remove one of their jars");
+            }
+        }
+        return byName;
+    }
+
+    /**
+     * The provider named {@code name}.
+     *
+     * @throws SessionConfigException naming the artifact to add and the providers found
+     */
+    public static StorageProvider select(String name, Map<String, StorageProvider> providers, String source) {
+        StorageProvider provider = providers.get(name);
+        if (provider == null) {
+            String hint = OWN_BACKENDS.contains(name)
+                    ? "Add the Maven artifact io.sessionbuddy:backend-" + name + " to the classpath."
+                    : "Add the jar whose META-INF/services/" + StorageProvider.class.getName()
+                            + " lists a provider named '" + name + "'.";
+            throw new SessionConfigException(source, "storage_backend", "no storage provider named '" + name
+                    + "' is on the classpath. " + hint + " Providers found: " + providers.keySet());
+        }
+        return provider;
+    }
+
+    /**
+     * Creates the storage {@code config} selects. Fails when its settings block has keys the
+     * provider does not know (a typo must not fall back to a default).
+     */
+    public static SessionStorage create(SessionBuddyConfig config, Map<String, StorageProvider> providers,
+            Clock clock) {
+        StorageProvider provider = select(config.storageBackend(), providers, config.source());
+        BackendSettings settings = BackendSettings.of(config, clock);
+        SessionStorage storage = provider.create(settings);
+        Set<String> unread = settings.unreadKeys();
+        if (!unread.isEmpty()) {
+            storage.close();
+            String first = unread.iterator().next();
+            throw settings.error(first, "unknown key for backend '" + config.storageBackend() + "'"
+                    + (unread.size() > 1 ? " (unknown keys: " + unread + ")" : ""));
+        }
+        return storage;
+    }
+}

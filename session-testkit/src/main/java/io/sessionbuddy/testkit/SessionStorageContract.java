@@ -1,0 +1,524 @@
+package io.sessionbuddy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import org.assertj.core.api.Assertions;
+import org.assertj.core.data.TemporalUnitOffset;
+import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.SessionStorageException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The behaviour every {@link SessionStorage} must have. A backend's test extends this class and
+ * implements {@link #createStorage(Clock)}; every test then runs against a fresh storage.
+ *
+ * <pre>{@code
+ * class MyStorageTest extends SessionStorageContract {
+ *     @Override
+ *     protected SessionStorage createStorage(Clock clock) {
+ *         return MyStorage.builder().clock(clock).build();
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Time: the storage gets a {@link MutableClock}; tests move it with {@link #advance(Duration)}.
+ * A backend whose server owns expiry (Redis {@code PX}) overrides {@link #serverOwnsTime()} to
+ * return {@code true}; then {@code advance} also sleeps, and short TTLs of a few hundred
+ * milliseconds are used.
+ */
+public abstract class SessionStorageContract {
+    /** A TTL short enough to wait for. */
+    protected static final Duration SHORT_TTL = Duration.ofMillis(400);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The clock given to the storage. */
+    protected MutableClock clock;
+    /** The storage under test, fresh for each test. */
+    protected SessionStorage storage;
+    private final List<SessionStorage> opened = new ArrayList<>();
+
+    /**
+     * A new, empty storage using {@code clock} for expiry and the default TTL of 24 hours
+     * (or {@link #defaultTtl()}).
+     */
+    protected abstract SessionStorage createStorage(Clock clock);
+
+    /** Whether the server decides expiry (then {@link #advance} sleeps as well). */
+    protected boolean serverOwnsTime() {
+        return false;
+    }
+
+    /** The default TTL the storage was created with. */
+    protected Duration defaultTtl() {
+        return SessionBuddyConfig.DEFAULT_TTL;
+    }
+
+    /** Moves time forward for the storage. */
+    protected void advance(Duration amount) throws InterruptedException {
+        clock.advance(amount);
+        if (serverOwnsTime()) {
+            Thread.sleep(amount.toMillis());
+        }
+    }
+
+    @BeforeEach
+    void openStorage() {
+        clock = MutableClock.ofNow();
+        storage = createStorage(clock);
+        opened.add(storage);
+    }
+
+    @AfterEach
+    void closeStorage() {
+        opened.forEach(SessionStorage::close);
+        opened.clear();
+    }
+
+    // ---- helpers ----
+
+    /** A session with every field set, including unicode, nested JSON and unknown extra fields. */
+    protected static SessionState fullSession(String id, String user, String project) {
+        ObjectNode nested = JSON.createObjectNode();
+        nested.putObject("level1").putObject("level2").putArray("items").add(1).add(2.5).add("três").addNull();
+        nested.put("emoji", "🦊 ✓ 日本語 \u00e9");
+        ObjectNode turn = JSON.createObjectNode().put("role", "user").put("content", "Grüße, 世界! \"quotes\" \\ \n");
+        turn.putObject("meta").put("tokens", 12).put("ok", true);
+        return SessionState.builder(id, user, project)
+                .createdAt(Instant.parse("2024-05-06T07:08:09.123456Z"))
+                .lastActivity(Instant.parse("2024-05-06T08:00:00Z"))
+                .permissions(List.of("read", "write", "admin:ü"))
+                .conversationHistory(List.of(turn, JSON.createObjectNode()))
+                .reflectionData(nested)
+                .appMonitoringState(JSON.createObjectNode())
+                .llmProviderConfigs(JSON.createObjectNode().put("provider", "x").putNull("api_key"))
+                .metadata(Map.of("tags", List.of(), "n", 3))
+                .version(7)
+                .extraField("future_field", new TextNode("kept"))
+                .build();
+    }
+
+    /** A minimal session. */
+    protected static SessionState session(String id, String user, String project) {
+        return SessionState.builder(id, user, project).createdAt(Instant.parse("2024-01-01T00:00:00Z")).build();
+    }
+
+    /** Waits for a future (at most 30 s). */
+    protected static <T> T await(CompletableFuture<T> future) {
+        try {
+            return future.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new AssertionError(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("operation did not complete within 30 s", e);
+        }
+    }
+
+    /** The failure of a call, whether it threw at once or returned a failed future. */
+    protected static Throwable failureOf(Supplier<CompletableFuture<?>> call) {
+        try {
+            await(call.get());
+        } catch (CompletionException e) {
+            return e.getCause();
+        } catch (RuntimeException e) {
+            return e;
+        }
+        throw new AssertionError("expected the call to fail, but it succeeded");
+    }
+
+    private SessionState stored(String id) {
+        return await(storage.retrieveSession(id)).orElseThrow(() -> new AssertionError("session " + id + " absent"));
+    }
+
+    private static String id() {
+        return SessionIds.generate();
+    }
+
+    // ---- round trips ----
+
+    @Test
+    void storeThenRetrieveKeepsEveryField() {
+        SessionState state = fullSession(id(), "user-ü", "project/1");
+        Duration ttl = Duration.ofHours(2);
+
+        assertThat(await(storage.storeSession(state, ttl))).isTrue();
+        SessionState read = stored(state.sessionId());
+
+        assertThat(read.withExpiresAt(null)).isEqualTo(state.withExpiresAt(null));
+        assertThat(read.expiresAt()).isCloseTo(clock.instant().plus(ttl), within(Duration.ofSeconds(2)));
+        assertThat(read.extraFields().get("future_field").asText()).isEqualTo("kept");
+        assertThat(read.conversationHistory().get(0).get("content").asText()).isEqualTo("Grüße, 世界! \"quotes\" \\ \n");
+    }
+
+    @Test
+    void aNullTtlMeansTheDefaultTtl() {
+        SessionState state = session(id(), "u", "p");
+
+        await(storage.storeSession(state, null));
+
+        assertThat(stored(state.sessionId()).expiresAt())
+                .isCloseTo(clock.instant().plus(defaultTtl()), within(Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void aOneMebibyteAppStateRoundTrips() {
+        ObjectNode big = JSON.createObjectNode();
+        StringBuilder chunk = new StringBuilder();
+        for (int i = 0; i < 1024; i++) {
+            chunk.append((char) ('a' + i % 26));
+        }
+        for (int i = 0; i < 1024; i++) {
+            big.put("k" + i, chunk.toString());
+        }
+        SessionState state = session(id(), "u", "p").toBuilder().appMonitoringState(big).build();
+
+        await(storage.storeSession(state, null));
+
+        assertThat(stored(state.sessionId()).appMonitoringState()).isEqualTo(big);
+    }
+
+    @Test
+    void storedStateIsNotChangedByCallersMutatingTheirCopies() {
+        ObjectNode metadata = JSON.createObjectNode().put("a", 1);
+        SessionState state = session(id(), "u", "p").toBuilder().metadata(metadata).build();
+        await(storage.storeSession(state, null));
+
+        metadata.put("a", 2);
+        stored(state.sessionId()).metadata().put("a", 3);
+
+        assertThat(stored(state.sessionId()).metadata().get("a").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void storeOverwrites() {
+        SessionState first = session(id(), "u", "p");
+        await(storage.storeSession(first, null));
+        SessionState second = first.toBuilder().permissions(List.of("changed")).version(2).build();
+
+        await(storage.storeSession(second, null));
+
+        assertThat(stored(first.sessionId()).permissions()).containsExactly("changed");
+        assertThat(stored(first.sessionId()).version()).isEqualTo(2);
+    }
+
+    // ---- delete and unknown ids ----
+
+    @Test
+    void deleteReturnsTrueThenFalse() {
+        SessionState state = session(id(), "u", "p");
+        await(storage.storeSession(state, null));
+
+        assertThat(await(storage.deleteSession(state.sessionId()))).isTrue();
+        assertThat(await(storage.deleteSession(state.sessionId()))).isFalse();
+        assertThat(await(storage.retrieveSession(state.sessionId()))).isEmpty();
+    }
+
+    @Test
+    void unknownIdsAreAbsent() {
+        assertThat(await(storage.retrieveSession("no-such-session"))).isEmpty();
+        assertThat(await(storage.deleteSession("no-such-session"))).isFalse();
+        assertThat(await(storage.replaceSession(session("no-such-session", "u", "p"), 1, null))).isFalse();
+    }
+
+    // ---- TTL ----
+
+    @Test
+    void anExpiredSessionIsAbsentFromRetrieveAndList() throws InterruptedException {
+        SessionState shortLived = session(id(), "ttl-user", "ttl-project");
+        SessionState longLived = session(id(), "ttl-user", "ttl-project");
+        await(storage.storeSession(shortLived, SHORT_TTL));
+        await(storage.storeSession(longLived, Duration.ofHours(1)));
+        assertThat(await(storage.retrieveSession(shortLived.sessionId()))).isPresent();
+
+        advance(SHORT_TTL.multipliedBy(3));
+
+        assertThat(await(storage.retrieveSession(shortLived.sessionId()))).isEmpty();
+        assertThat(await(storage.listSessions("ttl-user", null))).containsExactly(longLived.sessionId());
+        assertThat(await(storage.listSessions(null, "ttl-project"))).containsExactly(longLived.sessionId());
+        assertThat(await(storage.listSessions(null, null))).doesNotContain(shortLived.sessionId());
+    }
+
+    @Test
+    void cleanupRemovesExpiredSessionsAndCountsThem() throws InterruptedException {
+        List<String> live = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            await(storage.storeSession(session(id(), "cu" + i, "cp"), SHORT_TTL));
+        }
+        for (int i = 0; i < 2; i++) {
+            SessionState state = session(id(), "cu" + i, "cp");
+            live.add(state.sessionId());
+            await(storage.storeSession(state, Duration.ofHours(1)));
+        }
+
+        advance(SHORT_TTL.multipliedBy(3));
+
+        assertThat(await(storage.cleanupExpiredSessions())).isEqualTo(3);
+        assertThat(await(storage.cleanupExpiredSessions())).isZero();
+        assertThat(await(storage.listSessions(null, "cp"))).containsExactlyInAnyOrderElementsOf(live);
+        for (String id : live) {
+            assertThat(await(storage.retrieveSession(id))).isPresent();
+        }
+    }
+
+    @Test
+    void nonPositiveTtlIsRejected() {
+        SessionState state = session(id(), "u", "p");
+        assertThatThrownBy(() -> storage.storeSession(state, Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.storeSession(state, Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(await(storage.retrieveSession(state.sessionId()))).isEmpty();
+    }
+
+    // ---- listing ----
+
+    @Test
+    void listByUserProjectBothAndNeither() {
+        SessionState a1 = session(id(), "alice", "p1");
+        SessionState a2 = session(id(), "alice", "p2");
+        SessionState b1 = session(id(), "bob", "p1");
+        for (SessionState s : List.of(a1, a2, b1)) {
+            await(storage.storeSession(s, null));
+        }
+
+        assertThat(await(storage.listSessions("alice", null))).containsExactlyInAnyOrder(a1.sessionId(), a2.sessionId());
+        assertThat(await(storage.listSessions(null, "p1"))).containsExactlyInAnyOrder(a1.sessionId(), b1.sessionId());
+        assertThat(await(storage.listSessions("alice", "p1"))).containsExactly(a1.sessionId());
+        assertThat(await(storage.listSessions("bob", "p2"))).isEmpty();
+        assertThat(await(storage.listSessions("nobody", null))).isEmpty();
+        assertThat(await(storage.listSessions(null, null)))
+                .containsExactlyInAnyOrder(a1.sessionId(), a2.sessionId(), b1.sessionId());
+    }
+
+    @Test
+    void listAfterDeleteAndAfterMovingASessionToAnotherUser() {
+        SessionState a = session(id(), "carol", "px");
+        SessionState b = session(id(), "carol", "px");
+        await(storage.storeSession(a, null));
+        await(storage.storeSession(b, null));
+
+        await(storage.deleteSession(a.sessionId()));
+        await(storage.storeSession(b.toBuilder().userId("dave").projectId("py").build(), null));
+
+        assertThat(await(storage.listSessions("carol", null))).isEmpty();
+        assertThat(await(storage.listSessions(null, "px"))).isEmpty();
+        assertThat(await(storage.listSessions("dave", "py"))).containsExactly(b.sessionId());
+    }
+
+    @Test
+    void userAndProjectIdsWithAwkwardCharactersWork() {
+        SessionState state = session(id(), "user:with/colons {and} spaces*?", "project\u00e9:{x}");
+        await(storage.storeSession(state, null));
+
+        assertThat(await(storage.listSessions("user:with/colons {and} spaces*?", "project\u00e9:{x}")))
+                .containsExactly(state.sessionId());
+        assertThat(await(storage.listSessions("user:with", null))).isEmpty();
+    }
+
+    // ---- compare-and-set ----
+
+    @Test
+    void replaceSucceedsOnTheStoredVersionAndFailsOnAStaleOne() {
+        SessionState v1 = session(id(), "u", "p").toBuilder().version(1).build();
+        await(storage.storeSession(v1, null));
+        SessionState v2 = v1.toBuilder().version(2).permissions(List.of("v2")).build();
+
+        assertThat(await(storage.replaceSession(v2, 1, null))).isTrue();
+        assertThat(await(storage.replaceSession(v2.toBuilder().version(3).permissions(List.of("stale")).build(), 1, null)))
+                .isFalse();
+        assertThat(stored(v1.sessionId()).permissions()).containsExactly("v2");
+        assertThat(stored(v1.sessionId()).version()).isEqualTo(2);
+    }
+
+    @Test
+    void replaceOfAnExpiredSessionFails() throws InterruptedException {
+        SessionState v1 = session(id(), "u", "p").toBuilder().version(1).build();
+        await(storage.storeSession(v1, SHORT_TTL));
+        advance(SHORT_TTL.multipliedBy(3));
+
+        assertThat(await(storage.replaceSession(v1.toBuilder().version(2).build(), 1, null))).isFalse();
+        assertThat(await(storage.retrieveSession(v1.sessionId()))).isEmpty();
+    }
+
+    @Test
+    @Timeout(60)
+    void concurrentReplacesOfOneVersionHaveExactlyOneWinner() throws Exception {
+        SessionState v1 = session(id(), "u", "p").toBuilder().version(1).build();
+        await(storage.storeSession(v1, null));
+        int writers = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                List<String> permissions = List.of("writer-" + i);
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return await(storage.replaceSession(v1.toBuilder().version(2).permissions(permissions).build(), 1, null));
+                }));
+            }
+            start.countDown();
+            int winners = 0;
+            for (Future<Boolean> result : results) {
+                winners += result.get(30, TimeUnit.SECONDS) ? 1 : 0;
+            }
+            assertThat(winners).isEqualTo(1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    @Timeout(240)
+    void concurrentManagerUpdatesAreNeverLost() throws Exception {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String id = await(manager.createSession("counter-user", "counter-project", Map.of("count", 0), null));
+        int threads = 8;
+        int incrementsPerThread = 250;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < incrementsPerThread; i++) {
+                        Optional<SessionState> updated = await(manager.updateSession(id, state -> {
+                            ObjectNode metadata = state.metadata();
+                            metadata.put("count", metadata.get("count").asInt() + 1);
+                            return state.toBuilder().metadata(metadata).build();
+                        }));
+                        assertThat(updated).isPresent();
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> future : done) {
+                future.get(200, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        SessionState end = stored(id);
+        assertThat(end.metadata().get("count").asInt()).isEqualTo(threads * incrementsPerThread);
+        assertThat(end.version()).isEqualTo(1 + threads * incrementsPerThread);
+    }
+
+    // ---- the manager's TTL rules on this backend ----
+
+    @Test
+    void managerUpdateKeepsTheRemainingTtlAndTouchExtendsIt() throws InterruptedException {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String id = await(manager.createSession("u", "p", Map.of(), Duration.ofHours(1)));
+        Instant firstExpiry = stored(id).expiresAt();
+
+        advance(Duration.ofMillis(200));
+        assertThat(await(manager.updateSession(id, Map.of("permissions", List.of("x")), null))).isTrue();
+        SessionState updated = stored(id);
+        assertThat(updated.expiresAt()).isCloseTo(firstExpiry, within(Duration.ofSeconds(2)));
+        assertThat(updated.permissions()).containsExactly("x");
+        assertThat(updated.version()).isEqualTo(2);
+        assertThat(updated.lastActivity()).isAfter(updated.createdAt());
+
+        assertThat(await(manager.touch(id, Duration.ofHours(5)))).isTrue();
+        assertThat(stored(id).expiresAt()).isCloseTo(clock.instant().plus(Duration.ofHours(5)), within(Duration.ofSeconds(2)));
+        assertThat(await(manager.updateSession("absent-session", Map.of("permissions", List.of()), null))).isFalse();
+    }
+
+    @Test
+    void managerRejectsUnknownUpdateFields() {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String id = await(manager.createSession("u", "p"));
+
+        assertThatThrownBy(() -> manager.updateSession(id, Map.of("no_such_field", 1), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no_such_field");
+        assertThat(stored(id).version()).isEqualTo(1);
+    }
+
+    // ---- invalid input ----
+
+    @Test
+    void invalidIdsAreRejectedBeforeTouchingTheStore() {
+        List<String> invalid = List.of("../x", "", "a".repeat(SessionIds.MAX_LENGTH + 1), "a\nb", "tab\there",
+                "..", ".", "a/b", "a\\b", "nul\u0000", "sp ace", "ü");
+        for (String id : invalid) {
+            assertThatThrownBy(() -> storage.retrieveSession(id)).as("retrieve %s", id)
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> storage.deleteSession(id)).as("delete %s", id)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThatThrownBy(() -> storage.retrieveSession(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.storeSession(null, null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> session("../escape", "u", "p")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(await(storage.listSessions(null, null))).isEmpty();
+    }
+
+    @Test
+    void theLongestValidIdWorks() {
+        SessionState state = session("A-z.0_9".repeat(19).substring(0, SessionIds.MAX_LENGTH), "u", "p");
+        await(storage.storeSession(state, null));
+        assertThat(stored(state.sessionId()).sessionId()).hasSize(SessionIds.MAX_LENGTH);
+    }
+
+    // ---- health and lifecycle ----
+
+    @Test
+    void aLiveStoreIsAvailable() {
+        assertThat(await(storage.isAvailable())).isTrue();
+    }
+
+    @Test
+    void operationsAfterCloseFailClearly() {
+        SessionState state = session(id(), "u", "p");
+        await(storage.storeSession(state, null));
+
+        storage.close();
+        storage.close();
+
+        assertThat(failureOf(() -> storage.retrieveSession(state.sessionId())))
+                .isInstanceOf(SessionStorageException.class).hasMessageContaining("closed");
+        assertThat(failureOf(() -> storage.storeSession(state, null)))
+                .isInstanceOf(SessionStorageException.class).hasMessageContaining("closed");
+        assertThat(failureOf(() -> storage.listSessions(null, null)))
+                .isInstanceOf(SessionStorageException.class).hasMessageContaining("closed");
+        assertThat(await(storage.isAvailable())).isFalse();
+    }
+
+    private static TemporalUnitOffset within(Duration tolerance) {
+        return Assertions.within(tolerance.toMillis(), ChronoUnit.MILLIS);
+    }
+}
