@@ -50,6 +50,9 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         cache = Caffeine.newBuilder()
                 .maximumSize(builder.maximumSize)
                 .ticker(ticker)
+                // Maintenance (evictions and their index updates) runs on the writing thread, so
+                // indexes are consistent when a write returns.
+                .executor(Runnable::run)
                 .expireAfter(new SessionExpiry(clock))
                 .evictionListener((String id, SessionState state, RemovalCause cause) -> {
                     if (id != null && state != null && cause == RemovalCause.SIZE) {

@@ -291,7 +291,9 @@ public final class ConfigLoader {
         for (Map.Entry<String, Object> entry : block.entrySet()) {
             String key = KEY_ALIASES.getOrDefault(entry.getKey(), entry.getKey());
             if (result.containsKey(key)) {
-                throw new SessionConfigException(source, BACKENDS + "." + backend + "." + entry.getKey(),
+                String legacy = KEY_ALIASES.entrySet().stream().filter(a -> a.getValue().equals(key))
+                        .map(Map.Entry::getKey).findFirst().orElse(entry.getKey());
+                throw new SessionConfigException(source, BACKENDS + "." + backend + "." + legacy,
                         "is the original's name for '" + key + "', which is given too: keep one");
             }
             result.put(key, entry.getValue());

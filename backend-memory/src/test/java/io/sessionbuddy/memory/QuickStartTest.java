@@ -1,0 +1,70 @@
+package io.sessionbuddy.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.inject.Guice;
+import com.google.inject.Injector;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.spi.SessionBuddy;
+import io.sessionbuddy.spi.SessionBuddyModule;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/** The README's quick start, run as written: no config, memory backend, with and without Guice. */
+class QuickStartTest {
+
+    @Test
+    void withoutGuice() {
+        try (SessionBuddy buddy = SessionBuddy.open(SessionBuddyConfig.defaults())) {
+            exercise(buddy.manager());
+        }
+    }
+
+    @Test
+    void withoutAnyConfigAtAll() {
+        try (SessionBuddy buddy = SessionBuddy.open()) {
+            assertThat(buddy.config().storageBackend()).isEqualTo("memory");
+            exercise(buddy.manager());
+        }
+    }
+
+    @Test
+    void withGuice() {
+        Injector injector = Guice.createInjector(new SessionBuddyModule(SessionBuddyConfig.defaults()));
+        try (SessionBuddy buddy = injector.getInstance(SessionBuddy.class)) {
+            SessionManager sessions = injector.getInstance(SessionManager.class);
+            assertThat(sessions).isSameAs(buddy.manager());
+            exercise(sessions);
+        }
+    }
+
+    private static void exercise(SessionManager sessions) {
+        String id = sessions.createSession("alice", "demo", Map.of("theme", "dark"), null).join();
+        String other = sessions.createSession("bob", "demo").join();
+
+        CompletableFuture<?>[] updates = IntStream.range(0, 50)
+                .mapToObj(i -> CompletableFuture.runAsync(() -> sessions.updateSession(id, s -> s.toBuilder()
+                        .permissions(append(s.permissions(), "p" + i)).build()).join()))
+                .toArray(CompletableFuture[]::new);
+        CompletableFuture.allOf(updates).join();
+
+        SessionState state = sessions.getSession(id).join().orElseThrow();
+        assertThat(state.permissions()).hasSize(50);
+        assertThat(state.metadata().get("theme").asText()).isEqualTo("dark");
+        assertThat(sessions.listUserSessions("alice").join()).containsExactly(id);
+        assertThat(sessions.listProjectSessions("demo").join()).containsExactlyInAnyOrder(id, other);
+        assertThat(sessions.stats().join()).containsEntry("storage_backend", "memory").containsEntry("available", true);
+
+        assertThat(sessions.deleteSession(id).join()).isTrue();
+        assertThat(sessions.getSession(id).join()).isEmpty();
+    }
+
+    private static List<String> append(List<String> list, String item) {
+        return java.util.stream.Stream.concat(list.stream(), java.util.stream.Stream.of(item)).toList();
+    }
+}

@@ -1,0 +1,172 @@
+package io.sessionbuddy.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    private final ConfigLoader loader = new ConfigLoader(Map.of(), Map.of());
+
+    @Test
+    void noConfigMeansMemoryWithA24HourTtl() {
+        SessionBuddyConfig config = loader.load();
+
+        assertThat(config.storageBackend()).isEqualTo("memory");
+        assertThat(config.defaultTtl()).isEqualTo(Duration.ofHours(24));
+        assertThat(config.cleanupInterval()).isZero();
+        assertThat(config.deprecations()).isEmpty();
+    }
+
+    @Test
+    void theOriginalFileShapeLoadsAsIs(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("serverless.json");
+        Files.writeString(file, """
+                { "storage_backend": "redis",
+                  "session_ttl_hours": 12,
+                  "cleanup_interval_hours": 6,
+                  "backends": {
+                    "redis": { "host": "localhost", "port": 6379, "db": 0, "key_prefix": "session_mgmt:" },
+                    "s3": { "bucket_name": "session-mgmt-mcp", "region": "us-east-1", "key_prefix": "sessions/" },
+                    "local": { "storage_dir": "/tmp/sessions" } } }
+                """);
+
+        SessionBuddyConfig config = loader.load(file);
+
+        assertThat(config.storageBackend()).isEqualTo("redis");
+        assertThat(config.defaultTtl()).isEqualTo(Duration.ofHours(12));
+        assertThat(config.cleanupInterval()).isEqualTo(Duration.ofHours(6));
+        assertThat(config.selectedBackendSettings()).containsEntry("host", "localhost").containsEntry("port", 6379);
+        assertThat(config.backends().get("s3")).containsEntry("bucket", "session-mgmt-mcp").doesNotContainKey("bucket_name");
+        assertThat(config.backends().get("local")).containsEntry("directory", "/tmp/sessions");
+        assertThat(config.source()).isEqualTo(file.toString());
+        assertThat(config.deprecations()).isEmpty();
+    }
+
+    @Test
+    void legacyAcbWithMemoryCacheTypeMapsToMemoryWithOneWarning() {
+        SessionBuddyConfig config = loader.parse("""
+                { "storage_backend": "acb", "session_ttl_hours": 24,
+                  "backends": { "acb": { "cache_type": "memory", "namespace": "session" } } }
+                """, "seed.json");
+
+        assertThat(config.storageBackend()).isEqualTo("memory");
+        assertThat(config.selectedBackendSettings()).containsEntry("namespace", "session").doesNotContainKey("cache_type");
+        assertThat(config.deprecations()).hasSize(1).first().asString().contains("acb").contains("\"memory\"");
+    }
+
+    @Test
+    void legacyAcbWithRedisCacheTypeMapsToRedisAndItsTtlSecondsToTheDefaultTtl() {
+        SessionBuddyConfig config = loader.parse("""
+                { "storage_backend": "acb",
+                  "backends": { "acb": { "cache_type": "redis", "ttl_seconds": 600, "host": "cache" },
+                                "redis": { "port": 6380 } } }
+                """, "seed.json");
+
+        assertThat(config.storageBackend()).isEqualTo("redis");
+        assertThat(config.defaultTtl()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(config.selectedBackendSettings()).containsEntry("host", "cache").containsEntry("port", 6380);
+        assertThat(config.deprecations()).hasSize(1);
+    }
+
+    @Test
+    void legacyAcbWithAnotherCacheTypeNamesTheKey() {
+        assertThatThrownBy(() -> loader.parse("""
+                { "storage_backend": "acb", "backends": { "acb": { "cache_type": "memcached" } } }
+                """, "seed.json"))
+                .isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("seed.json").hasMessageContaining("backends.acb.cache_type");
+    }
+
+    @Test
+    void legacyLocalMapsToFileWithOneWarning() {
+        SessionBuddyConfig config = loader.parse("""
+                { "storage_backend": "local", "backends": { "local": { "storage_dir": "/data/sessions" } } }
+                """, "seed.json");
+
+        assertThat(config.storageBackend()).isEqualTo("file");
+        assertThat(config.selectedBackendSettings()).containsEntry("directory", "/data/sessions");
+        assertThat(config.deprecations()).hasSize(1).first().asString().contains("local");
+    }
+
+    @Test
+    void environmentAndSystemPropertiesOverrideTheFileAndPropertiesWin() {
+        ConfigLoader withOverrides = new ConfigLoader(
+                Map.of("SESSION_BUDDY_STORAGE_BACKEND", "redis", "SESSION_BUDDY_REDIS_HOST", "env-host",
+                        "SESSION_BUDDY_REDIS_KEY_PREFIX", "app:", "SESSION_BUDDY_SESSION_TTL_HOURS", "2"),
+                Map.of("sessionbuddy.redis.host", "prop-host"));
+
+        SessionBuddyConfig config = withOverrides.parse("""
+                { "storage_backend": "memory", "backends": { "redis": { "host": "file-host", "port": 1 } } }
+                """, "app.json");
+
+        assertThat(config.storageBackend()).isEqualTo("redis");
+        assertThat(config.defaultTtl()).isEqualTo(Duration.ofHours(2));
+        assertThat(config.selectedBackendSettings())
+                .containsEntry("host", "prop-host").containsEntry("key_prefix", "app:").containsEntry("port", 1);
+    }
+
+    @Test
+    void theConfigFileCanBeNamedByTheEnvironment(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("c.json");
+        Files.writeString(file, "{\"storage_backend\": \"file\", \"backends\": {\"file\": {\"directory\": \"x\"}}}");
+
+        SessionBuddyConfig config = new ConfigLoader(Map.of("SESSION_BUDDY_CONFIG", file.toString()), Map.of()).load();
+
+        assertThat(config.storageBackend()).isEqualTo("file");
+        assertThat(config.source()).isEqualTo(file.toString());
+    }
+
+    @Test
+    void anUnknownTopLevelKeyIsAnErrorNamingKeyAndFile() {
+        assertThatThrownBy(() -> loader.parse("{\"storage_backnd\": \"memory\"}", "/etc/app/sessions.json"))
+                .isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("/etc/app/sessions.json").hasMessageContaining("storage_backnd");
+    }
+
+    @Test
+    void wrongTypesAndRangesAreErrorsNamingTheKey() {
+        assertThatThrownBy(() -> loader.parse("{\"session_ttl_hours\": \"soon\"}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("session_ttl_hours");
+        assertThatThrownBy(() -> loader.parse("{\"session_ttl_hours\": 0}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("session_ttl_hours");
+        assertThatThrownBy(() -> loader.parse("{\"cleanup_interval_hours\": -1}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("cleanup_interval_hours");
+        assertThatThrownBy(() -> loader.parse("{\"max_update_attempts\": 0}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("max_update_attempts");
+        assertThatThrownBy(() -> loader.parse("{\"backends\": {\"redis\": 5}}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.redis");
+        assertThatThrownBy(() -> loader.parse("{\"session_ttl_hours\": 1, \"default_ttl_seconds\": 5}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("default_ttl_seconds");
+    }
+
+    @Test
+    void anAliasGivenTogetherWithItsNewNameIsAnError() {
+        assertThatThrownBy(() -> loader.parse(
+                "{\"backends\": {\"file\": {\"storage_dir\": \"a\", \"directory\": \"b\"}}}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.file.storage_dir");
+    }
+
+    @Test
+    void brokenJsonAndMissingFilesNameTheFile(@TempDir Path dir) throws Exception {
+        Path broken = dir.resolve("broken.json");
+        Files.writeString(broken, "{ \"storage_backend\": ");
+
+        assertThatThrownBy(() -> loader.load(broken)).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining(broken.toString()).hasMessageContaining("not a JSON object");
+        assertThatThrownBy(() -> loader.load(dir.resolve("missing.json"))).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("missing.json").hasMessageContaining("not found");
+    }
+
+    @Test
+    void anEnvironmentVariableThatNamesNoKeyIsAnError() {
+        ConfigLoader bad = new ConfigLoader(Map.of("SESSION_BUDDY_NONSENSE", "1"), Map.of());
+        assertThatThrownBy(bad::load).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("SESSION_BUDDY_NONSENSE");
+    }
+}
