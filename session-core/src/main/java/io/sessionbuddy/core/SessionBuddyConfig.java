@@ -31,7 +31,7 @@ public record SessionBuddyConfig(
     /** The default time to live: 24 hours. */
     public static final Duration DEFAULT_TTL = Duration.ofHours(24);
     /** The default number of attempts of an optimistic update. */
-    public static final int DEFAULT_MAX_UPDATE_ATTEMPTS = 50;
+    public static final int DEFAULT_MAX_UPDATE_ATTEMPTS = 100;
     /** The default backend: in-memory, no server needed. */
     public static final String DEFAULT_BACKEND = "memory";
 

@@ -246,7 +246,7 @@ public final class SessionManager {
                 }
                 if (attempt >= config.maxUpdateAttempts()) {
                     return CompletableFuture.failedFuture(new SessionConflictException(
-                            config.storageBackend(), sessionId, attempt));
+                            storage.getClass().getSimpleName(), sessionId, attempt));
                 }
                 return retryLater(sessionId, change, ttl, attempt + 1);
             });
@@ -258,8 +258,9 @@ public final class SessionManager {
         if (nextAttempt <= 2) {
             return attempt(sessionId, change, ttl, nextAttempt);
         }
-        // Random back-off, growing to at most 32 ms, spreads contending writers apart.
-        long bound = 1L << Math.min(nextAttempt - 2, 5);
+        // Random back-off, doubling to at most 128 ms, spreads contending writers apart so that
+        // each gets its turn well within the attempt bound even when writes are slow (fsync).
+        long bound = 1L << Math.min(nextAttempt - 2, 7);
         long delayMicros = ThreadLocalRandom.current().nextLong(bound * 1000);
         return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS))

@@ -1,0 +1,651 @@
+package io.sessionbuddy.file;
+
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.spi.AbstractSessionStorage;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sessions as files on local disk: {@code <directory>/<namespace>/<session id>.json}.
+ *
+ * <p><b>Durable, atomic writes.</b> A write goes to a temp file in the same directory, is
+ * {@code fsync}ed, renamed over the session file ({@code ATOMIC_MOVE}), and the directory is
+ * {@code fsync}ed. A crash at any moment leaves the old or the new version, never a torn file.
+ * Temp files left by dead processes are removed on start.
+ *
+ * <p><b>Concurrency.</b> Every write of a session holds a lock for its id: an in-JVM lock stripe
+ * plus a byte-range lock ({@link FileChannel#lock}) on {@code .lock} in the namespace directory,
+ * so compare-and-set is correct across threads and across processes sharing the directory.
+ * Reads take no lock (a rename is atomic).
+ *
+ * <p><b>Indexes.</b> User and project indexes live on disk as empty marker files
+ * {@code .index/users/<sha256(user)>/<id>} and {@code .index/projects/<sha256(project)>/<id>},
+ * written under the session's lock before its data. Every process sees every other's writes at
+ * once; listing reads only the candidates' files (to drop expired or stale entries) and never
+ * every session. Cleanup removes expired sessions and repairs markers.
+ *
+ * <p><b>Safety.</b> Ids are validated before a path is built; a session file that is a symbolic
+ * link is refused. A corrupt file is reported once (with its path), fails {@code retrieveSession}
+ * with {@link CorruptSessionException}, and is skipped by list and cleanup; nothing else is
+ * touched. I/O errors (disk full, read-only directory, permission denied) fail with
+ * {@link SessionStorageException} naming the path, and the previous version stays intact.
+ *
+ * <p>File I/O runs on the calling thread; the returned futures are already complete.
+ */
+public final class FileSessionStorage extends AbstractSessionStorage {
+    /** The default base directory. */
+    public static final Path DEFAULT_DIRECTORY = Path.of("sessions");
+    /** The default namespace. */
+    public static final String DEFAULT_NAMESPACE = "default";
+
+    static final String SUFFIX = ".json";
+    static final String TEMP_SUFFIX = ".tmp";
+    static final String INDEX_DIR = ".index";
+    static final String LOCK_FILE = ".lock";
+    private static final int LOCK_STRIPES = 256;
+    private static final Duration ORPHAN_TEMP_AGE = Duration.ofHours(1);
+    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Pattern TEMP_NAME = Pattern.compile(".*\\.json\\.(\\d+)\\.[0-9a-f]+\\.tmp");
+    private static final Logger LOG = LoggerFactory.getLogger(FileSessionStorage.class);
+
+    private final Path root;
+    private final Path usersIndex;
+    private final Path projectsIndex;
+    private final boolean posix;
+    private final TempFileWriter writer;
+    private final ReentrantLock[] stripes = new ReentrantLock[LOCK_STRIPES];
+    private final Object lockFileGuard = new Object();
+    private final Set<String> reportedCorrupt = ConcurrentHashMap.newKeySet();
+    private volatile FileChannel lockChannel;
+
+    private FileSessionStorage(Builder builder) {
+        super(FileStorageProvider.NAME, builder.defaultTtl, builder.clock);
+        this.root = builder.directory.toAbsolutePath().normalize().resolve(builder.namespace);
+        this.usersIndex = root.resolve(INDEX_DIR).resolve("users");
+        this.projectsIndex = root.resolve(INDEX_DIR).resolve("projects");
+        this.writer = builder.writer;
+        for (int i = 0; i < LOCK_STRIPES; i++) {
+            stripes[i] = new ReentrantLock();
+        }
+        this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
+        try {
+            createPrivateDirectories(usersIndex);
+            createPrivateDirectories(projectsIndex);
+            lockChannel = openLockChannel();
+        } catch (IOException e) {
+            throw new SessionStorageException(FileStorageProvider.NAME, null,
+                    "cannot open session directory " + root + ": " + describe(e), e);
+        }
+        removeOrphanTempFiles();
+        LOG.debug("file session store at {}", root);
+    }
+
+    /** A builder for a store under {@code directory}. */
+    public static Builder builder(Path directory) {
+        return new Builder(directory);
+    }
+
+    /** Whether {@code namespace} is an acceptable directory name. */
+    public static boolean isValidNamespace(String namespace) {
+        return namespace != null && NAMESPACE.matcher(namespace).matches()
+                && !namespace.equals(".") && !namespace.equals("..");
+    }
+
+    /** The namespace directory that holds the session files. */
+    public Path directory() {
+        return root;
+    }
+
+    @Override
+    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+        String id = state.sessionId();
+        return run(id, () -> withLock(id, () -> {
+            Optional<SessionState> old = readQuietly(id);
+            write(state);
+            old.ifPresent(previous -> removeMarkersIfMoved(previous, state));
+            return null;
+        }));
+    }
+
+    @Override
+    protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
+        return run(sessionId, () -> read(sessionId));
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doDelete(String sessionId) {
+        return run(sessionId, () -> withLock(sessionId, () -> {
+            Optional<SessionState> old = readQuietly(sessionId);
+            Path file = sessionFile(sessionId);
+            boolean existed = Files.deleteIfExists(file);
+            if (existed) {
+                syncDirectory(root);
+            }
+            old.ifPresent(previous -> removeMarkers(previous, sessionId));
+            return existed && old.map(s -> !isExpired(s)).orElse(true);
+        }));
+    }
+
+    @Override
+    protected CompletableFuture<List<String>> doList(String userId, String projectId) {
+        return run(null, () -> {
+            Set<String> candidates;
+            if (userId != null && projectId != null) {
+                candidates = markers(usersIndex, userId);
+                candidates.retainAll(markers(projectsIndex, projectId));
+            } else if (userId != null) {
+                candidates = markers(usersIndex, userId);
+            } else if (projectId != null) {
+                candidates = markers(projectsIndex, projectId);
+            } else {
+                candidates = allSessionIds();
+            }
+            List<String> live = new ArrayList<>();
+            for (String id : candidates) {
+                Optional<SessionState> state = readQuietly(id);
+                if (state.isPresent() && !isExpired(state.get())
+                        && (userId == null || state.get().userId().equals(userId))
+                        && (projectId == null || state.get().projectId().equals(projectId))) {
+                    live.add(id);
+                }
+            }
+            live.sort(null);
+            return live;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Integer> doCleanup() {
+        return run(null, () -> {
+            int removed = 0;
+            Map<String, SessionState> live = new HashMap<>();
+            for (String id : allSessionIds()) {
+                Optional<SessionState> state = readQuietly(id);
+                if (state.isEmpty()) {
+                    continue;
+                }
+                if (isExpired(state.get())) {
+                    if (removeIfExpired(id)) {
+                        removed++;
+                    }
+                } else {
+                    live.put(id, state.get());
+                }
+            }
+            sweepMarkers(usersIndex, live, true);
+            sweepMarkers(projectsIndex, live, false);
+            return removed;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doPing() {
+        return run(null, () -> {
+            if (!Files.isDirectory(root) || !Files.isWritable(root)) {
+                throw failure(null, "session directory " + root + " is missing or not writable", null);
+            }
+            return true;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+        String id = state.sessionId();
+        return run(id, () -> withLock(id, () -> {
+            Optional<SessionState> old = read(id);
+            if (old.isEmpty() || isExpired(old.get()) || old.get().version() != expectedVersion) {
+                return false;
+            }
+            write(state);
+            removeMarkersIfMoved(old.get(), state);
+            return true;
+        }));
+    }
+
+    @Override
+    protected void doClose() {
+        synchronized (lockFileGuard) {
+            try {
+                lockChannel.close();
+            } catch (IOException e) {
+                LOG.debug("closing {} failed", root.resolve(LOCK_FILE), e);
+            }
+        }
+    }
+
+    // ---- reading ----
+
+    private Optional<SessionState> read(String id) throws IOException {
+        Path file = sessionFile(id);
+        byte[] bytes;
+        try {
+            if (Files.isSymbolicLink(file)) {
+                throw new CorruptSessionException(FileStorageProvider.NAME, id,
+                        "refusing to follow symbolic link " + file, null);
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        SessionState state;
+        try {
+            state = SessionJsonCodec.fromBytes(bytes);
+        } catch (CorruptSessionException e) {
+            throw new CorruptSessionException(FileStorageProvider.NAME, id, "corrupt session file " + file
+                    + " (" + bytes.length + " bytes): " + e.getMessage(), e);
+        }
+        if (!state.sessionId().equals(id)) {
+            throw new CorruptSessionException(FileStorageProvider.NAME, id, "session file " + file
+                    + " holds session " + state.sessionId(), null);
+        }
+        return Optional.of(state);
+    }
+
+    /** Like {@link #read} but a corrupt or unreadable file is reported once and read as absent. */
+    private Optional<SessionState> readQuietly(String id) {
+        try {
+            return read(id);
+        } catch (IOException | SessionStorageException e) {
+            Path file = sessionFile(id);
+            String fingerprint = file + "|" + lastModified(file);
+            if (reportedCorrupt.add(fingerprint)) {
+                LOG.warn("[file] skipping unreadable session file {}: {}", file, e.getMessage());
+            }
+            return Optional.empty();
+        }
+    }
+
+    private Set<String> allSessionIds() throws IOException {
+        Set<String> ids = new LinkedHashSet<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(root, "*" + SUFFIX)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                String id = name.substring(0, name.length() - SUFFIX.length());
+                if (SessionIds.isValid(id)) {
+                    ids.add(id);
+                }
+            }
+        }
+        return ids;
+    }
+
+    // ---- writing ----
+
+    private void write(SessionState state) throws IOException {
+        addMarker(usersIndex, state.userId(), state.sessionId());
+        addMarker(projectsIndex, state.projectId(), state.sessionId());
+        Path target = sessionFile(state.sessionId());
+        Path temp = root.resolve(state.sessionId() + SUFFIX + "." + ProcessHandle.current().pid() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + TEMP_SUFFIX);
+        try {
+            writer.write(temp, SessionJsonCodec.toBytes(state), fileAttributes(false));
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        syncDirectory(root);
+    }
+
+    private boolean removeIfExpired(String id) throws IOException {
+        return withLock(id, () -> {
+            Optional<SessionState> state = readQuietly(id);
+            if (state.isEmpty() || !isExpired(state.get())) {
+                return false;
+            }
+            boolean deleted = Files.deleteIfExists(sessionFile(id));
+            syncDirectory(root);
+            removeMarkers(state.get(), id);
+            return deleted;
+        });
+    }
+
+    // ---- index markers ----
+
+    private void addMarker(Path index, String key, String id) throws IOException {
+        Path dir = index.resolve(hash(key));
+        Path marker = dir.resolve(id);
+        if (Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        for (int attempt = 0; ; attempt++) {
+            try {
+                Files.createDirectories(dir);
+                if (Files.isSymbolicLink(dir)) {
+                    throw new IOException("index directory " + dir + " is a symbolic link");
+                }
+                Files.createFile(marker, fileAttributes(false));
+                break;
+            } catch (FileAlreadyExistsException e) {
+                break;
+            } catch (NoSuchFileException e) {
+                // A concurrent cleanup removed the empty directory between the two calls: again.
+                if (attempt >= 3) {
+                    throw e;
+                }
+            }
+        }
+        syncDirectory(dir);
+    }
+
+    private void removeMarkersIfMoved(SessionState previous, SessionState next) {
+        if (!previous.userId().equals(next.userId())) {
+            removeMarker(usersIndex, previous.userId(), previous.sessionId());
+        }
+        if (!previous.projectId().equals(next.projectId())) {
+            removeMarker(projectsIndex, previous.projectId(), previous.sessionId());
+        }
+    }
+
+    private void removeMarkers(SessionState state, String id) {
+        removeMarker(usersIndex, state.userId(), id);
+        removeMarker(projectsIndex, state.projectId(), id);
+    }
+
+    private void removeMarker(Path index, String key, String id) {
+        Path marker = index.resolve(hash(key)).resolve(id);
+        try {
+            Files.deleteIfExists(marker);
+        } catch (IOException e) {
+            // A stale marker only costs a read at listing time; cleanup retries.
+            LOG.warn("[file] could not remove index entry {}: {}", marker, describe(e));
+        }
+    }
+
+    private Set<String> markers(Path index, String key) throws IOException {
+        Set<String> ids = new LinkedHashSet<>();
+        Path dir = index.resolve(hash(key));
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                String id = entry.getFileName().toString();
+                if (SessionIds.isValid(id)) {
+                    ids.add(id);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return ids;
+        }
+        return ids;
+    }
+
+    /** Removes markers of gone, expired or moved sessions, adds missing ones, drops empty directories. */
+    private void sweepMarkers(Path index, Map<String, SessionState> live, boolean users) throws IOException {
+        Set<String> present = new java.util.HashSet<>();
+        try (DirectoryStream<Path> keys = Files.newDirectoryStream(index)) {
+            for (Path keyDir : keys) {
+                if (!Files.isDirectory(keyDir, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                String keyHash = keyDir.getFileName().toString();
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(keyDir)) {
+                    for (Path entry : entries) {
+                        String id = entry.getFileName().toString();
+                        SessionState state = live.get(id);
+                        if (state != null && hash(users ? state.userId() : state.projectId()).equals(keyHash)) {
+                            present.add(id);
+                            continue;
+                        }
+                        withLock(id, () -> {
+                            // Re-check under the lock: a writer may be adding this very session.
+                            Optional<SessionState> now = SessionIds.isValid(id) ? readQuietly(id) : Optional.empty();
+                            boolean belongs = now.isPresent() && !isExpired(now.get())
+                                    && hash(users ? now.get().userId() : now.get().projectId()).equals(keyHash);
+                            if (!belongs) {
+                                Files.deleteIfExists(entry);
+                            }
+                            return null;
+                        });
+                    }
+                }
+                try {
+                    Files.deleteIfExists(keyDir);
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    // still in use
+                }
+            }
+        }
+        for (Map.Entry<String, SessionState> entry : live.entrySet()) {
+            if (!present.contains(entry.getKey())) {
+                withLock(entry.getKey(), () -> {
+                    Optional<SessionState> now = readQuietly(entry.getKey());
+                    if (now.isPresent() && !isExpired(now.get())) {
+                        addMarker(index, users ? now.get().userId() : now.get().projectId(), entry.getKey());
+                    }
+                    return null;
+                });
+            }
+        }
+    }
+
+    // ---- locking ----
+
+    private <T> T withLock(String id, IoAction<T> action) throws IOException {
+        int stripe = Math.floorMod(id.hashCode(), LOCK_STRIPES);
+        ReentrantLock local = stripes[stripe];
+        local.lock();
+        try {
+            FileLock region = lockRegion(stripe);
+            try {
+                return action.run();
+            } finally {
+                region.release();
+            }
+        } finally {
+            local.unlock();
+        }
+    }
+
+    private FileLock lockRegion(int stripe) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            FileChannel channel = lockChannel;
+            try {
+                return channel.lock(stripe, 1, false);
+            } catch (ClosedChannelException e) {
+                // An interrupt closes a channel for every thread; reopen it unless we were closed.
+                if (isClosed() || attempt >= 3) {
+                    throw e;
+                }
+                synchronized (lockFileGuard) {
+                    if (lockChannel == channel && !isClosed()) {
+                        lockChannel = openLockChannel();
+                    }
+                }
+            }
+        }
+    }
+
+    private FileChannel openLockChannel() throws IOException {
+        Path lockFile = root.resolve(LOCK_FILE);
+        try {
+            return FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ), fileAttributes(false));
+        } catch (FileSystemException e) {
+            // The lock file exists but cannot be created anew (e.g. a read-only directory): open it.
+            return FileChannel.open(lockFile, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        }
+    }
+
+    // ---- helpers ----
+
+    private Path sessionFile(String id) {
+        Path file = root.resolve(SessionIds.requireValid(id) + SUFFIX);
+        if (!file.getParent().equals(root)) {
+            throw new IllegalArgumentException("session id " + id + " resolves outside " + root);
+        }
+        return file;
+    }
+
+    private void createPrivateDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir, fileAttributes(true));
+    }
+
+    private FileAttribute<?>[] fileAttributes(boolean directory) {
+        if (!posix) {
+            return new FileAttribute<?>[0];
+        }
+        return new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString(directory ? "rwx------" : "rw-------"))};
+    }
+
+    private void syncDirectory(Path dir) throws IOException {
+        if (!posix) {
+            return;
+        }
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+
+    private void removeOrphanTempFiles() {
+        try (DirectoryStream<Path> temps = Files.newDirectoryStream(root, "*" + TEMP_SUFFIX)) {
+            for (Path temp : temps) {
+                var matcher = TEMP_NAME.matcher(temp.getFileName().toString());
+                boolean ownerAlive = matcher.matches()
+                        && ProcessHandle.of(Long.parseLong(matcher.group(1))).map(ProcessHandle::isAlive).orElse(false);
+                FileTime modified = Files.getLastModifiedTime(temp);
+                boolean old = modified.toInstant().isBefore(java.time.Instant.now().minus(ORPHAN_TEMP_AGE));
+                if (!ownerAlive || old) {
+                    Files.deleteIfExists(temp);
+                    LOG.info("[file] removed temp file {} left by an interrupted write", temp);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            LOG.warn("[file] could not remove leftover temp files in {}: {}", root, e.toString());
+        }
+    }
+
+    private static String lastModified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toString();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    static String hash(String key) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(sha.digest(key.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static String describe(IOException e) {
+        if (e instanceof FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason() + " (" + e.getClass().getSimpleName() + ")";
+        }
+        return e.toString();
+    }
+
+    private <T> CompletableFuture<T> run(String id, IoAction<T> action) {
+        try {
+            return CompletableFuture.completedFuture(action.run());
+        } catch (IOException e) {
+            String path = e instanceof FileSystemException fs && fs.getFile() != null ? fs.getFile()
+                    : id != null ? root.resolve(id + SUFFIX).toString() : root.toString();
+            return CompletableFuture.failedFuture(failure(id, "I/O error on " + path + ": " + describe(e), e));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface IoAction<T> {
+        T run() throws IOException;
+    }
+
+    /** Builds a {@link FileSessionStorage}. */
+    public static final class Builder {
+        private final Path directory;
+        private String namespace = DEFAULT_NAMESPACE;
+        private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private Clock clock = Clock.systemUTC();
+        private TempFileWriter writer = TempFileWriter.DEFAULT;
+
+        private Builder(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory");
+        }
+
+        /** The sub-directory for this application's sessions; default {@code default}. */
+        public Builder namespace(String value) {
+            if (!isValidNamespace(value)) {
+                throw new IllegalArgumentException("namespace must match [A-Za-z0-9._-]{1,64} and not be"
+                        + " '.' or '..', was \"" + value + "\"");
+            }
+            namespace = value;
+            return this;
+        }
+
+        /** The time to live of writes without one. */
+        public Builder defaultTtl(Duration value) {
+            defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The clock expiry is computed with. */
+        public Builder clock(Clock value) {
+            clock = Objects.requireNonNull(value, "clock");
+            return this;
+        }
+
+        Builder writer(TempFileWriter value) {
+            writer = Objects.requireNonNull(value, "writer");
+            return this;
+        }
+
+        /**
+         * Opens the store: creates the directories (owner-only where the OS allows) and removes temp
+         * files left by dead processes.
+         *
+         * @throws SessionStorageException naming the directory when it cannot be created or opened
+         */
+        public FileSessionStorage build() {
+            return new FileSessionStorage(this);
+        }
+    }
+}
