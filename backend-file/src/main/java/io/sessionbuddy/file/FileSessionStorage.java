@@ -111,7 +111,6 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         try {
             createPrivateDirectories(usersIndex);
             createPrivateDirectories(projectsIndex);
-            lockChannel = openLockChannel();
         } catch (IOException e) {
             throw new SessionStorageException(FileStorageProvider.NAME, null,
                     "cannot open session directory " + root + ": " + describe(e), e);
@@ -246,7 +245,9 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     protected void doClose() {
         synchronized (lockFileGuard) {
             try {
-                lockChannel.close();
+                if (lockChannel != null) {
+                    lockChannel.close();
+                }
             } catch (IOException e) {
                 LOG.debug("closing {} failed", root.resolve(LOCK_FILE), e);
             }
@@ -482,6 +483,15 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     private FileLock lockRegion(int stripe) throws IOException {
         for (int attempt = 0; ; attempt++) {
             FileChannel channel = lockChannel;
+            if (channel == null) {
+                // Opened on first write, so that a read-only directory can still be read.
+                synchronized (lockFileGuard) {
+                    if (lockChannel == null) {
+                        lockChannel = openLockChannel();
+                    }
+                    channel = lockChannel;
+                }
+            }
             try {
                 return channel.lock(stripe, 1, false);
             } catch (ClosedChannelException e) {
@@ -500,13 +510,8 @@ public final class FileSessionStorage extends AbstractSessionStorage {
 
     private FileChannel openLockChannel() throws IOException {
         Path lockFile = root.resolve(LOCK_FILE);
-        try {
-            return FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.READ), fileAttributes(false));
-        } catch (FileSystemException e) {
-            // The lock file exists but cannot be created anew (e.g. a read-only directory): open it.
-            return FileChannel.open(lockFile, StandardOpenOption.WRITE, StandardOpenOption.READ);
-        }
+        return FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.READ), fileAttributes(false));
     }
 
     // ---- helpers ----
