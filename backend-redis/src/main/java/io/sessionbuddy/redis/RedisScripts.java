@@ -1,0 +1,94 @@
+package io.sessionbuddy.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * The Lua scripts of the Redis backend. A session's data key is a hash: {@code d} = the encoded
+ * record, {@code v} = version, {@code u} = user id, {@code p} = project id; indexes are sorted sets
+ * scored by each session's expiry (epoch ms), so expired entries can be dropped by score.
+ */
+enum RedisScripts {
+    /**
+     * Standalone store and compare-and-set, data and both indexes in one atomic step.
+     * KEYS: data, user index, project index. ARGV: record, version, user, project, ttl ms,
+     * expires-at ms, user index prefix, project index prefix, id, expected version ('' = none),
+     * index ttl ms.
+     * Returns 1 when written, 0 when the expected version did not match.
+     */
+    WRITE_WITH_INDEXES("""
+            local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if ARGV[10] ~= '' and (not old[1] or old[1] ~= ARGV[10]) then return 0 end
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4])
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            for i = 2, 3 do
+              redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
+              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[11]) then redis.call('PEXPIRE', KEYS[i], ARGV[11]) end
+            end
+            if old[2] and old[2] ~= ARGV[3] then redis.call('ZREM', ARGV[7] .. old[2], ARGV[9]) end
+            if old[3] and old[3] ~= ARGV[4] then redis.call('ZREM', ARGV[8] .. old[3], ARGV[9]) end
+            return 1
+            """),
+    /**
+     * Standalone delete with its index entries. KEYS: data. ARGV: user index prefix, project index
+     * prefix, id. Returns the number of keys deleted.
+     */
+    DELETE_WITH_INDEXES("""
+            local old = redis.call('HMGET', KEYS[1], 'u', 'p')
+            local n = redis.call('DEL', KEYS[1])
+            if old[1] then redis.call('ZREM', ARGV[1] .. old[1], ARGV[3]) end
+            if old[2] then redis.call('ZREM', ARGV[2] .. old[2], ARGV[3]) end
+            return n
+            """),
+    /**
+     * Cluster store and compare-and-set of the data key alone (index keys live in other slots).
+     * KEYS: data. ARGV: record, version, user, project, ttl ms, expected version ('' = none).
+     * Returns {1, old user, old project} when written ('' when there was none), {0} otherwise.
+     */
+    WRITE_DATA("""
+            local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if ARGV[6] ~= '' and (not old[1] or old[1] ~= ARGV[6]) then return {0} end
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4])
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            return {1, old[2] or '', old[3] or ''}
+            """),
+    /** Cluster delete of the data key. KEYS: data. Returns {deleted, old user, old project}. */
+    DELETE_DATA("""
+            local old = redis.call('HMGET', KEYS[1], 'u', 'p')
+            local n = redis.call('DEL', KEYS[1])
+            return {n, old[1] or '', old[2] or ''}
+            """),
+    /**
+     * Adds an index entry and keeps the index key alive at least as long as it (plus a grace
+     * period, so that cleanup can still count the entry after it expires).
+     * KEYS: index. ARGV: expires-at ms, id, index ttl ms.
+     */
+    INDEX_ADD("""
+            redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+            if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+            return 1
+            """);
+
+    private final String body;
+    private final String sha1;
+
+    RedisScripts(String body) {
+        this.body = body;
+        try {
+            this.sha1 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
+                    .digest(body.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is missing from this JVM", e);
+        }
+    }
+
+    String body() {
+        return body;
+    }
+
+    String sha1() {
+        return sha1;
+    }
+}

@@ -1,0 +1,534 @@
+package io.sessionbuddy.redis;
+
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.Range;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.spi.AbstractSessionStorage;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * Sessions in Redis (standalone, TLS, ACL, Sentinel) or Redis Cluster, on one shared, thread-safe
+ * Lettuce connection with auto-reconnect.
+ *
+ * <p>Keys: data {@code <namespace>:{<id>}} (a hash with the encoded record, version, user and
+ * project, expiring with {@code PEXPIRE}); indexes {@code <namespace>:idx:user:<user>} and
+ * {@code <namespace>:idx:project:<project>} (sorted sets of ids scored by expiry, each kept alive as
+ * long as its longest-lived member). The hash tag keeps every key of one session in one slot.
+ *
+ * <p>Standalone: a write is one Lua script that sets the data, checks the version for
+ * compare-and-set, adds both index entries and removes the old ones when the user or project
+ * changed, atomically in one round trip; a delete removes its index entries in the same script.
+ * Cluster: index keys live in other slots, so the index entry is added before the data is written
+ * (a script on the data key's slot) and old entries are removed after; an entry whose data is gone
+ * or belongs elsewhere is never listed (listing checks each candidate's data) and is removed lazily
+ * by listing and by {@link #cleanupExpiredSessions()}.
+ *
+ * <p>Commands fail with {@link SessionStorageException} after the configured timeout while Redis is
+ * unreachable and work again, without a restart, once it is back. Passwords never appear in logs or
+ * messages.
+ */
+public final class RedisSessionStorage extends AbstractSessionStorage {
+    /** The default namespace. */
+    public static final String DEFAULT_NAMESPACE = "session";
+    /** The default command timeout. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+    private static final byte[] EMPTY = new byte[0];
+    /**
+     * How much longer an index key lives than its longest-lived entry: expired entries stay
+     * visible to {@link #cleanupExpiredSessions()} for this long, then Redis drops the key itself.
+     */
+    static final Duration INDEX_GRACE = Duration.ofHours(24);
+
+    private final AbstractRedisClient ownedClient;
+    private final ClientResources ownedResources;
+    private final StatefulConnection<String, byte[]> connection;
+    private final RedisClusterAsyncCommands<String, byte[]> commands;
+    private final boolean cluster;
+    private final String dataPrefix;
+    private final String userIndexPrefix;
+    private final String projectIndexPrefix;
+    private final String where;
+
+    private RedisSessionStorage(Builder builder, AbstractRedisClient ownedClient, ClientResources ownedResources,
+            StatefulConnection<String, byte[]> connection, RedisClusterAsyncCommands<String, byte[]> commands,
+            boolean cluster, String where) {
+        super(RedisStorageProvider.NAME, builder.defaultTtl, builder.clock);
+        this.ownedClient = ownedClient;
+        this.ownedResources = ownedResources;
+        this.connection = connection;
+        this.commands = commands;
+        this.cluster = cluster;
+        this.dataPrefix = builder.namespace + ":{";
+        this.userIndexPrefix = builder.namespace + ":idx:user:";
+        this.projectIndexPrefix = builder.namespace + ":idx:project:";
+        this.where = where;
+    }
+
+    /** A builder; give it {@link Builder#uri}, {@link Builder#clusterNodes} or a client you own. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}. */
+    public static boolean isValidNamespace(String namespace) {
+        return namespace != null && NAMESPACE.matcher(namespace).matches();
+    }
+
+    /** Whether this storage talks to a Redis Cluster. */
+    public boolean isCluster() {
+        return cluster;
+    }
+
+    // ---- operations ----
+
+    @Override
+    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+        return write(state, ttl, null).thenApply(written -> null);
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+        return write(state, ttl, expectedVersion);
+    }
+
+    private CompletableFuture<Boolean> write(SessionState state, Duration ttl, Long expectedVersion) {
+        String id = state.sessionId();
+        byte[] record = SessionJsonCodec.toBytes(state);
+        byte[] ttlMillis = number(Math.max(1, ttl.toMillis()));
+        byte[] indexTtlMillis = number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis());
+        byte[] expiresAt = number(state.expiresAt().toEpochMilli());
+        byte[] expected = expectedVersion == null ? EMPTY : number(expectedVersion);
+        String userIndex = userIndexPrefix + state.userId();
+        String projectIndex = projectIndexPrefix + state.projectId();
+        if (!cluster) {
+            return this.<Long>script(RedisScripts.WRITE_WITH_INDEXES, ScriptOutputType.INTEGER,
+                    new String[] {dataKey(id), userIndex, projectIndex},
+                    record, number(state.version()), utf8(state.userId()), utf8(state.projectId()), ttlMillis,
+                    expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis)
+                    .thenApply(result -> result == 1L);
+        }
+        CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                new String[] {userIndex}, expiresAt, utf8(id), indexTtlMillis);
+        CompletableFuture<Long> projectEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                new String[] {projectIndex}, expiresAt, utf8(id), indexTtlMillis);
+        return userEntry.thenCombine(projectEntry, (a, b) -> true)
+                .thenCompose(indexed -> this.<List<Object>>script(RedisScripts.WRITE_DATA, ScriptOutputType.MULTI,
+                        new String[] {dataKey(id)}, record, number(state.version()), utf8(state.userId()),
+                        utf8(state.projectId()), ttlMillis, expected))
+                .thenCompose(result -> {
+                    if (((Long) result.get(0)) != 1L) {
+                        return CompletableFuture.completedFuture(false);
+                    }
+                    return removeMovedEntries(id, text(result.get(1)), state.userId(), text(result.get(2)),
+                            state.projectId()).thenApply(done -> true);
+                });
+    }
+
+    private CompletableFuture<Void> removeMovedEntries(String id, String oldUser, String newUser, String oldProject,
+            String newProject) {
+        List<CompletableFuture<Long>> removals = new ArrayList<>();
+        if (!oldUser.isEmpty() && !oldUser.equals(newUser)) {
+            removals.add(commands.zrem(userIndexPrefix + oldUser, utf8(id)).toCompletableFuture());
+        }
+        if (!oldProject.isEmpty() && !oldProject.equals(newProject)) {
+            removals.add(commands.zrem(projectIndexPrefix + oldProject, utf8(id)).toCompletableFuture());
+        }
+        return CompletableFuture.allOf(removals.toArray(CompletableFuture[]::new));
+    }
+
+    @Override
+    protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
+        return commands.hget(dataKey(sessionId), "d").toCompletableFuture()
+                .thenApply(bytes -> Optional.ofNullable(bytes).map(b -> decode(sessionId, b)));
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doDelete(String sessionId) {
+        if (!cluster) {
+            return this.<Long>script(RedisScripts.DELETE_WITH_INDEXES, ScriptOutputType.INTEGER,
+                    new String[] {dataKey(sessionId)}, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(sessionId))
+                    .thenApply(deleted -> deleted > 0);
+        }
+        return this.<List<Object>>script(RedisScripts.DELETE_DATA, ScriptOutputType.MULTI,
+                new String[] {dataKey(sessionId)})
+                .thenCompose(result -> {
+                    boolean deleted = ((Long) result.get(0)) > 0;
+                    return removeMovedEntries(sessionId, text(result.get(1)), "", text(result.get(2)), "")
+                            .thenApply(done -> deleted);
+                });
+    }
+
+    @Override
+    protected CompletableFuture<List<String>> doList(String userId, String projectId) {
+        CompletableFuture<List<String>> candidates;
+        String index = null;
+        if (userId != null) {
+            index = userIndexPrefix + userId;
+        } else if (projectId != null) {
+            index = projectIndexPrefix + projectId;
+        }
+        if (index != null) {
+            String key = index;
+            long now = now().toEpochMilli();
+            candidates = commands.zrangebyscore(key, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
+                    .thenApply(members -> members.stream().map(RedisSessionStorage::text).toList());
+        } else {
+            candidates = scanKeys(dataPrefix + "*").thenApply(keys -> keys.stream()
+                    .map(k -> k.substring(dataPrefix.length(), k.length() - 1))
+                    .filter(SessionIds::isValid).toList());
+        }
+        String repairIndex = index;
+        return candidates.thenCompose(ids -> verify(ids, userId, projectId, repairIndex));
+    }
+
+    /**
+     * Keeps the ids whose data exists and matches the filters; removes from {@code index} the
+     * entries whose data is gone or belongs to another user or project (lazy repair).
+     */
+    private CompletableFuture<List<String>> verify(List<String> ids, String userId, String projectId, String index) {
+        List<CompletableFuture<List<KeyValue<String, byte[]>>>> lookups = new ArrayList<>();
+        for (String id : ids) {
+            lookups.add(commands.hmget(dataKey(id), "u", "p").toCompletableFuture());
+        }
+        return CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new)).thenCompose(all -> {
+            List<String> live = new ArrayList<>();
+            List<byte[]> stale = new ArrayList<>();
+            for (int i = 0; i < ids.size(); i++) {
+                List<KeyValue<String, byte[]>> fields = lookups.get(i).join();
+                String user = fields.get(0).hasValue() ? text(fields.get(0).getValue()) : null;
+                String project = fields.get(1).hasValue() ? text(fields.get(1).getValue()) : null;
+                boolean belongsToIndex = user != null
+                        && (index == null || (userId != null ? user.equals(userId) : project.equals(projectId)));
+                if (!belongsToIndex) {
+                    stale.add(utf8(ids.get(i)));
+                } else if ((userId == null || user.equals(userId)) && (projectId == null || project.equals(projectId))) {
+                    live.add(ids.get(i));
+                }
+            }
+            live.sort(null);
+            if (index == null || stale.isEmpty()) {
+                return CompletableFuture.completedFuture(live);
+            }
+            return commands.zrem(index, stale.toArray(byte[][]::new)).toCompletableFuture().thenApply(n -> live);
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Integer> doCleanup() {
+        return repairIndexes(userIndexPrefix)
+                .thenCombine(repairIndexes(projectIndexPrefix), (sessions, projectEntries) -> sessions);
+    }
+
+    /** Drops expired entries and entries whose data is gone from every index under a prefix. */
+    private CompletableFuture<Integer> repairIndexes(String prefix) {
+        long now = now().toEpochMilli();
+        return scanKeys(prefix + "*").thenCompose(keys -> {
+            List<CompletableFuture<Integer>> repairs = new ArrayList<>();
+            for (String key : keys) {
+                CompletableFuture<Integer> expired = commands.zremrangebyscore(key, Range.create(Long.MIN_VALUE, now))
+                        .toCompletableFuture().thenApply(Long::intValue);
+                CompletableFuture<Integer> gone = expired.thenCompose(n -> commands.zrange(key, 0, -1).toCompletableFuture())
+                        .thenCompose(members -> {
+                            List<String> ids = members.stream().map(RedisSessionStorage::text).toList();
+                            String owner = key.substring(prefix.length());
+                            boolean users = prefix.equals(userIndexPrefix);
+                            return verify(ids, users ? owner : null, users ? null : owner, key)
+                                    .thenApply(live -> ids.size() - live.size());
+                        });
+                repairs.add(expired.thenCombine(gone, Integer::sum));
+            }
+            return CompletableFuture.allOf(repairs.toArray(CompletableFuture[]::new))
+                    .thenApply(done -> repairs.stream().mapToInt(CompletableFuture::join).sum());
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doPing() {
+        return commands.ping().toCompletableFuture().thenApply("PONG"::equals);
+    }
+
+    @Override
+    protected void doClose() {
+        connection.close();
+        if (ownedClient != null) {
+            ownedClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        if (ownedResources != null) {
+            ownedResources.shutdown(0, 2, TimeUnit.SECONDS);
+        }
+    }
+
+    // ---- helpers ----
+
+    private String dataKey(String id) {
+        return dataPrefix + id + "}";
+    }
+
+    private SessionState decode(String id, byte[] bytes) {
+        try {
+            SessionState state = SessionJsonCodec.fromBytes(bytes);
+            if (!state.sessionId().equals(id)) {
+                throw new CorruptSessionException(RedisStorageProvider.NAME, id, "key " + dataKey(id)
+                        + " holds session " + state.sessionId(), null);
+            }
+            return state;
+        } catch (CorruptSessionException e) {
+            if (RedisStorageProvider.NAME.equals(e.backend())) {
+                throw e;
+            }
+            throw new CorruptSessionException(RedisStorageProvider.NAME, id, "corrupt record at key " + dataKey(id)
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private CompletableFuture<Set<String>> scanKeys(String pattern) {
+        Set<String> keys = new LinkedHashSet<>();
+        ScanArgs args = ScanArgs.Builder.matches(pattern).limit(1000);
+        return scanFrom(ScanCursor.INITIAL, args, keys).thenApply(done -> keys);
+    }
+
+    private CompletableFuture<Void> scanFrom(ScanCursor cursor, ScanArgs args, Set<String> keys) {
+        CompletionStage<KeyScanCursor<String>> page = cursor == ScanCursor.INITIAL
+                ? commands.scan(args) : commands.scan(cursor, args);
+        return page.toCompletableFuture().thenCompose(result -> {
+            keys.addAll(result.getKeys());
+            return result.isFinished() ? CompletableFuture.completedFuture(null) : scanFrom(result, args, keys);
+        });
+    }
+
+    /** EVALSHA, falling back to EVAL once when the server does not have the script yet. */
+    private <T> CompletableFuture<T> script(RedisScripts script, ScriptOutputType type, String[] keys, byte[]... args) {
+        CompletableFuture<T> first = commands.<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
+        return first.handle((value, error) -> {
+            if (error == null) {
+                return CompletableFuture.completedFuture(value);
+            }
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            if (cause instanceof RedisNoScriptException) {
+                return commands.<T>eval(script.body(), type, keys, args).toCompletableFuture();
+            }
+            return CompletableFuture.<T>failedFuture(cause);
+        }).thenCompose(future -> future);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] number(long value) {
+        return utf8(Long.toString(value));
+    }
+
+    private static String text(Object value) {
+        return value == null ? "" : new String((byte[]) value, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String toString() {
+        return "RedisSessionStorage[" + where + ", " + dataPrefix.substring(0, dataPrefix.length() - 2) + "]";
+    }
+
+    /** Builds a {@link RedisSessionStorage}. */
+    public static final class Builder {
+        private RedisURI uri;
+        private List<RedisURI> clusterNodes;
+        private RedisClient client;
+        private RedisClusterClient clusterClient;
+        private String namespace = DEFAULT_NAMESPACE;
+        private Duration timeout = DEFAULT_TIMEOUT;
+        private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        /** A standalone or Sentinel server ({@code redis://}, {@code rediss://}, {@code redis-sentinel://}). */
+        public Builder uri(RedisURI value) {
+            uri = Objects.requireNonNull(value, "uri");
+            return this;
+        }
+
+        /** Seed nodes of a Redis Cluster. */
+        public Builder clusterNodes(List<RedisURI> value) {
+            if (value.isEmpty()) {
+                throw new IllegalArgumentException("clusterNodes must not be empty");
+            }
+            clusterNodes = List.copyOf(value);
+            return this;
+        }
+
+        /** A client the caller owns (and shuts down); used with {@link #uri}. */
+        public Builder client(RedisClient value) {
+            client = Objects.requireNonNull(value, "client");
+            return this;
+        }
+
+        /** A cluster client the caller owns (and shuts down). */
+        public Builder clusterClient(RedisClusterClient value) {
+            clusterClient = Objects.requireNonNull(value, "clusterClient");
+            return this;
+        }
+
+        /** The key prefix of this application's sessions; default {@code session}. */
+        public Builder namespace(String value) {
+            if (!isValidNamespace(value)) {
+                throw new IllegalArgumentException("namespace must match [A-Za-z0-9._-]{1,64}, was \"" + value + "\"");
+            }
+            namespace = value;
+            return this;
+        }
+
+        /** How long a command may take before it fails; default 5 s. */
+        public Builder timeout(Duration value) {
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, was " + value);
+            }
+            timeout = value;
+            return this;
+        }
+
+        /** The time to live of writes without one. */
+        public Builder defaultTtl(Duration value) {
+            defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The clock that stamps {@code expires_at} and scores index entries. */
+        public Builder clock(Clock value) {
+            clock = Objects.requireNonNull(value, "clock");
+            return this;
+        }
+
+        /**
+         * Connects.
+         *
+         * @throws SessionStorageException naming the server (never the password) when it cannot connect
+         */
+        public RedisSessionStorage build() {
+            boolean isCluster = clusterClient != null || clusterNodes != null;
+            if (!isCluster && uri == null) {
+                throw new IllegalStateException("give the builder a uri or cluster nodes");
+            }
+            ClientResources resources = null;
+            AbstractRedisClient owned = null;
+            String where = isCluster ? "cluster " + describe(clusterNodes) : describe(List.of(uri));
+            try {
+                if (isCluster) {
+                    RedisClusterClient c = clusterClient;
+                    if (c == null) {
+                        resources = resources();
+                        c = RedisClusterClient.create(resources, clusterNodes);
+                        owned = c;
+                        c.setOptions(ClusterClientOptions.builder()
+                                .autoReconnect(true)
+                                .timeoutOptions(TimeoutOptions.enabled(timeout))
+                                .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                                        .enablePeriodicRefresh(Duration.ofSeconds(30)).build())
+                                .build());
+                    }
+                    StatefulRedisClusterConnection<String, byte[]> connection = c.connect(CODEC);
+                    connection.setTimeout(timeout);
+                    return new RedisSessionStorage(this, owned, resources, connection, connection.async(), true, where);
+                }
+                RedisClient c = client;
+                if (c == null) {
+                    resources = resources();
+                    c = RedisClient.create(resources);
+                    owned = c;
+                    c.setOptions(ClientOptions.builder()
+                            .autoReconnect(true)
+                            .timeoutOptions(TimeoutOptions.enabled(timeout))
+                            .build());
+                }
+                StatefulRedisConnection<String, byte[]> connection = c.connect(CODEC, uri);
+                connection.setTimeout(timeout);
+                return new RedisSessionStorage(this, owned, resources, connection, connection.async(), false, where);
+            } catch (RuntimeException e) {
+                if (owned != null) {
+                    owned.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+                }
+                if (resources != null) {
+                    resources.shutdown(0, 2, TimeUnit.SECONDS);
+                }
+                throw new SessionStorageException(RedisStorageProvider.NAME, null, "cannot connect to " + where + ": "
+                        + describeFailure(e), e);
+            }
+        }
+
+        private static ClientResources resources() {
+            // Reconnect quickly once Redis is back (Lettuce's default backs off to 30 s).
+            return ClientResources.builder()
+                    .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2, TimeUnit.MILLISECONDS))
+                    .build();
+        }
+
+        private static String describe(List<RedisURI> uris) {
+            List<String> places = new ArrayList<>();
+            for (RedisURI u : uris) {
+                if (u.getSentinels() != null && !u.getSentinels().isEmpty()) {
+                    places.add("sentinel master " + u.getSentinelMasterId());
+                } else {
+                    places.add((u.isSsl() ? "rediss://" : "redis://") + u.getHost() + ":" + u.getPort()
+                            + (u.getDatabase() != 0 ? "/" + u.getDatabase() : ""));
+                }
+            }
+            return String.join(",", places);
+        }
+
+        private static String describeFailure(Throwable e) {
+            StringBuilder text = new StringBuilder();
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t.getMessage() != null) {
+                    if (text.length() > 0) {
+                        text.append(": ");
+                    }
+                    text.append(t.getMessage());
+                }
+            }
+            return text.toString();
+        }
+    }
+}

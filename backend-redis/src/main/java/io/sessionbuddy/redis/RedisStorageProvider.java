@@ -1,0 +1,131 @@
+package io.sessionbuddy.redis;
+
+import io.lettuce.core.RedisURI;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.spi.BackendSettings;
+import io.sessionbuddy.spi.StorageProvider;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@code redis} backend's provider (legacy {@code acb} with {@code cache_type: redis} maps to
+ * it). Settings: {@code uri}, or {@code host}/{@code port}/{@code username}/{@code password}/
+ * {@code db}/{@code ssl}; {@code cluster} and {@code cluster_nodes}; {@code timeout};
+ * {@code namespace} (or the original's {@code key_prefix}).
+ */
+public final class RedisStorageProvider implements StorageProvider {
+    /** The provider name. */
+    public static final String NAME = "redis";
+
+    /** Used by {@link java.util.ServiceLoader}. */
+    public RedisStorageProvider() {
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public SessionStorage create(BackendSettings settings) {
+        Duration timeout = settings.getDuration("timeout", RedisSessionStorage.DEFAULT_TIMEOUT);
+        if (timeout.isZero()) {
+            throw settings.error("timeout", "must be positive");
+        }
+        RedisSessionStorage.Builder builder = RedisSessionStorage.builder()
+                .namespace(namespace(settings))
+                .timeout(timeout)
+                .defaultTtl(settings.defaultTtl())
+                .clock(settings.clock());
+        RedisURI base = baseUri(settings, timeout);
+        List<String> nodes = settings.getStringList("cluster_nodes");
+        boolean cluster = settings.getBoolean("cluster", !nodes.isEmpty());
+        if (cluster) {
+            List<RedisURI> seeds = new ArrayList<>();
+            if (nodes.isEmpty()) {
+                seeds.add(base);
+            }
+            for (String node : nodes) {
+                seeds.add(nodeUri(settings, base, node));
+            }
+            builder.clusterNodes(seeds);
+        } else {
+            builder.uri(base);
+        }
+        return builder.build();
+    }
+
+    private static String namespace(BackendSettings settings) {
+        Optional<String> namespace = settings.getString("namespace");
+        Optional<String> keyPrefix = settings.getString("key_prefix");
+        if (namespace.isPresent() && keyPrefix.isPresent()) {
+            throw settings.error("key_prefix", "give either namespace or key_prefix, not both");
+        }
+        String value = namespace.orElseGet(() -> keyPrefix.map(p -> p.endsWith(":") ? p.substring(0, p.length() - 1) : p)
+                .orElse(RedisSessionStorage.DEFAULT_NAMESPACE));
+        if (!RedisSessionStorage.isValidNamespace(value)) {
+            throw settings.error(namespace.isPresent() ? "namespace" : "key_prefix",
+                    "must match [A-Za-z0-9._-]{1,64} (a trailing ':' is allowed in key_prefix), was \"" + value + "\"");
+        }
+        return value;
+    }
+
+    private static RedisURI baseUri(BackendSettings settings, Duration timeout) {
+        RedisURI uri;
+        Optional<String> text = settings.getString("uri");
+        if (text.isPresent()) {
+            try {
+                uri = RedisURI.create(text.get());
+            } catch (IllegalArgumentException e) {
+                // The message of a URI parse error may contain the URI and so a password: not shown.
+                throw settings.error("uri", "is not a valid redis://, rediss:// or redis-sentinel:// URI");
+            }
+            if (settings.has("host") || settings.has("port")) {
+                throw settings.error("host", "give either uri or host/port, not both");
+            }
+        } else {
+            int port = settings.getInt("port", RedisURI.DEFAULT_REDIS_PORT);
+            if (port < 1 || port > 65535) {
+                throw settings.error("port", "must be from 1 to 65535, was " + port);
+            }
+            uri = RedisURI.builder().withHost(settings.getString("host", "localhost")).withPort(port).build();
+        }
+        int db = settings.getInt("db", uri.getDatabase());
+        if (db < 0) {
+            throw settings.error("db", "must not be negative, was " + db);
+        }
+        uri.setDatabase(db);
+        if (settings.has("ssl")) {
+            uri.setSsl(settings.getBoolean("ssl", false));
+        }
+        Optional<String> password = settings.getString("password");
+        Optional<String> username = settings.getString("username");
+        if (password.isPresent()) {
+            if (username.isPresent()) {
+                uri.setAuthentication(username.get(), password.get().toCharArray());
+            } else {
+                uri.setAuthentication(password.get().toCharArray());
+            }
+        } else if (username.isPresent()) {
+            throw settings.error("username", "needs a password");
+        }
+        uri.setTimeout(timeout);
+        return uri;
+    }
+
+    private static RedisURI nodeUri(BackendSettings settings, RedisURI base, String node) {
+        int colon = node.lastIndexOf(':');
+        int port;
+        try {
+            port = colon < 0 ? RedisURI.DEFAULT_REDIS_PORT : Integer.parseInt(node.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw settings.error("cluster_nodes", "expected host:port entries, was \"" + node + "\"");
+        }
+        RedisURI uri = RedisURI.builder().withHost(colon < 0 ? node : node.substring(0, colon)).withPort(port)
+                .withSsl(base.isSsl()).withTimeout(base.getTimeout()).build();
+        uri.applyAuthentication(base);
+        return uri;
+    }
+}
