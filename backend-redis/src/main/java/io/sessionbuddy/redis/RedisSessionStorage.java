@@ -454,7 +454,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             }
             ClientResources resources = null;
             AbstractRedisClient owned = null;
-            String where = isCluster ? "cluster " + describe(clusterNodes) : describe(List.of(uri));
+            String where = !isCluster ? describe(List.of(uri))
+                    : clusterNodes != null ? "cluster " + describe(clusterNodes) : "cluster (client given by the caller)";
             try {
                 if (isCluster) {
                     RedisClusterClient c = clusterClient;

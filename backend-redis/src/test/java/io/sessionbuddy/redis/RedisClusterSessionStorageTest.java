@@ -1,0 +1,63 @@
+package io.sessionbuddy.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.testkit.SessionStorageContract;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The contract against a real 3-master Redis Cluster. */
+class RedisClusterSessionStorageTest extends SessionStorageContract {
+    private static final AtomicInteger NAMESPACES = new AtomicInteger();
+    private static RedisTestCluster cluster;
+    private static RedisClusterClient client;
+
+    @BeforeAll
+    static void startCluster() {
+        cluster = RedisTestCluster.start();
+        client = RedisClusterClient.create(cluster.seeds());
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        cluster.close();
+    }
+
+    @Override
+    protected SessionStorage createStorage(Clock clock) {
+        return RedisSessionStorage.builder().clusterClient(client)
+                .namespace("cluster" + NAMESPACES.incrementAndGet()).clock(clock).build();
+    }
+
+    @Override
+    protected boolean serverOwnsTime() {
+        return true;
+    }
+
+    @Test
+    void sessionsAndIndexesSpreadOverSeveralSlotsAndStillList() {
+        Set<Integer> slots = new HashSet<>();
+        for (int i = 0; i < 30; i++) {
+            SessionState state = session("spread-" + i, "user-" + (i % 3), "project");
+            await(storage.storeSession(state, null));
+            slots.add(SlotHash.getSlot("x:{" + state.sessionId() + "}"));
+        }
+
+        assertThat(((RedisSessionStorage) storage).isCluster()).isTrue();
+        assertThat(slots.stream().map(slot -> slot * 3 / 16384).distinct()).as("masters used").hasSize(3);
+        assertThat(await(storage.listSessions(null, "project"))).hasSize(30);
+        assertThat(await(storage.listSessions("user-1", null))).hasSize(10);
+        assertThat(await(storage.listSessions(null, null))).hasSize(30);
+    }
+}
