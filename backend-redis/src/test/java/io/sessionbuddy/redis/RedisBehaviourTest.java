@@ -1,0 +1,208 @@
+package io.sessionbuddy.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.spi.BackendSettings;
+import io.sessionbuddy.spi.SessionBuddy;
+import io.sessionbuddy.spi.StorageProvider;
+import io.sessionbuddy.spi.StorageProviders;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Redis-specific behaviour: outages, ACL login, index repair, namespaces, key layout, config. */
+class RedisBehaviourTest {
+    private static RedisTestServer server;
+
+    @BeforeAll
+    static void startServer() {
+        server = RedisTestServer.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    private static SessionState session(String id, String user) {
+        return SessionState.builder(id, user, "proj").createdAt(Instant.parse("2024-01-01T00:00:00Z")).build();
+    }
+
+    private static SessionStorage open(RedisTestServer on, Map<String, Object> extra) {
+        Map<String, Object> settings = new HashMap<>(Map.of("host", "127.0.0.1", "port", on.port()));
+        settings.putAll(extra);
+        return new RedisStorageProvider().create(BackendSettings.of("redis", settings));
+    }
+
+    private static Throwable failure(Runnable call) {
+        try {
+            call.run();
+        } catch (CompletionException e) {
+            return e.getCause();
+        } catch (RuntimeException e) {
+            return e;
+        }
+        throw new AssertionError("expected a failure");
+    }
+
+    @Test
+    void serviceLoaderFindsTheRedisProvider() {
+        assertThat(StorageProviders.discover()).extracting(StorageProvider::name).contains("redis");
+    }
+
+    @Test
+    void keysFollowTheDocumentedLayout() {
+        try (SessionStorage storage = open(server, Map.of("namespace", "layout"))) {
+            storage.storeSession(session("abc", "alice"), Duration.ofMinutes(5)).join();
+
+            assertThat(server.<String>withCommands(c -> c.type("layout:{abc}"))).isEqualTo("hash");
+            assertThat(server.<List<String>>withCommands(c -> c.hkeys("layout:{abc}"))).containsExactlyInAnyOrder("d", "v", "u", "p");
+            assertThat(server.<Long>withCommands(c -> c.pttl("layout:{abc}"))).isBetween(1L, 300_000L);
+            assertThat(server.<List<String>>withCommands(c -> c.zrange("layout:idx:user:alice", 0, -1))).containsExactly("abc");
+            assertThat(server.<List<String>>withCommands(c -> c.zrange("layout:idx:project:proj", 0, -1))).containsExactly("abc");
+            assertThat(server.<Long>withCommands(c -> c.pttl("layout:idx:user:alice")))
+                    .isGreaterThan(RedisSessionStorage.INDEX_GRACE.toMillis());
+        }
+    }
+
+    @Test
+    void theOriginalsKeyPrefixBecomesTheNamespace() {
+        try (SessionStorage storage = open(server, Map.of("key_prefix", "session_mgmt:"))) {
+            storage.storeSession(session("k1", "u"), null).join();
+            assertThat(server.<Long>withCommands(c -> c.exists("session_mgmt:{k1}"))).isEqualTo(1L);
+        }
+    }
+
+    @Test
+    void twoNamespacesOnOneServerDoNotSeeEachOther() {
+        try (SessionStorage a = open(server, Map.of("namespace", "tenant-a"));
+                SessionStorage b = open(server, Map.of("namespace", "tenant-b"))) {
+            a.storeSession(session("shared-id", "same-user"), null).join();
+
+            assertThat(b.retrieveSession("shared-id").join()).isEmpty();
+            assertThat(b.listSessions("same-user", null).join()).isEmpty();
+            assertThat(b.listSessions(null, null).join()).isEmpty();
+            assertThat(b.deleteSession("shared-id").join()).isFalse();
+            assertThat(a.listSessions("same-user", null).join()).containsExactly("shared-id");
+        }
+    }
+
+    @Test
+    void indexEntriesOfExpiredOrVanishedKeysAreRepaired() throws InterruptedException {
+        try (SessionStorage storage = open(server, Map.of("namespace", "repair"))) {
+            for (int i = 0; i < 3; i++) {
+                storage.storeSession(session("exp" + i, "bob"), Duration.ofMillis(300)).join();
+            }
+            storage.storeSession(session("evicted", "bob"), Duration.ofHours(1)).join();
+            storage.storeSession(session("live", "bob"), Duration.ofHours(1)).join();
+            Thread.sleep(800);
+            server.<Long>withCommands(c -> c.del("repair:{evicted}"));
+            assertThat(server.<Long>withCommands(c -> c.zcard("repair:idx:user:bob"))).isEqualTo(5L);
+
+            assertThat(storage.listSessions("bob", null).join()).containsExactly("live");
+            assertThat(server.<List<String>>withCommands(c -> c.zrange("repair:idx:user:bob", 0, -1))).doesNotContain("evicted");
+
+            assertThat(storage.cleanupExpiredSessions().join()).isEqualTo(3);
+            assertThat(server.<List<String>>withCommands(c -> c.zrange("repair:idx:user:bob", 0, -1))).containsExactly("live");
+            assertThat(server.<List<String>>withCommands(c -> c.zrange("repair:idx:project:proj", 0, -1))).containsExactly("live");
+            assertThat(storage.cleanupExpiredSessions().join()).isZero();
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void whileRedisIsDownCommandsFailWithinTheTimeoutAndAfterARestartTheyWorkAgain() {
+        try (RedisTestServer own = RedisTestServer.start();
+                SessionStorage storage = open(own, Map.of("timeout", "1s", "namespace", "outage"))) {
+            storage.storeSession(session("before", "u"), null).join();
+
+            own.stop();
+            long start = System.nanoTime();
+            Throwable error = failure(() -> storage.storeSession(session("during", "u"), null).join());
+            long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+
+            assertThat(error).isInstanceOf(SessionStorageException.class).hasMessageContaining("[redis]");
+            assertThat(elapsedMillis).isLessThan(5_000);
+            assertThat(storage.isAvailable().join()).isFalse();
+
+            own.restart();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            boolean back = false;
+            while (!back && System.nanoTime() < deadline) {
+                try {
+                    storage.storeSession(session("after", "u"), null).join();
+                    back = true;
+                } catch (CompletionException e) {
+                    RedisTestServer.sleep(200);
+                }
+            }
+            assertThat(back).as("works again after Redis is back, without a new storage").isTrue();
+            assertThat(storage.retrieveSession("after").join()).isPresent();
+            assertThat(storage.isAvailable().join()).isTrue();
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void anAclUserLogsInAndAWrongPasswordFailsWithoutShowingIt() {
+        try (RedisTestServer acl = RedisTestServer.start("--user", "sessions", "on", ">Sup3r-s3cret", "~*", "&*",
+                "+@all", "--user", "default", "off")) {
+            try (SessionStorage storage = open(acl, Map.of("username", "sessions", "password", "Sup3r-s3cret"))) {
+                storage.storeSession(session("acl", "u"), null).join();
+                assertThat(storage.retrieveSession("acl").join()).isPresent();
+                assertThat(storage.isAvailable().join()).isTrue();
+            }
+
+            Throwable wrong = failure(() -> open(acl, Map.of("username", "sessions", "password", "not-the-Sup3r-s3cret")));
+            assertThat(wrong).isInstanceOf(SessionStorageException.class)
+                    .hasMessageContaining("127.0.0.1:" + acl.port())
+                    .hasMessageNotContaining("not-the-Sup3r-s3cret").hasMessageNotContaining("Sup3r-s3cret");
+            Throwable anonymous = failure(() -> open(acl, Map.of()).storeSession(session("x", "u"), null).join());
+            assertThat(anonymous).isInstanceOf(SessionStorageException.class);
+        }
+    }
+
+    @Test
+    void theOriginalsAcbRedisConfigOpensThisBackend() {
+        SessionBuddyConfig config = new ConfigLoader(Map.of(), Map.of()).parse("""
+                { "storage_backend": "acb",
+                  "backends": { "acb": { "cache_type": "redis", "namespace": "acb-ns" },
+                                "redis": { "host": "127.0.0.1", "port": %d, "db": 0 } } }
+                """.formatted(server.port()), "seed.json");
+
+        try (SessionBuddy buddy = SessionBuddy.open(config)) {
+            String id = buddy.manager().createSession("u", "p").join();
+            assertThat(server.<Long>withCommands(c -> c.exists("acb-ns:{" + id + "}"))).isEqualTo(1L);
+        }
+    }
+
+    @Test
+    void badSettingsNameTheKeyAndNeverEchoAPassword() {
+        assertThatThrownBy(() -> open(server, Map.of("port", 70000))).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("backends.redis.port");
+        assertThatThrownBy(() -> open(server, Map.of("namespace", "a:b"))).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("backends.redis.namespace");
+        assertThatThrownBy(() -> new RedisStorageProvider().create(BackendSettings.of("redis",
+                Map.of("uri", "redis://:pa55word@127.0.0.1:1", "timeout", "300ms"))))
+                .isInstanceOf(SessionStorageException.class).hasMessageNotContaining("pa55word");
+        SessionBuddyConfig typo = new ConfigLoader(Map.of(), Map.of()).parse("""
+                { "storage_backend": "redis", "backends": { "redis": { "host": "127.0.0.1", "port": %d, "hots": "x" } } }
+                """.formatted(server.port()), "app.json");
+        assertThatThrownBy(() -> SessionBuddy.open(typo)).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("backends.redis.hots");
+    }
+}
