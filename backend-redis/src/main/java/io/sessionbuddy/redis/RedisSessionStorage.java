@@ -43,6 +43,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -149,11 +150,14 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                     expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis)
                     .thenApply(result -> result == 1L);
         }
-        CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                new String[] {userIndex}, expiresAt, utf8(id), indexTtlMillis);
-        CompletableFuture<Long> projectEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                new String[] {projectIndex}, expiresAt, utf8(id), indexTtlMillis);
-        return userEntry.thenCombine(projectEntry, (a, b) -> true)
+        Supplier<CompletableFuture<Boolean>> addEntries = () -> {
+            CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                    new String[] {userIndex}, expiresAt, utf8(id), indexTtlMillis);
+            CompletableFuture<Long> projectEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                    new String[] {projectIndex}, expiresAt, utf8(id), indexTtlMillis);
+            return userEntry.thenCombine(projectEntry, (a, b) -> true);
+        };
+        return addEntries.get()
                 .thenCompose(indexed -> this.<List<Object>>script(RedisScripts.WRITE_DATA, ScriptOutputType.MULTI,
                         new String[] {dataKey(id)}, record, number(state.version()), utf8(state.userId()),
                         utf8(state.projectId()), ttlMillis, expected))
@@ -161,8 +165,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                     if (((Long) result.get(0)) != 1L) {
                         return CompletableFuture.completedFuture(false);
                     }
-                    return removeMovedEntries(id, text(result.get(1)), state.userId(), text(result.get(2)),
-                            state.projectId()).thenApply(done -> true);
+                    // Entries again: a listing between the first add and the data write may have
+                    // repaired them away as pointing to missing data.
+                    return addEntries.get()
+                            .thenCompose(again -> removeMovedEntries(id, text(result.get(1)), state.userId(),
+                                    text(result.get(2)), state.projectId()))
+                            .thenApply(done -> true);
                 });
     }
 

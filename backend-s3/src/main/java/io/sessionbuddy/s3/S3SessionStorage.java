@@ -1,0 +1,561 @@
+package io.sessionbuddy.s3;
+
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.spi.AbstractSessionStorage;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Sessions as objects in an S3 bucket (AWS or any S3-compatible store).
+ *
+ * <p>Objects: {@code <prefix>/<namespace>/sessions/<id>} holds the session's JSON, with user
+ * metadata {@code version}, {@code expires-at} (epoch ms), {@code user-hash} and
+ * {@code project-hash} (SHA-256 of the ids). Index entries are empty objects
+ * {@code <prefix>/<namespace>/index/users/<sha256(user)>/<id>} and
+ * {@code .../index/projects/<sha256(project)>/<id>}: one object per entry, so concurrent writers
+ * never contend on a shared index object. They are written before the data and removed after it;
+ * listing checks each candidate's metadata and deletes entries whose session is gone, expired or
+ * moved (lazy repair); cleanup sweeps them all.
+ *
+ * <p>Compare-and-set uses S3 conditional writes: {@code replaceSession} reads the object's ETag and
+ * version and writes with {@code If-Match}; a lost race answers 412 (or 404) and is reported as
+ * {@code false}. Cleanup deletes an expired object with {@code If-Match} too, so a session refreshed
+ * meanwhile is kept. At start-up the store checks the bucket and that the endpoint honours
+ * {@code If-None-Match}; it fails clearly if not, unless conditional writes are switched off (unsafe
+ * under concurrency).
+ *
+ * <p>Calls are synchronous on the calling thread (the SDK's Apache 5 HTTP client); the returned
+ * futures are already complete.
+ */
+public final class S3SessionStorage extends AbstractSessionStorage {
+    /** The default key prefix. */
+    public static final String DEFAULT_PREFIX = "session-buddy";
+    /** The default namespace. */
+    public static final String DEFAULT_NAMESPACE = "default";
+
+    static final String META_VERSION = "version";
+    static final String META_EXPIRES_AT = "expires-at";
+    static final String META_USER = "user-hash";
+    static final String META_PROJECT = "project-hash";
+    static final String META_WRITE_ID = "write-id";
+    /**
+     * Index entries younger than this are never repaired away: a writer adds its entries just
+     * before the data, and must not lose them to a concurrent listing or cleanup.
+     */
+    static final Duration REPAIR_GRACE = Duration.ofMinutes(1);
+    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Logger LOG = LoggerFactory.getLogger(S3SessionStorage.class);
+
+    private final S3Client s3;
+    private final boolean ownsClient;
+    private final String bucket;
+    private final String sessionsPrefix;
+    private final String usersPrefix;
+    private final String projectsPrefix;
+    private final boolean conditionalWrites;
+
+    private S3SessionStorage(Builder builder) {
+        super(S3StorageProvider.NAME, builder.defaultTtl, builder.clock);
+        this.s3 = builder.client;
+        this.ownsClient = builder.ownsClient;
+        this.bucket = builder.bucket;
+        String base = (builder.prefix.isEmpty() ? "" : builder.prefix + "/") + builder.namespace + "/";
+        this.sessionsPrefix = base + "sessions/";
+        this.usersPrefix = base + "index/users/";
+        this.projectsPrefix = base + "index/projects/";
+        this.conditionalWrites = builder.conditionalWrites;
+        checkBucket(base);
+    }
+
+    /** A builder for a store in {@code bucket}, talking through {@code client}. */
+    public static Builder builder(S3Client client, String bucket) {
+        return new Builder(client, bucket);
+    }
+
+    /** Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}. */
+    public static boolean isValidNamespace(String namespace) {
+        return namespace != null && NAMESPACE.matcher(namespace).matches()
+                && !namespace.equals(".") && !namespace.equals("..");
+    }
+
+    // ---- operations ----
+
+    @Override
+    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+        return call(state.sessionId(), "store", () -> {
+            Optional<HeadObjectResponse> old = head(state.sessionId());
+            addMarkers(state, old);
+            put(state, null, UUID.randomUUID().toString());
+            old.ifPresent(previous -> removeMovedMarkers(state.sessionId(), previous, state));
+            return null;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+        return call(state.sessionId(), "replace", () -> {
+            Optional<HeadObjectResponse> old = head(state.sessionId());
+            if (old.isEmpty() || expired(old.get()) || version(old.get()) != expectedVersion) {
+                return false;
+            }
+            addMarkers(state, old);
+            String writeId = UUID.randomUUID().toString();
+            try {
+                put(state, conditionalWrites ? old.get().eTag() : null, writeId);
+            } catch (S3Exception e) {
+                if (e.statusCode() != 412 && e.statusCode() != 404) {
+                    throw e;
+                }
+                // A retried attempt may find the precondition broken by its own first attempt, which
+                // landed although the client saw an error: the write id tells.
+                Optional<HeadObjectResponse> now = head(state.sessionId());
+                if (now.isEmpty() || !writeId.equals(now.get().metadata().get(META_WRITE_ID))) {
+                    return false;
+                }
+            }
+            removeMovedMarkers(state.sessionId(), old.get(), state);
+            return true;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
+        return call(sessionId, "retrieve", () -> {
+            ResponseBytes<GetObjectResponse> object;
+            try {
+                object = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
+            } catch (S3Exception e) {
+                if (e.statusCode() == 404) {
+                    return Optional.empty();
+                }
+                throw e;
+            }
+            return Optional.of(decode(sessionId, object.asByteArray()));
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doDelete(String sessionId) {
+        return call(sessionId, "delete", () -> {
+            Optional<HeadObjectResponse> old = head(sessionId);
+            if (old.isEmpty()) {
+                return false;
+            }
+            s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
+            deleteQuietly(usersPrefix + old.get().metadata().get(META_USER) + "/" + sessionId);
+            deleteQuietly(projectsPrefix + old.get().metadata().get(META_PROJECT) + "/" + sessionId);
+            return !expired(old.get());
+        });
+    }
+
+    @Override
+    protected CompletableFuture<List<String>> doList(String userId, String projectId) {
+        return call(null, "list", () -> {
+            String userHash = userId == null ? null : hash(userId);
+            String projectHash = projectId == null ? null : hash(projectId);
+            String indexHash = userHash != null ? userHash : projectHash;
+            String indexMeta = userHash != null ? META_USER : META_PROJECT;
+            String markerPrefix = userHash != null ? usersPrefix + userHash + "/"
+                    : projectHash != null ? projectsPrefix + projectHash + "/" : null;
+            Map<String, Instant> candidates = idsUnder(markerPrefix != null ? markerPrefix : sessionsPrefix);
+            Instant repairBefore = now().minus(REPAIR_GRACE);
+            List<String> live = new ArrayList<>();
+            for (Map.Entry<String, Instant> candidate : candidates.entrySet()) {
+                String id = candidate.getKey();
+                Optional<HeadObjectResponse> head = head(id);
+                boolean alive = head.isPresent() && !expired(head.get());
+                if (alive && (userHash == null || userHash.equals(head.get().metadata().get(META_USER)))
+                        && (projectHash == null || projectHash.equals(head.get().metadata().get(META_PROJECT)))) {
+                    live.add(id);
+                }
+                boolean entryValid = alive && indexHash != null && indexHash.equals(head.get().metadata().get(indexMeta));
+                // Lazy repair of an entry whose session is gone, expired or moved; only old entries,
+                // because a writer adds the entry just before the data.
+                if (markerPrefix != null && !entryValid && candidate.getValue().isBefore(repairBefore)) {
+                    deleteQuietly(markerPrefix + id);
+                }
+            }
+            live.sort(null);
+            return live;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Integer> doCleanup() {
+        return call(null, "clean up", () -> {
+            int removed = 0;
+            Map<String, HeadObjectResponse> live = new HashMap<>();
+            for (String id : idsUnder(sessionsPrefix).keySet()) {
+                Optional<HeadObjectResponse> head = head(id);
+                if (head.isEmpty()) {
+                    continue;
+                }
+                if (!expired(head.get())) {
+                    live.put(id, head.get());
+                    continue;
+                }
+                try {
+                    DeleteObjectRequest.Builder delete = DeleteObjectRequest.builder().bucket(bucket).key(dataKey(id));
+                    if (conditionalWrites) {
+                        delete.ifMatch(head.get().eTag());
+                    }
+                    s3.deleteObject(delete.build());
+                    removed++;
+                } catch (S3Exception e) {
+                    if (e.statusCode() != 412 && e.statusCode() != 404) {
+                        throw e;
+                    }
+                    // Rewritten (or removed) since we looked: not ours to delete.
+                }
+            }
+            sweepMarkers(usersPrefix, live, META_USER);
+            sweepMarkers(projectsPrefix, live, META_PROJECT);
+            return removed;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doPing() {
+        return call(null, "check the bucket", () -> {
+            s3.headBucket(b -> b.bucket(bucket));
+            return true;
+        });
+    }
+
+    @Override
+    protected void doClose() {
+        if (ownsClient) {
+            s3.close();
+        }
+    }
+
+    // ---- objects ----
+
+    private void put(SessionState state, String ifMatch, String writeId) {
+        Map<String, String> metadata = Map.of(
+                META_WRITE_ID, writeId,
+                META_VERSION, Long.toString(state.version()),
+                META_EXPIRES_AT, Long.toString(state.expiresAt().toEpochMilli()),
+                META_USER, hash(state.userId()),
+                META_PROJECT, hash(state.projectId()));
+        PutObjectRequest.Builder request = PutObjectRequest.builder().bucket(bucket).key(dataKey(state.sessionId()))
+                .contentType("application/json").metadata(metadata).expires(state.expiresAt());
+        if (ifMatch != null) {
+            request.ifMatch(ifMatch);
+        }
+        s3.putObject(request.build(), RequestBody.fromBytes(SessionJsonCodec.toBytes(state)));
+    }
+
+    private Optional<HeadObjectResponse> head(String id) {
+        try {
+            return Optional.of(s3.headObject(b -> b.bucket(bucket).key(dataKey(id))));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    private SessionState decode(String id, byte[] bytes) {
+        try {
+            SessionState state = SessionJsonCodec.fromBytes(bytes);
+            if (!state.sessionId().equals(id)) {
+                throw new IllegalArgumentException("it holds session " + state.sessionId());
+            }
+            return state;
+        } catch (CorruptSessionException | IllegalArgumentException e) {
+            throw new CorruptSessionException(S3StorageProvider.NAME, id, "corrupt object s3://" + bucket + "/"
+                    + dataKey(id) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private boolean expired(HeadObjectResponse head) {
+        String value = head.metadata().get(META_EXPIRES_AT);
+        return value != null && !Instant.ofEpochMilli(Long.parseLong(value)).isAfter(now());
+    }
+
+    private static long version(HeadObjectResponse head) {
+        String value = head.metadata().get(META_VERSION);
+        return value == null ? 0 : Long.parseLong(value);
+    }
+
+    /** The ids of the objects directly under {@code prefix}, with their last-modified times. */
+    private Map<String, Instant> idsUnder(String prefix) {
+        Map<String, Instant> ids = new LinkedHashMap<>();
+        for (S3Object object : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
+                .build()).contents()) {
+            String id = object.key().substring(prefix.length());
+            if (SessionIds.isValid(id)) {
+                ids.put(id, object.lastModified());
+            }
+        }
+        return ids;
+    }
+
+    // ---- index markers ----
+
+    private void addMarkers(SessionState state, Optional<HeadObjectResponse> old) {
+        String userHash = hash(state.userId());
+        String projectHash = hash(state.projectId());
+        if (old.isEmpty() || !userHash.equals(old.get().metadata().get(META_USER))) {
+            putMarker(usersPrefix + userHash + "/" + state.sessionId());
+        }
+        if (old.isEmpty() || !projectHash.equals(old.get().metadata().get(META_PROJECT))) {
+            putMarker(projectsPrefix + projectHash + "/" + state.sessionId());
+        }
+    }
+
+    private void putMarker(String key) {
+        s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).build(), RequestBody.fromString("1"));
+    }
+
+    private void removeMovedMarkers(String id, HeadObjectResponse previous, SessionState next) {
+        String oldUser = previous.metadata().get(META_USER);
+        String oldProject = previous.metadata().get(META_PROJECT);
+        if (oldUser != null && !oldUser.equals(hash(next.userId()))) {
+            deleteQuietly(usersPrefix + oldUser + "/" + id);
+        }
+        if (oldProject != null && !oldProject.equals(hash(next.projectId()))) {
+            deleteQuietly(projectsPrefix + oldProject + "/" + id);
+        }
+    }
+
+    private void sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, String metaKey) {
+        for (S3Object object : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
+                .build()).contents()) {
+            String rest = object.key().substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash < 0) {
+                continue;
+            }
+            String keyHash = rest.substring(0, slash);
+            String id = rest.substring(slash + 1);
+            HeadObjectResponse head = live.get(id);
+            boolean settled = object.lastModified().isBefore(now().minus(REPAIR_GRACE));
+            if (settled && (head == null || !keyHash.equals(head.metadata().get(metaKey)))) {
+                // Re-check: a writer may have added this session since the scan.
+                Optional<HeadObjectResponse> now = SessionIds.isValid(id) ? head(id) : Optional.empty();
+                if (now.isEmpty() || expired(now.get()) || !keyHash.equals(now.get().metadata().get(metaKey))) {
+                    deleteQuietly(object.key());
+                }
+            }
+        }
+    }
+
+    private void deleteQuietly(String key) {
+        try {
+            s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build());
+        } catch (SdkException e) {
+            LOG.warn("[s3] could not remove index entry s3://{}/{}: {}", bucket, key, e.getMessage());
+        }
+    }
+
+    // ---- start-up checks ----
+
+    private void checkBucket(String base) {
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+        } catch (S3Exception e) {
+            close();
+            String reason = switch (e.statusCode()) {
+                case 404 -> "the bucket does not exist";
+                case 301, 400 -> "the bucket is in another region or the endpoint is wrong";
+                case 401, 403 -> "access denied: check the credentials (access_key/secret_key or the AWS provider"
+                        + " chain) and that the IAM policy allows s3:ListBucket on it";
+                default -> "HTTP " + e.statusCode();
+            };
+            throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot use bucket " + bucket + ": "
+                    + reason + " (" + describe(e) + ")", e);
+        } catch (SdkException e) {
+            close();
+            throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot reach bucket " + bucket + ": "
+                    + e.getMessage(), e);
+        }
+        if (!conditionalWrites) {
+            LOG.warn("[s3] conditional writes are switched off for bucket {}: concurrent updates of one session"
+                    + " can be lost", bucket);
+            return;
+        }
+        // Put a probe object, then put it again with If-None-Match: an endpoint that honours
+        // conditional writes answers 412. (The first put is unconditional, so an SDK retry of it
+        // cannot be mistaken for the answer.)
+        String probe = base + ".probe/" + UUID.randomUUID();
+        try {
+            s3.putObject(PutObjectRequest.builder().bucket(bucket).key(probe).build(), RequestBody.fromString("probe"));
+            boolean honoured;
+            try {
+                s3.putObject(PutObjectRequest.builder().bucket(bucket).key(probe).ifNoneMatch("*").build(),
+                        RequestBody.fromString("probe"));
+                honoured = false;
+            } catch (S3Exception e) {
+                honoured = e.statusCode() == 412 || e.statusCode() == 409;
+                if (!honoured) {
+                    throw e;
+                }
+            }
+            if (!honoured) {
+                close();
+                throw new SessionStorageException(S3StorageProvider.NAME, null, "the S3 endpoint of bucket " + bucket
+                        + " ignores conditional writes (If-None-Match), so concurrent updates could be lost;"
+                        + " use an endpoint that supports them, or set conditional_writes: false to accept that risk");
+            }
+        } catch (S3Exception e) {
+            close();
+            throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot write to bucket " + bucket
+                    + " (check that the IAM policy allows s3:PutObject): " + describe(e), e);
+        } finally {
+            try {
+                s3.deleteObject(b -> b.bucket(bucket).key(probe));
+            } catch (SdkException e) {
+                LOG.debug("could not delete probe object {}", probe, e);
+            }
+        }
+    }
+
+    // ---- helpers ----
+
+    private String dataKey(String id) {
+        return sessionsPrefix + id;
+    }
+
+    private <T> CompletableFuture<T> call(String id, String operation, Supplier<T> body) {
+        try {
+            return CompletableFuture.completedFuture(body.get());
+        } catch (S3Exception e) {
+            return CompletableFuture.failedFuture(failure(id, "could not " + operation + " in bucket " + bucket + ": "
+                    + describe(e), e));
+        } catch (SdkException e) {
+            return CompletableFuture.failedFuture(failure(id, "could not " + operation + " in bucket " + bucket + ": "
+                    + e.getMessage(), e));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static String describe(S3Exception e) {
+        String code = e.awsErrorDetails() != null ? e.awsErrorDetails().errorCode() : null;
+        return "HTTP " + e.statusCode() + (code != null ? " " + code : "")
+                + (e.requestId() != null ? ", request id " + e.requestId() : "");
+    }
+
+    static String hash(String value) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(value.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /** Builds an {@link S3SessionStorage}. */
+    public static final class Builder {
+        private final S3Client client;
+        private final String bucket;
+        private boolean ownsClient;
+        private String prefix = DEFAULT_PREFIX;
+        private String namespace = DEFAULT_NAMESPACE;
+        private boolean conditionalWrites = true;
+        private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(S3Client client, String bucket) {
+            this.client = Objects.requireNonNull(client, "client");
+            if (bucket == null || bucket.isBlank()) {
+                throw new IllegalArgumentException("bucket is required");
+            }
+            this.bucket = bucket;
+        }
+
+        /** Key prefix inside the bucket (no leading or trailing '/'); default {@code session-buddy}. */
+        public Builder prefix(String value) {
+            String trimmed = Objects.requireNonNull(value, "prefix").replaceAll("^/+|/+$", "");
+            if (trimmed.contains("//") || trimmed.contains("..")) {
+                throw new IllegalArgumentException("prefix must not contain '//' or '..', was \"" + value + "\"");
+            }
+            prefix = trimmed;
+            return this;
+        }
+
+        /** The namespace below the prefix; default {@code default}. */
+        public Builder namespace(String value) {
+            if (!isValidNamespace(value)) {
+                throw new IllegalArgumentException("namespace must match [A-Za-z0-9._-]{1,64}, was \"" + value + "\"");
+            }
+            namespace = value;
+            return this;
+        }
+
+        /**
+         * Whether to use conditional writes (default {@code true}). Off is unsafe under concurrency:
+         * only for endpoints without {@code If-Match}/{@code If-None-Match} support.
+         */
+        public Builder conditionalWrites(boolean value) {
+            conditionalWrites = value;
+            return this;
+        }
+
+        /** The time to live of writes without one. */
+        public Builder defaultTtl(Duration value) {
+            defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The clock that stamps and checks {@code expires_at}. */
+        public Builder clock(Clock value) {
+            clock = Objects.requireNonNull(value, "clock");
+            return this;
+        }
+
+        /** Whether {@link S3SessionStorage#close()} closes the client (the provider's own client). */
+        Builder ownsClient(boolean value) {
+            ownsClient = value;
+            return this;
+        }
+
+        /**
+         * Checks the bucket (and conditional-write support) and returns the store.
+         *
+         * @throws SessionStorageException when the bucket is missing, access is denied, or the endpoint
+         *     ignores conditional writes
+         */
+        public S3SessionStorage build() {
+            return new S3SessionStorage(this);
+        }
+    }
+}
