@@ -88,6 +88,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     private final String usersPrefix;
     private final String projectsPrefix;
     private final boolean conditionalWrites;
+    private final RecentReads lastRead = new RecentReads(1024);
 
     private S3SessionStorage(Builder builder) {
         super(S3StorageProvider.NAME, builder.defaultTtl, builder.clock);
@@ -99,7 +100,12 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         this.usersPrefix = base + "index/users/";
         this.projectsPrefix = base + "index/projects/";
         this.conditionalWrites = builder.conditionalWrites;
-        checkBucket(base);
+        try {
+            checkBucket(base);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     /** A builder for a store in {@code bucket}, talking through {@code client}. */
@@ -129,7 +135,11 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     @Override
     protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
         return call(state.sessionId(), "replace", () -> {
-            Optional<HeadObjectResponse> old = head(state.sessionId());
+            // The read before an update usually saw this very version: its ETag saves a HEAD. A stale
+            // one only costs a 412 and a retry.
+            Optional<HeadObjectResponse> old = Optional.ofNullable(lastRead.take(state.sessionId()))
+                    .filter(seen -> version(seen) == expectedVersion)
+                    .or(() -> head(state.sessionId()));
             if (old.isEmpty() || expired(old.get()) || version(old.get()) != expectedVersion) {
                 return false;
             }
@@ -165,6 +175,9 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                 }
                 throw e;
             }
+            GetObjectResponse response = object.response();
+            lastRead.put(sessionId, HeadObjectResponse.builder().eTag(response.eTag())
+                    .metadata(response.metadata()).build());
             return Optional.of(decode(sessionId, object.asByteArray()));
         });
     }
@@ -392,7 +405,6 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         try {
             s3.headBucket(b -> b.bucket(bucket));
         } catch (S3Exception e) {
-            close();
             String reason = switch (e.statusCode()) {
                 case 404 -> "the bucket does not exist";
                 case 301, 400 -> "the bucket is in another region or the endpoint is wrong";
@@ -403,7 +415,6 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot use bucket " + bucket + ": "
                     + reason + " (" + describe(e) + ")", e);
         } catch (SdkException e) {
-            close();
             throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot reach bucket " + bucket + ": "
                     + e.getMessage(), e);
         }
@@ -430,13 +441,11 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                 }
             }
             if (!honoured) {
-                close();
                 throw new SessionStorageException(S3StorageProvider.NAME, null, "the S3 endpoint of bucket " + bucket
                         + " ignores conditional writes (If-None-Match), so concurrent updates could be lost;"
                         + " use an endpoint that supports them, or set conditional_writes: false to accept that risk");
             }
         } catch (S3Exception e) {
-            close();
             throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot write to bucket " + bucket
                     + " (check that the IAM policy allows s3:PutObject): " + describe(e), e);
         } finally {
@@ -480,6 +489,30 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                     .digest(value.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /** The ETag and metadata of the latest reads, by session id (a small LRU). */
+    private static final class RecentReads {
+        private final Map<String, HeadObjectResponse> entries;
+
+        RecentReads(int capacity) {
+            entries = new LinkedHashMap<>(16, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, HeadObjectResponse> eldest) {
+                    return size() > capacity;
+                }
+            };
+        }
+
+        synchronized void put(String id, HeadObjectResponse head) {
+            entries.put(id, head);
+        }
+
+        synchronized HeadObjectResponse take(String id) {
+            return entries.remove(id);
         }
     }
 

@@ -29,8 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       conditional writes atomic as AWS S3's are (S3Proxy 4.1.1 checks {@code If-Match} and then
  *       writes without a lock: 8 racing writers lost updates against it);</li>
  *   <li>on request, answers the next N requests with 503 SlowDown, as S3 does under load;</li>
- *   <li>on request, drops {@code If-Match}/{@code If-None-Match}, as an endpoint without
- *       conditional-write support would.</li>
+ *   <li>on request, answers 200 where the server answered 412 Precondition Failed, as an endpoint
+ *       that ignores {@code If-Match}/{@code If-None-Match} would (the headers themselves are signed
+ *       and cannot be dropped).</li>
  * </ul>
  */
 final class S3FrontProxy implements AutoCloseable {
@@ -74,7 +75,7 @@ final class S3FrontProxy implements AutoCloseable {
         return slowDownsSent.get();
     }
 
-    /** Whether to drop conditional-write headers from now on. */
+    /** Whether to pretend, from now on, that conditional-write headers are ignored. */
     void dropConditions(boolean value) {
         dropConditions = value;
     }
@@ -117,7 +118,7 @@ final class S3FrontProxy implements AutoCloseable {
                         ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         for (Map.Entry<String, List<String>> header : exchange.getRequestHeaders().entrySet()) {
             String name = header.getKey().toLowerCase(Locale.ROOT);
-            if (NOT_FORWARDED.contains(name) || (dropConditions && (name.equals("if-match") || name.equals("if-none-match")))) {
+            if (NOT_FORWARDED.contains(name)) {
                 continue;
             }
             for (String value : header.getValue()) {
@@ -137,7 +138,9 @@ final class S3FrontProxy implements AutoCloseable {
             }
         });
         byte[] payload = response.body();
-        if (method.equals("HEAD") || payload.length == 0) {
+        if (dropConditions && response.statusCode() == 412) {
+            exchange.sendResponseHeaders(200, -1);
+        } else if (method.equals("HEAD") || payload.length == 0) {
             exchange.sendResponseHeaders(response.statusCode(), -1);
         } else {
             exchange.sendResponseHeaders(response.statusCode(), payload.length);

@@ -1,0 +1,209 @@
+package io.sessionbuddy.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.spi.BackendSettings;
+import io.sessionbuddy.spi.SessionBuddy;
+import io.sessionbuddy.spi.StorageProvider;
+import io.sessionbuddy.spi.StorageProviders;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/** S3-specific behaviour against the real S3Proxy server: config, errors, retries, sizes, layout. */
+class S3BehaviourTest {
+    private static S3TestServer server;
+
+    @BeforeAll
+    static void startServer() {
+        server = S3TestServer.start();
+        server.createBucket("sessions");
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    private static Map<String, Object> settings(Map<String, Object> extra) {
+        Map<String, Object> settings = new HashMap<>(Map.of("bucket", "sessions",
+                "endpoint", server.endpoint().toString(), "path_style", true, "region", "us-east-1",
+                "access_key", S3TestServer.ACCESS_KEY, "secret_key", S3TestServer.SECRET_KEY));
+        settings.putAll(extra);
+        return settings;
+    }
+
+    private static SessionStorage open(Map<String, Object> extra) {
+        return new S3StorageProvider().create(BackendSettings.of("s3", settings(extra)));
+    }
+
+    private static SessionState session(String id, String user) {
+        return SessionState.builder(id, user, "proj").createdAt(Instant.parse("2024-01-01T00:00:00Z")).build();
+    }
+
+    private static List<String> keys(String prefix) {
+        try (S3Client client = server.client()) {
+            return client.listObjectsV2Paginator(b -> b.bucket("sessions").prefix(prefix)).contents().stream()
+                    .map(S3Object::key).toList();
+        }
+    }
+
+    @Test
+    void serviceLoaderFindsTheS3Provider() {
+        assertThat(StorageProviders.discover()).extracting(StorageProvider::name).contains("s3");
+    }
+
+    @Test
+    void objectsFollowTheDocumentedLayout() {
+        try (SessionStorage storage = open(Map.of("prefix", "app", "namespace", "layout"))) {
+            storage.storeSession(session("abc", "alice"), null).join();
+
+            assertThat(keys("app/layout/")).containsExactlyInAnyOrder(
+                    "app/layout/sessions/abc",
+                    "app/layout/index/users/" + S3SessionStorage.hash("alice") + "/abc",
+                    "app/layout/index/projects/" + S3SessionStorage.hash("proj") + "/abc");
+            try (S3Client client = server.client()) {
+                Map<String, String> metadata = client.headObject(b -> b.bucket("sessions").key("app/layout/sessions/abc"))
+                        .metadata();
+                assertThat(metadata).containsKeys("version", "expires-at", "user-hash", "project-hash");
+            }
+            storage.deleteSession("abc").join();
+            assertThat(keys("app/layout/")).isEmpty();
+        }
+    }
+
+    @Test
+    void theOriginalsS3ConfigKeysWork() {
+        SessionBuddyConfig config = new ConfigLoader(Map.of(), Map.of()).parse("""
+                { "storage_backend": "s3",
+                  "backends": { "s3": { "bucket_name": "sessions", "region": "us-east-1", "key_prefix": "sessions/",
+                                        "access_key_id": "%s", "secret_access_key": "%s",
+                                        "endpoint": "%s", "path_style": true } } }
+                """.formatted(S3TestServer.ACCESS_KEY, S3TestServer.SECRET_KEY, server.endpoint()), "seed.json");
+
+        try (SessionBuddy buddy = SessionBuddy.open(config)) {
+            String id = buddy.manager().createSession("u", "p").join();
+            assertThat(keys("sessions/default/sessions/")).contains("sessions/default/sessions/" + id);
+        }
+    }
+
+    @Test
+    void wrongCredentialsFailClearlyWithoutShowingTheSecret() {
+        assertThatThrownBy(() -> open(Map.of("secret_key", "WRONG-secret-value")))
+                .isInstanceOf(SessionStorageException.class)
+                .hasMessageContaining("bucket sessions").hasMessageContaining("access denied")
+                .hasMessageNotContaining("WRONG-secret-value").hasMessageNotContaining(S3TestServer.SECRET_KEY);
+    }
+
+    @Test
+    void aMissingBucketFailsClearly() {
+        assertThatThrownBy(() -> open(Map.of("bucket", "no-such-bucket")))
+                .isInstanceOf(SessionStorageException.class)
+                .hasMessageContaining("no-such-bucket").hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void slowDownAnswersAreRetried() {
+        try (SessionStorage storage = open(Map.of("namespace", "retry", "max_attempts", 4))) {
+            server.front().slowDownNext(2);
+            int before = server.front().slowDownsSent();
+
+            storage.storeSession(session("r1", "u"), null).join();
+
+            assertThat(server.front().slowDownsSent() - before).isEqualTo(2);
+            assertThat(storage.retrieveSession("r1").join()).isPresent();
+        } finally {
+            server.front().slowDownNext(0);
+        }
+    }
+
+    @Test
+    void persistentSlowDownFailsWithATypedError() {
+        try (SessionStorage storage = open(Map.of("namespace", "retry2", "max_attempts", 2))) {
+            server.front().slowDownNext(10);
+            assertThatThrownBy(() -> storage.retrieveSession("r2").join()).hasCauseInstanceOf(SessionStorageException.class)
+                    .hasMessageContaining("503");
+        } finally {
+            server.front().slowDownNext(0);
+        }
+    }
+
+    @Test
+    void aFiveMebibyteSessionRoundTrips() {
+        StringBuilder big = new StringBuilder(5 * 1024 * 1024);
+        while (big.length() < 5 * 1024 * 1024) {
+            big.append("conversation history line ").append(big.length()).append('\n');
+        }
+        SessionState state = session("big", "u").toBuilder().metadata(Map.of("history", big.toString())).build();
+        try (SessionStorage storage = open(Map.of("namespace", "big"))) {
+            storage.storeSession(state, null).join();
+
+            SessionState read = storage.retrieveSession("big").join().orElseThrow();
+            assertThat(read.metadata().get("history").asText()).isEqualTo(big.toString());
+        }
+    }
+
+    @Test
+    void anEndpointWithoutConditionalWritesIsRefusedUnlessSwitchedOff() {
+        server.front().dropConditions(true);
+        try {
+            assertThatThrownBy(() -> open(Map.of("namespace", "nocas")))
+                    .isInstanceOf(SessionStorageException.class)
+                    .hasMessageContaining("ignores conditional writes").hasMessageContaining("conditional_writes: false");
+
+            try (SessionStorage unsafe = open(Map.of("namespace", "nocas", "conditional_writes", false))) {
+                unsafe.storeSession(session("x", "u"), null).join();
+                assertThat(unsafe.replaceSession(session("x", "u").toBuilder().version(2).build(), 1, null).join()).isTrue();
+            }
+        } finally {
+            server.front().dropConditions(false);
+        }
+    }
+
+    @Test
+    void listingRepairsOldIndexEntriesOfVanishedSessionsButNotFreshOnes() {
+        try (SessionStorage storage = open(Map.of("namespace", "repair"));
+                S3Client client = server.client()) {
+            storage.storeSession(session("gone", "carol"), null).join();
+            storage.storeSession(session("kept", "carol"), null).join();
+            client.deleteObject(b -> b.bucket("sessions").key("session-buddy/repair/sessions/gone"));
+            String marker = "session-buddy/repair/index/users/" + S3SessionStorage.hash("carol") + "/gone";
+
+            assertThat(storage.listSessions("carol", null).join()).containsExactly("kept");
+            assertThat(keys(marker)).as("a fresh entry may belong to a write in progress").containsExactly(marker);
+
+            try (SessionStorage later = new S3StorageProvider().create(new BackendSettings("s3",
+                    settings(Map.of("namespace", "repair")), "<map>", SessionBuddyConfig.DEFAULT_TTL,
+                    java.time.Clock.offset(java.time.Clock.systemUTC(), S3SessionStorage.REPAIR_GRACE.plusSeconds(5))))) {
+                assertThat(later.listSessions("carol", null).join()).containsExactly("kept");
+            }
+            assertThat(keys(marker)).isEmpty();
+        }
+    }
+
+    @Test
+    void badSettingsNameTheKey() {
+        assertThatThrownBy(() -> new S3StorageProvider().create(BackendSettings.of("s3", Map.of())))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.s3.bucket");
+        assertThatThrownBy(() -> open(Map.of("endpoint", "not a url")))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.s3.endpoint");
+        assertThatThrownBy(() -> new S3StorageProvider().create(BackendSettings.of("s3",
+                Map.of("bucket", "b", "access_key", "only-half"))))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.s3.secret_key");
+        assertThatThrownBy(() -> open(Map.of("max_attempts", 0)))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.s3.max_attempts");
+    }
+}
