@@ -3,7 +3,7 @@ package io.sessionbuddy.file;
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
-import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;
@@ -99,7 +99,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     private volatile FileChannel lockChannel;
 
     private FileSessionStorage(Builder builder) {
-        super(FileStorageProvider.NAME, builder.defaultTtl, builder.clock);
+        super(FileStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, true, builder.namespace);
         this.root = builder.directory.toAbsolutePath().normalize().resolve(builder.namespace);
         this.usersIndex = root.resolve(INDEX_DIR).resolve("users");
         this.projectsIndex = root.resolve(INDEX_DIR).resolve("projects");
@@ -136,11 +136,11 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     @Override
-    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
         String id = state.sessionId();
         return run(id, () -> withLock(id, () -> {
             Optional<SessionState> old = readQuietly(id);
-            write(state);
+            write(state, record);
             old.ifPresent(previous -> removeMarkersIfMoved(previous, state));
             return null;
         }));
@@ -228,14 +228,15 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl) {
         String id = state.sessionId();
         return run(id, () -> withLock(id, () -> {
             Optional<SessionState> old = read(id);
             if (old.isEmpty() || isExpired(old.get()) || old.get().version() != expectedVersion) {
                 return false;
             }
-            write(state);
+            write(state, record);
             removeMarkersIfMoved(old.get(), state);
             return true;
         }));
@@ -268,18 +269,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
-        SessionState state;
-        try {
-            state = SessionJsonCodec.fromBytes(bytes);
-        } catch (CorruptSessionException e) {
-            throw new CorruptSessionException(FileStorageProvider.NAME, id, "corrupt session file " + file
-                    + " (" + bytes.length + " bytes): " + e.getMessage(), e);
-        }
-        if (!state.sessionId().equals(id)) {
-            throw new CorruptSessionException(FileStorageProvider.NAME, id, "session file " + file
-                    + " holds session " + state.sessionId(), null);
-        }
-        return Optional.of(state);
+        return Optional.of(decode(id, bytes, "session file " + file));
     }
 
     /** Like {@link #read} but a corrupt or unreadable file is reported once and read as absent. */
@@ -312,14 +302,14 @@ public final class FileSessionStorage extends AbstractSessionStorage {
 
     // ---- writing ----
 
-    private void write(SessionState state) throws IOException {
+    private void write(SessionState state, byte[] record) throws IOException {
         addMarker(usersIndex, state.userId(), state.sessionId());
         addMarker(projectsIndex, state.projectId(), state.sessionId());
         Path target = sessionFile(state.sessionId());
         Path temp = root.resolve(state.sessionId() + SUFFIX + "." + ProcessHandle.current().pid() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + TEMP_SUFFIX);
         try {
-            writer.write(temp, SessionJsonCodec.toBytes(state), fileAttributes(false));
+            writer.write(temp, record, fileAttributes(false));
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             try {
@@ -609,6 +599,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         private final Path directory;
         private String namespace = DEFAULT_NAMESPACE;
         private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private StoredFormat storedFormat = StoredFormat.defaults();
         private Clock clock = Clock.systemUTC();
         private TempFileWriter writer = TempFileWriter.DEFAULT;
 
@@ -629,6 +620,12 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         /** The time to live of writes without one. */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        public Builder storedFormat(StoredFormat value) {
+            storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 

@@ -35,6 +35,7 @@ public final class FileStorageProvider implements StorageProvider {
                 .namespace(namespace)
                 .defaultTtl(settings.defaultTtl())
                 .clock(settings.clock())
+                .storedFormat(settings.storedFormat())
                 .build();
     }
 }

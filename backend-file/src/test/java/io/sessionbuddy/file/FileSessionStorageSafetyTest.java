@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionBuddyConfig;
-import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.StoredFormat;
+import java.nio.charset.StandardCharsets;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
@@ -23,7 +25,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Base64;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -82,7 +86,10 @@ class FileSessionStorageSafetyTest {
             storage.storeSession(session("abc", "u"), null).join();
 
             Path file = directory.resolve("app1").resolve("abc.json");
-            assertThat(SessionJsonCodec.fromBytes(Files.readAllBytes(file)).sessionId()).isEqualTo("abc");
+            byte[] record = Files.readAllBytes(file);
+            assertThat(new String(record, 0, 3, StandardCharsets.US_ASCII)).isEqualTo("SBF");
+            assertThat(new SessionRecordCodec(StoredFormat.defaults()).decode(record, "app1", "abc").sessionId())
+                    .isEqualTo("abc");
             if (storage.directory().getFileSystem().supportedFileAttributeViews().contains("posix")) {
                 assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(storage.directory())))
                         .isEqualTo("rwx------");
@@ -218,7 +225,11 @@ class FileSessionStorageSafetyTest {
             try (FileSessionStorage storage = FileSessionStorage.builder(disk.path()).writer(writer).build()) {
                 SessionState v1 = session("s", "u");
                 storage.storeSession(v1, null).join();
-                SessionState big = v1.toBuilder().version(2).metadata(Map.of("blob", "y".repeat(1024 * 1024))).build();
+                byte[] noise = new byte[768 * 1024];
+                new Random(1).nextBytes(noise);
+                // random base64 does not compress below the 256 KiB disk
+                SessionState big = v1.toBuilder().version(2)
+                        .metadata(Map.of("blob", Base64.getEncoder().encodeToString(noise))).build();
 
                 Throwable error = failure(() -> storage.storeSession(big, null).join());
 

@@ -1,17 +1,42 @@
 package io.sessionbuddy.file;
 
 import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.testkit.RawRecords;
 import io.sessionbuddy.testkit.SessionStorageContract;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The contract on the real file system, with the default stored format (zstd over 1 KiB). */
 class FileSessionStorageTest extends SessionStorageContract {
     @TempDir
     Path directory;
 
     @Override
-    protected SessionStorage createStorage(Clock clock) {
-        return FileSessionStorage.builder(directory).clock(clock).build();
+    protected SessionStorage createStorage(Clock clock, StoredFormat format) {
+        return reopenStorage(clock, format);
+    }
+
+    @Override
+    protected SessionStorage reopenStorage(Clock clock, StoredFormat format) {
+        return FileSessionStorage.builder(directory).clock(clock).storedFormat(format).build();
+    }
+
+    @Override
+    protected RawRecords rawRecords() {
+        Path root = directory.resolve(FileSessionStorage.DEFAULT_NAMESPACE);
+        return new RawRecords() {
+            @Override
+            public byte[] read(String sessionId) throws Exception {
+                return Files.readAllBytes(root.resolve(sessionId + ".json"));
+            }
+
+            @Override
+            public void write(String sessionId, byte[] record) throws Exception {
+                Files.write(root.resolve(sessionId + ".json"), record);
+            }
+        };
     }
 }

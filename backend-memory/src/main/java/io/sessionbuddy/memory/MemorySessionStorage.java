@@ -7,6 +7,7 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.spi.AbstractSessionStorage;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,7 +42,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     private final Map<String, Set<String>> byProject = new ConcurrentHashMap<>();
 
     private MemorySessionStorage(Builder builder) {
-        super(MemoryStorageProvider.NAME, builder.defaultTtl, builder.clock);
+        super(MemoryStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, false, "");
         Clock clock = builder.clock;
         Ticker ticker = () -> {
             Instant now = clock.instant();
@@ -68,7 +69,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     }
 
     @Override
-    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
         cache.asMap().compute(state.sessionId(), (id, old) -> {
             if (old != null) {
                 unindex(id, old);
@@ -163,7 +164,8 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     }
 
     @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl) {
         boolean[] replaced = {false};
         cache.asMap().computeIfPresent(state.sessionId(), (id, old) -> {
             if (isExpired(old) || old.version() != expectedVersion) {
@@ -251,6 +253,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         private long maximumSize = DEFAULT_MAXIMUM_SIZE;
         private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
         private Clock clock = Clock.systemUTC();
+        private StoredFormat storedFormat = StoredFormat.defaults();
 
         private Builder() {
         }
@@ -267,6 +270,12 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         /** The time to live of writes without one. */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        public Builder storedFormat(StoredFormat value) {
+            storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 

@@ -32,6 +32,7 @@ public final class MemoryStorageProvider implements StorageProvider {
                 .maximumSize(maximumSize)
                 .defaultTtl(settings.defaultTtl())
                 .clock(settings.clock())
+                .storedFormat(settings.storedFormat())
                 .build();
     }
 }

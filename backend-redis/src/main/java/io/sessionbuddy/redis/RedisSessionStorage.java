@@ -24,10 +24,9 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
-import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
-import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;
@@ -95,7 +94,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     private RedisSessionStorage(Builder builder, AbstractRedisClient ownedClient, ClientResources ownedResources,
             StatefulConnection<String, byte[]> connection, RedisClusterAsyncCommands<String, byte[]> commands,
             boolean cluster, String where) {
-        super(RedisStorageProvider.NAME, builder.defaultTtl, builder.clock);
+        super(RedisStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, true, builder.namespace);
         this.ownedClient = ownedClient;
         this.ownedResources = ownedResources;
         this.connection = connection;
@@ -125,18 +124,18 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     // ---- operations ----
 
     @Override
-    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
-        return write(state, ttl, null).thenApply(written -> null);
+    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
+        return write(state, record, ttl, null).thenApply(written -> null);
     }
 
     @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
-        return write(state, ttl, expectedVersion);
+    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl) {
+        return write(state, record, ttl, expectedVersion);
     }
 
-    private CompletableFuture<Boolean> write(SessionState state, Duration ttl, Long expectedVersion) {
+    private CompletableFuture<Boolean> write(SessionState state, byte[] record, Duration ttl, Long expectedVersion) {
         String id = state.sessionId();
-        byte[] record = SessionJsonCodec.toBytes(state);
         byte[] ttlMillis = number(Math.max(1, ttl.toMillis()));
         byte[] indexTtlMillis = number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis());
         byte[] expiresAt = number(state.expiresAt().toEpochMilli());
@@ -315,20 +314,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     }
 
     private SessionState decode(String id, byte[] bytes) {
-        try {
-            SessionState state = SessionJsonCodec.fromBytes(bytes);
-            if (!state.sessionId().equals(id)) {
-                throw new CorruptSessionException(RedisStorageProvider.NAME, id, "key " + dataKey(id)
-                        + " holds session " + state.sessionId(), null);
-            }
-            return state;
-        } catch (CorruptSessionException e) {
-            if (RedisStorageProvider.NAME.equals(e.backend())) {
-                throw e;
-            }
-            throw new CorruptSessionException(RedisStorageProvider.NAME, id, "corrupt record at key " + dataKey(id)
-                    + ": " + e.getMessage(), e);
-        }
+        return decode(id, bytes, "key " + dataKey(id));
     }
 
     private CompletableFuture<Set<String>> scanKeys(String pattern) {
@@ -388,6 +374,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         private String namespace = DEFAULT_NAMESPACE;
         private Duration timeout = DEFAULT_TIMEOUT;
         private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private StoredFormat storedFormat = StoredFormat.defaults();
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -441,6 +428,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         /** The time to live of writes without one. */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        public Builder storedFormat(StoredFormat value) {
+            storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 

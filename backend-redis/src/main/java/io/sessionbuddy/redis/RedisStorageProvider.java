@@ -38,7 +38,8 @@ public final class RedisStorageProvider implements StorageProvider {
                 .namespace(namespace(settings))
                 .timeout(timeout)
                 .defaultTtl(settings.defaultTtl())
-                .clock(settings.clock());
+                .clock(settings.clock())
+                .storedFormat(settings.storedFormat());
         RedisURI base = baseUri(settings, timeout);
         List<String> nodes = settings.getStringList("cluster_nodes");
         boolean cluster = settings.getBoolean("cluster", !nodes.isEmpty());

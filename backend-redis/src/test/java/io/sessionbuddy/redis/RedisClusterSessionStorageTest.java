@@ -3,6 +3,10 @@ package io.sessionbuddy.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.testkit.RawRecords;
 import io.lettuce.core.cluster.SlotHash;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
@@ -21,23 +25,38 @@ class RedisClusterSessionStorageTest extends SessionStorageContract {
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static RedisTestCluster cluster;
     private static RedisClusterClient client;
+    private static StatefulRedisClusterConnection<byte[], byte[]> raw;
+    private String namespace;
 
     @BeforeAll
     static void startCluster() {
         cluster = RedisTestCluster.start();
         client = RedisClusterClient.create(cluster.seeds());
+        raw = client.connect(ByteArrayCodec.INSTANCE);
     }
 
     @AfterAll
     static void stopCluster() {
+        raw.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
         cluster.close();
     }
 
     @Override
-    protected SessionStorage createStorage(Clock clock) {
+    protected SessionStorage createStorage(Clock clock, StoredFormat format) {
+        namespace = "cluster" + NAMESPACES.incrementAndGet();
+        return reopenStorage(clock, format);
+    }
+
+    @Override
+    protected SessionStorage reopenStorage(Clock clock, StoredFormat format) {
         return RedisSessionStorage.builder().clusterClient(client)
-                .namespace("cluster" + NAMESPACES.incrementAndGet()).clock(clock).build();
+                .namespace(namespace).clock(clock).storedFormat(format).build();
+    }
+
+    @Override
+    protected RawRecords rawRecords() {
+        return new RedisRawRecords(raw.sync(), namespace);
     }
 
     @Override

@@ -1,6 +1,10 @@
 package io.sessionbuddy.redis;
 
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.testkit.RawRecords;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.testkit.SessionStorageContract;
 import java.time.Clock;
@@ -14,23 +18,38 @@ class RedisSessionStorageTest extends SessionStorageContract {
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static RedisTestServer server;
     private static RedisClient client;
+    private static StatefulRedisConnection<byte[], byte[]> raw;
+    private String namespace;
 
     @BeforeAll
     static void startServer() {
         server = RedisTestServer.start();
         client = RedisClient.create();
+        raw = client.connect(ByteArrayCodec.INSTANCE, server.uri());
     }
 
     @AfterAll
     static void stopServer() {
+        raw.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
         server.close();
     }
 
     @Override
-    protected SessionStorage createStorage(Clock clock) {
+    protected SessionStorage createStorage(Clock clock, StoredFormat format) {
+        namespace = "contract" + NAMESPACES.incrementAndGet();
+        return reopenStorage(clock, format);
+    }
+
+    @Override
+    protected SessionStorage reopenStorage(Clock clock, StoredFormat format) {
         return RedisSessionStorage.builder().client(client).uri(server.uri())
-                .namespace("contract" + NAMESPACES.incrementAndGet()).clock(clock).build();
+                .namespace(namespace).clock(clock).storedFormat(format).build();
+    }
+
+    @Override
+    protected RawRecords rawRecords() {
+        return new RedisRawRecords(raw.sync(), namespace);
     }
 
     @Override

@@ -1,9 +1,8 @@
 package io.sessionbuddy.s3;
 
-import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
-import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;
@@ -91,7 +90,8 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     private final RecentReads lastRead = new RecentReads(1024);
 
     private S3SessionStorage(Builder builder) {
-        super(S3StorageProvider.NAME, builder.defaultTtl, builder.clock);
+        super(S3StorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, true,
+                (builder.prefix.isEmpty() ? "" : builder.prefix + "/") + builder.namespace);
         this.s3 = builder.client;
         this.ownsClient = builder.ownsClient;
         this.bucket = builder.bucket;
@@ -122,18 +122,19 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     // ---- operations ----
 
     @Override
-    protected CompletableFuture<Void> doStore(SessionState state, Duration ttl) {
+    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
         return call(state.sessionId(), "store", () -> {
             Optional<HeadObjectResponse> old = head(state.sessionId());
             addMarkers(state, old);
-            put(state, null, UUID.randomUUID().toString());
+            put(state, record, null, UUID.randomUUID().toString());
             old.ifPresent(previous -> removeMovedMarkers(state.sessionId(), previous, state));
             return null;
         });
     }
 
     @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl) {
+    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl) {
         return call(state.sessionId(), "replace", () -> {
             // The read before an update usually saw this very version: its ETag saves a HEAD. A stale
             // one only costs a 412 and a retry.
@@ -146,7 +147,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             addMarkers(state, old);
             String writeId = UUID.randomUUID().toString();
             try {
-                put(state, conditionalWrites ? old.get().eTag() : null, writeId);
+                put(state, record, conditionalWrites ? old.get().eTag() : null, writeId);
             } catch (S3Exception e) {
                 if (e.statusCode() != 412 && e.statusCode() != 404) {
                     throw e;
@@ -279,7 +280,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
 
     // ---- objects ----
 
-    private void put(SessionState state, String ifMatch, String writeId) {
+    private void put(SessionState state, byte[] record, String ifMatch, String writeId) {
         Map<String, String> metadata = Map.of(
                 META_WRITE_ID, writeId,
                 META_VERSION, Long.toString(state.version()),
@@ -287,11 +288,11 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                 META_USER, hash(state.userId()),
                 META_PROJECT, hash(state.projectId()));
         PutObjectRequest.Builder request = PutObjectRequest.builder().bucket(bucket).key(dataKey(state.sessionId()))
-                .contentType("application/json").metadata(metadata).expires(state.expiresAt());
+                .contentType("application/octet-stream").metadata(metadata).expires(state.expiresAt());
         if (ifMatch != null) {
             request.ifMatch(ifMatch);
         }
-        s3.putObject(request.build(), RequestBody.fromBytes(SessionJsonCodec.toBytes(state)));
+        s3.putObject(request.build(), RequestBody.fromBytes(record));
     }
 
     private Optional<HeadObjectResponse> head(String id) {
@@ -306,16 +307,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     }
 
     private SessionState decode(String id, byte[] bytes) {
-        try {
-            SessionState state = SessionJsonCodec.fromBytes(bytes);
-            if (!state.sessionId().equals(id)) {
-                throw new IllegalArgumentException("it holds session " + state.sessionId());
-            }
-            return state;
-        } catch (CorruptSessionException | IllegalArgumentException e) {
-            throw new CorruptSessionException(S3StorageProvider.NAME, id, "corrupt object s3://" + bucket + "/"
-                    + dataKey(id) + ": " + e.getMessage(), e);
-        }
+        return decode(id, bytes, "object s3://" + bucket + "/" + dataKey(id));
     }
 
     private boolean expired(HeadObjectResponse head) {
@@ -525,6 +517,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         private String namespace = DEFAULT_NAMESPACE;
         private boolean conditionalWrites = true;
         private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
+        private StoredFormat storedFormat = StoredFormat.defaults();
         private Clock clock = Clock.systemUTC();
 
         private Builder(S3Client client, String bucket) {
@@ -566,6 +559,12 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         /** The time to live of writes without one. */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
+            return this;
+        }
+
+        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        public Builder storedFormat(StoredFormat value) {
+            storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 

@@ -81,6 +81,7 @@ public final class S3StorageProvider implements StorageProvider {
                 .conditionalWrites(conditional)
                 .defaultTtl(settings.defaultTtl())
                 .clock(settings.clock())
+                .storedFormat(settings.storedFormat())
                 .build();
     }
 

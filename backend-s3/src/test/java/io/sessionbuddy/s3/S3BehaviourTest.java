@@ -3,16 +3,19 @@ package io.sessionbuddy.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.sessionbuddy.core.Compression;
 import io.sessionbuddy.core.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.spi.BackendSettings;
 import io.sessionbuddy.spi.SessionBuddy;
 import io.sessionbuddy.spi.StorageProvider;
 import io.sessionbuddy.spi.StorageProviders;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -148,11 +151,20 @@ class S3BehaviourTest {
             big.append("conversation history line ").append(big.length()).append('\n');
         }
         SessionState state = session("big", "u").toBuilder().metadata(Map.of("history", big.toString())).build();
-        try (SessionStorage storage = open(Map.of("namespace", "big"))) {
+        // uncompressed, so that the full 5 MiB travels; the default 4 MiB limit raised to 8 MiB
+        StoredFormat format = StoredFormat.defaults().withCompression(Compression.NONE)
+                .withMaxSessionBytes(8 * 1024 * 1024);
+        try (SessionStorage storage = new S3StorageProvider().create(new BackendSettings("s3",
+                settings(Map.of("namespace", "big")), "<map>", SessionBuddyConfig.DEFAULT_TTL, Clock.systemUTC(),
+                format))) {
             storage.storeSession(state, null).join();
 
             SessionState read = storage.retrieveSession("big").join().orElseThrow();
             assertThat(read.metadata().get("history").asText()).isEqualTo(big.toString());
+            try (S3Client client = server.client()) {
+                assertThat(client.headObject(h -> h.bucket("sessions").key("session-buddy/big/sessions/big"))
+                        .contentLength()).isGreaterThan(5L * 1024 * 1024);
+            }
         }
     }
 

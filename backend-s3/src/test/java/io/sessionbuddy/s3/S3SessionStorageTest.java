@@ -1,6 +1,10 @@
 package io.sessionbuddy.s3;
 
 import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.testkit.RawRecords;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import io.sessionbuddy.testkit.SessionStorageContract;
 import java.time.Clock;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,6 +17,7 @@ class S3SessionStorageTest extends SessionStorageContract {
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static S3TestServer server;
     private static S3Client client;
+    private String namespace;
 
     @BeforeAll
     static void startServer() {
@@ -28,8 +33,33 @@ class S3SessionStorageTest extends SessionStorageContract {
     }
 
     @Override
-    protected SessionStorage createStorage(Clock clock) {
-        return S3SessionStorage.builder(client, "contract").namespace("ns" + NAMESPACES.incrementAndGet())
-                .clock(clock).build();
+    protected SessionStorage createStorage(Clock clock, StoredFormat format) {
+        namespace = "ns" + NAMESPACES.incrementAndGet();
+        return reopenStorage(clock, format);
+    }
+
+    @Override
+    protected SessionStorage reopenStorage(Clock clock, StoredFormat format) {
+        return S3SessionStorage.builder(client, "contract").namespace(namespace).clock(clock).storedFormat(format)
+                .build();
+    }
+
+    /** The session objects' bodies; a write keeps the object's metadata, as a byte-level copy would. */
+    @Override
+    protected RawRecords rawRecords() {
+        String base = S3SessionStorage.DEFAULT_PREFIX + "/" + namespace + "/sessions/";
+        return new RawRecords() {
+            @Override
+            public byte[] read(String sessionId) {
+                return client.getObjectAsBytes(b -> b.bucket("contract").key(base + sessionId)).asByteArray();
+            }
+
+            @Override
+            public void write(String sessionId, byte[] record) {
+                HeadObjectResponse head = client.headObject(b -> b.bucket("contract").key(base + sessionId));
+                client.putObject(b -> b.bucket("contract").key(base + sessionId).metadata(head.metadata())
+                        .expires(head.expires()), RequestBody.fromBytes(record));
+            }
+        };
     }
 }

@@ -54,8 +54,16 @@ public final class ConfigLoader {
     static final String CLEANUP_INTERVAL_HOURS = "cleanup_interval_hours";
     static final String MAX_UPDATE_ATTEMPTS = "max_update_attempts";
     static final String BACKENDS = "backends";
+    static final String COMPRESSION = "compression";
+    static final String COMPRESSION_THRESHOLD_BYTES = "compression_threshold_bytes";
+    static final String MAX_SESSION_BYTES = "max_session_bytes";
+    static final String MAX_DECODED_BYTES = "max_decoded_bytes";
+    static final String ENCRYPTION_KEYS = "encryption_keys";
+    static final String ENCRYPTION_ACTIVE_KEY = "encryption_active_key";
     private static final Set<String> TOP_LEVEL_KEYS = Set.of(STORAGE_BACKEND, SESSION_TTL_HOURS,
-            DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, BACKENDS);
+            DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, BACKENDS, COMPRESSION,
+            COMPRESSION_THRESHOLD_BYTES, MAX_SESSION_BYTES, MAX_DECODED_BYTES, ENCRYPTION_KEYS,
+            ENCRYPTION_ACTIVE_KEY);
     /** The original's key names inside backend blocks, and ours. */
     private static final Map<String, String> KEY_ALIASES = Map.of(
             "storage_dir", "directory",
@@ -197,10 +205,138 @@ public final class ConfigLoader {
             }
             attempts = value.intValue();
         }
+        StoredFormat format = storedFormat(top, source);
         for (String warning : deprecations) {
             LOG.warn("{}: {}", source, warning);
         }
-        return new SessionBuddyConfig(backend, ttl, cleanup, attempts, blocks, source, deprecations);
+        return new SessionBuddyConfig(backend, ttl, cleanup, attempts, blocks, source, deprecations, format);
+    }
+
+    private StoredFormat storedFormat(Map<String, Object> top, String source) {
+        Compression compression = StoredFormat.DEFAULT_COMPRESSION;
+        if (top.get(COMPRESSION) != null) {
+            try {
+                compression = Compression.byConfigName(text(top, COMPRESSION, source, ""));
+            } catch (IllegalArgumentException e) {
+                throw new SessionConfigException(source, COMPRESSION, e.getMessage(), e);
+            }
+        }
+        int threshold = byteCount(top, COMPRESSION_THRESHOLD_BYTES, 0,
+                StoredFormat.DEFAULT_COMPRESSION_THRESHOLD_BYTES, source);
+        int maxSession = byteCount(top, MAX_SESSION_BYTES, 1, StoredFormat.DEFAULT_MAX_SESSION_BYTES, source);
+        int maxDecoded = byteCount(top, MAX_DECODED_BYTES, 1,
+                Math.max(StoredFormat.DEFAULT_MAX_DECODED_BYTES, maxSession), source);
+        if (maxDecoded < maxSession) {
+            throw new SessionConfigException(source, MAX_DECODED_BYTES, "must be at least max_session_bytes ("
+                    + maxSession + "), was " + maxDecoded);
+        }
+        return new StoredFormat(compression, threshold, maxSession, maxDecoded, keyRing(top, source));
+    }
+
+    private static int byteCount(Map<String, Object> top, String key, int min, int fallback, String source) {
+        Object value = top.get(key);
+        if (value == null) {
+            return fallback;
+        }
+        BigDecimal number = number(value, key, source);
+        if (number.stripTrailingZeros().scale() > 0 || number.compareTo(BigDecimal.valueOf(min)) < 0
+                || number.compareTo(BigDecimal.valueOf(1L << 30)) > 0) {
+            throw new SessionConfigException(source, key, "must be a whole number of bytes from " + min
+                    + " to 1073741824 (1 GiB), was " + number);
+        }
+        return number.intValue();
+    }
+
+    /**
+     * The key ring from {@code encryption_keys} (an object of key id to key reference) and
+     * {@code encryption_active_key}. A reference is {@code base64:<32 bytes in base64>},
+     * {@code env:<VARIABLE>} (the variable holds the base64 key) or {@code file:<path>} (the file
+     * holds the base64 key). Key material never appears in an error.
+     */
+    private KeyRing keyRing(Map<String, Object> top, String source) {
+        Object keys = top.get(ENCRYPTION_KEYS);
+        Object active = top.get(ENCRYPTION_ACTIVE_KEY);
+        if (keys == null) {
+            if (active != null) {
+                throw new SessionConfigException(source, ENCRYPTION_ACTIVE_KEY,
+                        "is set but encryption_keys is not: add the keys it names");
+            }
+            return KeyRing.none();
+        }
+        if (!(keys instanceof Map<?, ?> map)) {
+            throw new SessionConfigException(source, ENCRYPTION_KEYS, "expected an object of key id to"
+                    + " \"base64:...\", \"env:VARIABLE\" or \"file:PATH\", was " + (keys instanceof String ? "a string" : describe(keys)));
+        }
+        if (map.isEmpty()) {
+            throw new SessionConfigException(source, ENCRYPTION_KEYS, "is empty: give at least one key, or remove it"
+                    + " to store sessions unencrypted");
+        }
+        Map<String, byte[]> material = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> entry : map.entrySet()) {
+            String id = String.valueOf(entry.getKey());
+            String key = ENCRYPTION_KEYS + "." + id;
+            if (!KeyRing.KEY_ID.matcher(id).matches()) {
+                throw new SessionConfigException(source, key, "a key id must match " + KeyRing.KEY_ID.pattern());
+            }
+            if (!(entry.getValue() instanceof String reference)) {
+                throw new SessionConfigException(source, key, "expected \"base64:...\", \"env:VARIABLE\" or"
+                        + " \"file:PATH\"");
+            }
+            material.put(id, keyMaterial(reference.trim(), key, source));
+        }
+        String activeId;
+        if (active == null) {
+            if (material.size() > 1) {
+                throw new SessionConfigException(source, ENCRYPTION_ACTIVE_KEY, "is required when"
+                        + " encryption_keys holds more than one key " + material.keySet());
+            }
+            activeId = material.keySet().iterator().next();
+        } else if (active instanceof String s && material.containsKey(s.trim())) {
+            activeId = s.trim();
+        } else {
+            throw new SessionConfigException(source, ENCRYPTION_ACTIVE_KEY, "must name one of encryption_keys "
+                    + material.keySet() + ", was " + describe(active));
+        }
+        return KeyRing.of(activeId, material);
+    }
+
+    private byte[] keyMaterial(String reference, String key, String source) {
+        String base64;
+        String origin;
+        if (reference.startsWith("base64:")) {
+            base64 = reference.substring("base64:".length());
+            origin = "the base64 value";
+        } else if (reference.startsWith("env:")) {
+            String variable = reference.substring("env:".length());
+            base64 = environment.get(variable);
+            origin = "environment variable " + variable;
+            if (base64 == null || base64.isBlank()) {
+                throw new SessionConfigException(source, key, origin + " is not set");
+            }
+        } else if (reference.startsWith("file:")) {
+            Path file = Path.of(reference.substring("file:".length()));
+            origin = "key file " + file;
+            try {
+                base64 = Files.readString(file);
+            } catch (IOException e) {
+                throw new SessionConfigException(source, key, "cannot read " + origin + ": "
+                        + e.getClass().getSimpleName(), e);
+            }
+        } else {
+            throw new SessionConfigException(source, key, "a key must be given as \"base64:...\","
+                    + " \"env:VARIABLE\" or \"file:PATH\" (the value is not shown)");
+        }
+        byte[] raw;
+        try {
+            raw = java.util.Base64.getDecoder().decode(base64.trim());
+        } catch (IllegalArgumentException e) {
+            throw new SessionConfigException(source, key, origin + " is not valid base64 (the value is not shown)");
+        }
+        if (raw.length != KeyRing.KEY_BYTES) {
+            throw new SessionConfigException(source, key, origin + " decodes to " + raw.length + " bytes; an AES-256"
+                    + " key is " + KeyRing.KEY_BYTES + " bytes (make one with: openssl rand -base64 32)");
+        }
+        return raw;
     }
 
     private static Duration ttl(Map<String, Object> top, String source, Duration legacyTtl) {

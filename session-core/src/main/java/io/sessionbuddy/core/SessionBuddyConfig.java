@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param backends each backend's settings block by provider name (legacy aliases already mapped)
  * @param source where the configuration came from: a file path, or {@code <defaults>}/{@code <map>}
  * @param deprecations the deprecation warnings logged while loading (one per legacy name used)
+ * @param storedFormat compression, encryption keys and size limits of stored records
  */
 public record SessionBuddyConfig(
         String storageBackend,
@@ -26,7 +27,8 @@ public record SessionBuddyConfig(
         int maxUpdateAttempts,
         Map<String, Map<String, Object>> backends,
         String source,
-        List<String> deprecations) {
+        List<String> deprecations,
+        StoredFormat storedFormat) {
 
     /** The default time to live: 24 hours. */
     public static final Duration DEFAULT_TTL = Duration.ofHours(24);
@@ -40,6 +42,7 @@ public record SessionBuddyConfig(
         Objects.requireNonNull(storageBackend, "storageBackend");
         Objects.requireNonNull(defaultTtl, "defaultTtl");
         Objects.requireNonNull(cleanupInterval, "cleanupInterval");
+        Objects.requireNonNull(storedFormat, "storedFormat");
         Map<String, Map<String, Object>> copy = new LinkedHashMap<>();
         backends.forEach((name, block) -> copy.put(name, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(block))));
         backends = java.util.Collections.unmodifiableMap(copy);
@@ -49,7 +52,13 @@ public record SessionBuddyConfig(
     /** The memory backend with every default, ignoring environment overrides. */
     public static SessionBuddyConfig defaults() {
         return new SessionBuddyConfig(DEFAULT_BACKEND, DEFAULT_TTL, Duration.ZERO, DEFAULT_MAX_UPDATE_ATTEMPTS,
-                Map.of(), "<defaults>", List.of());
+                Map.of(), "<defaults>", List.of(), StoredFormat.defaults());
+    }
+
+    /** This configuration with another stored format. */
+    public SessionBuddyConfig withStoredFormat(StoredFormat format) {
+        return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
+                deprecations, format);
     }
 
     /** The settings block of the selected backend (empty when the file has none). */

@@ -60,9 +60,18 @@ public final class SessionJsonCodec {
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json) {
+        return fromBytes(json, 0, json.length);
+    }
+
+    /**
+     * Reads a state from {@code length} bytes of UTF-8 JSON at {@code offset}.
+     *
+     * @throws CorruptSessionException when the bytes are not a valid session record
+     */
+    public static SessionState fromBytes(byte[] json, int offset, int length) {
         JsonNode tree;
         try {
-            tree = JsonSupport.MAPPER.readTree(json);
+            tree = JsonSupport.MAPPER.readTree(json, offset, length);
         } catch (JsonProcessingException e) {
             throw new CorruptSessionException(null, null, "not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {

@@ -140,7 +140,7 @@ public final class SessionManager {
             UnaryOperator<SessionState> change, Duration ttl) {
         SessionIds.requireValid(sessionId);
         Objects.requireNonNull(change, "change");
-        return attempt(sessionId, change, ttl, 1);
+        return attempt(sessionId, change, ttl, true, 1);
     }
 
     /**
@@ -152,6 +152,59 @@ public final class SessionManager {
     public CompletableFuture<Boolean> touch(String sessionId, Duration ttl) {
         Duration newTtl = ttl != null ? ttl : config.defaultTtl();
         return updateSession(sessionId, UnaryOperator.identity(), newTtl).thenApply(Optional::isPresent);
+    }
+
+    /**
+     * Writes a session again, unchanged but for its version (+1): same fields, same
+     * {@code last_activity}, same remaining time to live. The new record is in the storage's current
+     * stored format, encrypted with the active key. Safe against concurrent updates (compare-and-set).
+     *
+     * @return {@code false} when the session is absent or expired
+     */
+    public CompletableFuture<Boolean> rewriteSession(String sessionId) {
+        SessionIds.requireValid(sessionId);
+        return attempt(sessionId, UnaryOperator.identity(), null, false, 1).thenApply(Optional::isPresent);
+    }
+
+    /**
+     * Rewrites every live session with {@link #rewriteSession(String)}, one after the other: after
+     * a new encryption key is made active, this re-encrypts the store so that the old key can be
+     * dropped. A session that cannot be read (for example, encrypted with a key no longer in the
+     * key ring) is reported in the result and left as it is; it does not stop the others.
+     */
+    public CompletableFuture<RewriteReport> rewriteAllSessions() {
+        return storage.listSessions(null, null).thenCompose(ids -> {
+            CompletableFuture<RewriteReport> chain = CompletableFuture.completedFuture(
+                    new RewriteReport(0, 0, Map.of()));
+            for (String id : ids) {
+                chain = chain.thenCompose(report -> rewriteSession(id).handle((rewritten, error) -> {
+                    if (error != null) {
+                        Throwable cause = error.getCause() != null && !(error instanceof SessionStorageException)
+                                ? error.getCause() : error;
+                        Map<String, String> failures = new LinkedHashMap<>(report.failures());
+                        failures.put(id, cause.getMessage());
+                        return new RewriteReport(report.rewritten(), report.vanished(), failures);
+                    }
+                    return rewritten ? new RewriteReport(report.rewritten() + 1, report.vanished(), report.failures())
+                            : new RewriteReport(report.rewritten(), report.vanished() + 1, report.failures());
+                }));
+            }
+            return chain;
+        });
+    }
+
+    /**
+     * What {@link #rewriteAllSessions()} did.
+     *
+     * @param rewritten sessions written again
+     * @param vanished sessions listed but gone (deleted or expired) before their turn
+     * @param failures sessions that could not be rewritten, with the reason, by id
+     */
+    public record RewriteReport(int rewritten, int vanished, Map<String, String> failures) {
+        /** Copies the map. */
+        public RewriteReport {
+            failures = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(failures));
+        }
     }
 
     /** Deletes a session; {@code false} when it did not exist. */
@@ -197,6 +250,17 @@ public final class SessionManager {
             stats.put("default_ttl_seconds", config.defaultTtl().toSeconds());
             stats.put("cleanup_interval_seconds", config.cleanupInterval().toSeconds());
             stats.put("max_update_attempts", config.maxUpdateAttempts());
+            StoredFormat format = config.storedFormat();
+            Map<String, Object> stored = new LinkedHashMap<>();
+            stored.put("compression", format.compression().configName());
+            stored.put("compression_threshold_bytes", format.compressionThresholdBytes());
+            stored.put("max_session_bytes", format.maxSessionBytes());
+            stored.put("encryption", format.keyRing().isEmpty() ? "none" : "AES-256-GCM");
+            if (!format.keyRing().isEmpty()) {
+                stored.put("encryption_active_key_id", format.keyRing().activeKeyId());
+                stored.put("encryption_key_ids", List.copyOf(format.keyRing().keyIds()));
+            }
+            stats.put("stored_format", stored);
             stats.put("available", available);
             return stats;
         });
@@ -215,7 +279,7 @@ public final class SessionManager {
     }
 
     private CompletableFuture<Optional<SessionState>> attempt(String sessionId, UnaryOperator<SessionState> change,
-            Duration ttl, int attempt) {
+            Duration ttl, boolean stampActivity, int attempt) {
         return storage.retrieveSession(sessionId).thenCompose(found -> {
             if (found.isEmpty()) {
                 return CompletableFuture.completedFuture(Optional.empty());
@@ -237,7 +301,7 @@ public final class SessionManager {
             }
             SessionState next = changed.toBuilder()
                     .version(current.version() + 1)
-                    .lastActivity(now)
+                    .lastActivity(stampActivity ? now : changed.lastActivity())
                     .expiresAt(now.plus(effectiveTtl))
                     .build();
             return storage.replaceSession(next, current.version(), effectiveTtl).thenCompose(replaced -> {
@@ -248,15 +312,15 @@ public final class SessionManager {
                     return CompletableFuture.failedFuture(new SessionConflictException(
                             storage.getClass().getSimpleName(), sessionId, attempt));
                 }
-                return retryLater(sessionId, change, ttl, attempt + 1);
+                return retryLater(sessionId, change, ttl, stampActivity, attempt + 1);
             });
         });
     }
 
     private CompletableFuture<Optional<SessionState>> retryLater(String sessionId, UnaryOperator<SessionState> change,
-            Duration ttl, int nextAttempt) {
+            Duration ttl, boolean stampActivity, int nextAttempt) {
         if (nextAttempt <= 2) {
-            return attempt(sessionId, change, ttl, nextAttempt);
+            return attempt(sessionId, change, ttl, stampActivity, nextAttempt);
         }
         // Random back-off, doubling to at most 128 ms, spreads contending writers apart so that
         // each gets its turn well within the attempt bound even when writes are slow (fsync).
@@ -264,7 +328,7 @@ public final class SessionManager {
         long delayMicros = ThreadLocalRandom.current().nextLong(bound * 1000);
         return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS))
-                .thenCompose(ignored -> attempt(sessionId, change, ttl, nextAttempt));
+                .thenCompose(ignored -> attempt(sessionId, change, ttl, stampActivity, nextAttempt));
     }
 
     private static SessionState applyFields(SessionState state, Map<String, JsonNode> values) {

@@ -1,9 +1,13 @@
 package io.sessionbuddy.spi;
 
+import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionRecordCodec;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.core.SessionTooLargeException;
+import io.sessionbuddy.core.StoredFormat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +25,13 @@ import java.util.function.Supplier;
  * touched, the default and maximum TTL, {@code expires_at} stamping, filtering of expired records,
  * failing after {@link #close()}, and wrapping of unexpected failures in
  * {@link SessionStorageException}. A backend implements the {@code do...} methods.
+ *
+ * <p>The stored format is applied here too, once for every backend: each write is encoded with
+ * the configured {@link SessionRecordCodec} (size limit, compression, encryption) before
+ * {@link #doStore} or {@link #doReplace} sees it, so a write over {@code max_session_bytes} fails
+ * with {@link SessionTooLargeException} before the store is touched. A backend that stores bytes
+ * writes the record it is given and reads with {@link #decode}; a backend that keeps objects
+ * (memory) passes {@code false} for {@code storesBytes} and gets only the size check.
  */
 public abstract class AbstractSessionStorage implements SessionStorage {
     /** The longest time to live accepted. */
@@ -30,16 +41,45 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     private final Duration defaultTtl;
     private final Clock clock;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final SessionRecordCodec codec;
+    private final boolean storesBytes;
+    private final String scope;
 
     /**
+     * A storage with the {@linkplain StoredFormat#defaults() default stored format} that stores
+     * bytes in scope {@code ""}.
+     *
      * @param backendName the provider name, used in every error
      * @param defaultTtl the time to live of a write without one
      * @param clock the clock used for {@code expires_at} and expiry checks
      */
     protected AbstractSessionStorage(String backendName, Duration defaultTtl, Clock clock) {
+        this(backendName, defaultTtl, clock, StoredFormat.defaults(), true, "");
+    }
+
+    /**
+     * @param backendName the provider name, used in every error
+     * @param defaultTtl the time to live of a write without one
+     * @param clock the clock used for {@code expires_at} and expiry checks
+     * @param format the stored format: size limit, compression, encryption keys
+     * @param storesBytes {@code true} when the backend writes the encoded record; {@code false}
+     *     when it keeps objects and only the size limit applies
+     * @param scope the namespace records are bound to when encrypted (a record copied to another
+     *     scope does not decrypt); stable for the life of the data
+     */
+    protected AbstractSessionStorage(String backendName, Duration defaultTtl, Clock clock, StoredFormat format,
+            boolean storesBytes, String scope) {
         this.backendName = Objects.requireNonNull(backendName, "backendName");
         this.defaultTtl = checkTtl(Objects.requireNonNull(defaultTtl, "defaultTtl"));
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.codec = new SessionRecordCodec(Objects.requireNonNull(format, "format"));
+        this.storesBytes = storesBytes;
+        this.scope = Objects.requireNonNull(scope, "scope");
+    }
+
+    /** The stored format of this storage. */
+    public final StoredFormat storedFormat() {
+        return codec.format();
     }
 
     /** The provider name. */
@@ -57,7 +97,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         Objects.requireNonNull(state, "state");
         Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
-        return guarded(state.sessionId(), "store", () -> doStore(stamped, effective).thenApply(v -> true));
+        return guarded(state.sessionId(), "store",
+                () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true));
     }
 
     @Override
@@ -103,7 +144,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         Objects.requireNonNull(state, "state");
         Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
-        return guarded(state.sessionId(), "replace", () -> doReplace(stamped, expectedVersion, effective));
+        return guarded(state.sessionId(), "replace",
+                () -> doReplace(stamped, encode(stamped), expectedVersion, effective));
     }
 
     @Override
@@ -128,8 +170,45 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return new SessionStorageException(backendName, sessionId, message, cause);
     }
 
-    /** Stores {@code state}, whose {@code expires_at} is already now + {@code ttl}. */
-    protected abstract CompletableFuture<Void> doStore(SessionState state, Duration ttl);
+    /**
+     * Decodes a record this storage wrote (or an earlier form of one).
+     *
+     * @param sessionId the id it was stored under
+     * @param record the stored bytes
+     * @param location where it was read from (a path, a key, an object URL), for the message
+     * @throws CorruptSessionException naming this backend, the session and the location
+     */
+    protected final SessionState decode(String sessionId, byte[] record, String location) {
+        try {
+            return codec.decode(record, scope, sessionId);
+        } catch (CorruptSessionException e) {
+            throw new CorruptSessionException(backendName, sessionId, "cannot decode " + location + " ("
+                    + record.length + " bytes): " + e.getMessage().substring(prefixLength(e)), e.reason(), e);
+        }
+    }
+
+    private static int prefixLength(CorruptSessionException e) {
+        return e.sessionId() == null ? 0 : ("session " + e.sessionId() + ": ").length();
+    }
+
+    private byte[] encode(SessionState state) {
+        try {
+            if (storesBytes) {
+                return codec.encode(state, scope);
+            }
+            codec.checkSize(state);
+            return null;
+        } catch (SessionTooLargeException e) {
+            throw new SessionTooLargeException(backendName, state.sessionId(), e.size(), e.limit());
+        }
+    }
+
+    /**
+     * Stores {@code state}, whose {@code expires_at} is already now + {@code ttl}.
+     *
+     * @param record the encoded record to write, or {@code null} when this storage keeps objects
+     */
+    protected abstract CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl);
 
     /** The stored record, expired or not (the caller filters expired ones). */
     protected abstract CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId);
@@ -146,8 +225,13 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     /** A real round trip to the store. */
     protected abstract CompletableFuture<Boolean> doPing();
 
-    /** Compare-and-set on the stored version; {@code state}'s expiry is already stamped. */
-    protected abstract CompletableFuture<Boolean> doReplace(SessionState state, long expectedVersion, Duration ttl);
+    /**
+     * Compare-and-set on the stored version; {@code state}'s expiry is already stamped.
+     *
+     * @param record the encoded record to write, or {@code null} when this storage keeps objects
+     */
+    protected abstract CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl);
 
     /** Releases resources; called once. */
     protected abstract void doClose();

@@ -3,6 +3,7 @@ package io.sessionbuddy.spi;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.StoredFormat;
 import java.math.BigDecimal;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -40,6 +41,7 @@ public final class BackendSettings {
     private final String source;
     private final Duration defaultTtl;
     private final Clock clock;
+    private final StoredFormat storedFormat;
     private final Set<String> read = ConcurrentHashMap.newKeySet();
 
     /**
@@ -51,6 +53,20 @@ public final class BackendSettings {
      */
     public BackendSettings(String backendName, Map<String, ?> values, String source, Duration defaultTtl,
             Clock clock) {
+        this(backendName, values, source, defaultTtl, clock, StoredFormat.defaults());
+    }
+
+    /**
+     * @param backendName the provider name
+     * @param values the backend's block
+     * @param source where it came from, for error messages
+     * @param defaultTtl the configured default time to live
+     * @param clock the clock backends use for expiry
+     * @param storedFormat the configured stored format (compression, encryption, size limits)
+     */
+    public BackendSettings(String backendName, Map<String, ?> values, String source, Duration defaultTtl,
+            Clock clock, StoredFormat storedFormat) {
+        this.storedFormat = Objects.requireNonNull(storedFormat, "storedFormat");
         this.backendName = Objects.requireNonNull(backendName, "backendName");
         this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
         this.source = Objects.requireNonNull(source, "source");
@@ -61,12 +77,17 @@ public final class BackendSettings {
     /** Settings of the selected backend of {@code config}. */
     public static BackendSettings of(SessionBuddyConfig config, Clock clock) {
         return new BackendSettings(config.storageBackend(), config.selectedBackendSettings(), config.source(),
-                config.defaultTtl(), clock);
+                config.defaultTtl(), clock, config.storedFormat());
     }
 
     /** Settings from a plain map, with the default TTL and the system clock (handy in tests). */
     public static BackendSettings of(String backendName, Map<String, ?> values) {
         return new BackendSettings(backendName, values, "<map>", SessionBuddyConfig.DEFAULT_TTL, Clock.systemUTC());
+    }
+
+    /** The stored format every backend applies (from the top-level config keys). */
+    public StoredFormat storedFormat() {
+        return storedFormat;
     }
 
     /** The provider name. */

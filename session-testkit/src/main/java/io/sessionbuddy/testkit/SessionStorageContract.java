@@ -6,7 +6,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.sessionbuddy.core.Compression;
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.CorruptSessionException.Reason;
+import io.sessionbuddy.core.KeyRing;
 import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionTooLargeException;
+import io.sessionbuddy.core.StoredFormat;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
 import org.assertj.core.api.Assertions;
 import org.assertj.core.data.TemporalUnitOffset;
 import io.sessionbuddy.core.SessionIds;
@@ -38,13 +49,17 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The behaviour every {@link SessionStorage} must have. A backend's test extends this class and
- * implements {@link #createStorage(Clock)}; every test then runs against a fresh storage.
+ * implements {@link #createStorage(Clock, StoredFormat)}; every test then runs against a fresh
+ * storage. A backend that stores bytes also implements {@link #reopenStorage} and
+ * {@link #rawRecords()} so that the stored-format tests (damaged, truncated, moved records, wrong
+ * keys, formats written by other settings) run; run the suite again with compression and
+ * encryption on by overriding {@link #storedFormat()} in a subclass.
  *
  * <pre>{@code
  * class MyStorageTest extends SessionStorageContract {
  *     @Override
- *     protected SessionStorage createStorage(Clock clock) {
- *         return MyStorage.builder().clock(clock).build();
+ *     protected SessionStorage createStorage(Clock clock, StoredFormat format) {
+ *         return MyStorage.builder().clock(clock).storedFormat(format).build();
  *     }
  * }
  * }</pre>
@@ -66,10 +81,46 @@ public abstract class SessionStorageContract {
     private final List<SessionStorage> opened = new ArrayList<>();
 
     /**
-     * A new, empty storage using {@code clock} for expiry and the default TTL of 24 hours
-     * (or {@link #defaultTtl()}).
+     * A new, empty storage using {@code clock} for expiry, the default TTL of 24 hours (or
+     * {@link #defaultTtl()}) and {@code format}.
      */
-    protected abstract SessionStorage createStorage(Clock clock);
+    protected abstract SessionStorage createStorage(Clock clock, StoredFormat format);
+
+    /**
+     * Another storage on the same store as the one {@link #createStorage} made last in this test
+     * (as another process would open it), with another stored format. Backends that store bytes
+     * implement it; the default fails.
+     */
+    protected SessionStorage reopenStorage(Clock clock, StoredFormat format) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not implement reopenStorage");
+    }
+
+    /**
+     * Raw access to the stored records, or {@code null} for a backend that keeps objects rather
+     * than bytes (memory: DESIGN.md lets it keep decoded objects, with the same size limit).
+     */
+    protected RawRecords rawRecords() {
+        return null;
+    }
+
+    /**
+     * The default format with encryption on (a fixed test key {@code test-key-1}) and every
+     * payload compressed: what the encrypted variant of a backend's suite returns from
+     * {@link #storedFormat()}.
+     */
+    protected static StoredFormat encryptedFormat() {
+        byte[] key = new byte[KeyRing.KEY_BYTES];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = (byte) (i * 37 + 11);
+        }
+        return StoredFormat.defaults().withCompressionThreshold(0)
+                .withKeyRing(KeyRing.of("test-key-1", Map.of("test-key-1", key)));
+    }
+
+    /** The stored format the suite runs with; override to run it compressed or encrypted. */
+    protected StoredFormat storedFormat() {
+        return StoredFormat.defaults();
+    }
 
     /** Whether the server decides expiry (then {@link #advance} sleeps as well). */
     protected boolean serverOwnsTime() {
@@ -92,7 +143,7 @@ public abstract class SessionStorageContract {
     @BeforeEach
     void openStorage() {
         clock = MutableClock.ofNow();
-        storage = createStorage(clock);
+        storage = createStorage(clock, storedFormat());
         opened.add(storage);
     }
 
@@ -516,6 +567,226 @@ public abstract class SessionStorageContract {
         assertThat(failureOf(() -> storage.listSessions(null, null)))
                 .isInstanceOf(SessionStorageException.class).hasMessageContaining("closed");
         assertThat(await(storage.isAvailable())).isFalse();
+    }
+
+    // ---- stored format ----
+
+    /** A session whose JSON is several KiB, so that every compression applies to it. */
+    protected static SessionState largeSession(String id, String user, String project) {
+        List<ObjectNode> turns = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            turns.add(JSON.createObjectNode().put("role", i % 2 == 0 ? "user" : "assistant")
+                    .put("content", "Turn " + i + ": résumé of the plan, step " + i + " — ok ✓"));
+        }
+        return fullSession(id, user, project).toBuilder().conversationHistory(turns).build();
+    }
+
+    private SessionState oversized(SessionState base) {
+        int limit = storedFormat().maxSessionBytes();
+        return base.toBuilder().metadata(Map.of("blob", "x".repeat(limit))).build();
+    }
+
+    @Test
+    void aWriteOverTheSizeLimitFailsAndKeepsTheStoredVersion() {
+        SessionState original = fullSession(id(), "u", "p");
+        await(storage.storeSession(original, null));
+
+        SessionState huge = oversized(original);
+        Throwable stored = failureOf(() -> storage.storeSession(huge, null));
+        assertThat(stored).isInstanceOf(SessionTooLargeException.class)
+                .hasMessageContaining(original.sessionId()).hasMessageContaining("max_session_bytes")
+                .hasMessageContaining(Integer.toString(storedFormat().maxSessionBytes()));
+        assertThat(((SessionTooLargeException) stored).size()).isGreaterThan(storedFormat().maxSessionBytes());
+        Throwable replaced = failureOf(() -> storage.replaceSession(huge.toBuilder().version(8).build(), 7, null));
+        assertThat(replaced).isInstanceOf(SessionTooLargeException.class);
+        Throwable created = failureOf(() -> storage.storeSession(oversized(session(id(), "u", "p")), null));
+        assertThat(created).isInstanceOf(SessionTooLargeException.class);
+
+        assertThat(withoutExpiry(stored(original.sessionId()))).isEqualTo(withoutExpiry(original));
+        assertThat(await(storage.listSessions("u", null))).containsExactly(original.sessionId());
+    }
+
+    @Test
+    void aSessionJustUnderTheSizeLimitIsStored() {
+        SessionState base = session(id(), "u", "p");
+        int json = SessionJsonCodec.toBytes(base.toBuilder().metadata(Map.of("blob", "")).build()).length;
+        // expires_at is stamped by the store: leave room for it
+        int room = storedFormat().maxSessionBytes() - json - 64;
+        SessionState big = base.toBuilder().metadata(Map.of("blob", "y".repeat(Math.min(room, 2_000_000)))).build();
+
+        assertThat(await(storage.storeSession(big, null))).isTrue();
+        assertThat(withoutExpiry(stored(big.sessionId()))).isEqualTo(withoutExpiry(big));
+    }
+
+    private static SessionState withoutExpiry(SessionState state) {
+        return state.withExpiresAt(null);
+    }
+
+    private RawRecords requireRaw() {
+        RawRecords raw = rawRecords();
+        org.junit.jupiter.api.Assumptions.assumeTrue(raw != null,
+                "this backend keeps objects, not bytes (allowed for memory by DESIGN.md)");
+        return raw;
+    }
+
+    @Test
+    void storedRecordsAreTheVersionedEnvelope() throws Exception {
+        RawRecords raw = requireRaw();
+        SessionState state = largeSession(id(), "u", "p");
+        await(storage.storeSession(state, null));
+
+        byte[] record = raw.read(state.sessionId());
+
+        assertThat(new String(record, 0, 3, StandardCharsets.US_ASCII)).isEqualTo("SBF");
+        assertThat(record[3]).isEqualTo((byte) 1);
+        assertThat(record[4]).as("compression id").isEqualTo((byte) storedFormat().compression().id());
+        assertThat(record[5]).as("cipher id").isEqualTo((byte) (storedFormat().keyRing().isEmpty() ? 0 : 1));
+        if (!storedFormat().keyRing().isEmpty()) {
+            assertThat(new String(record, StandardCharsets.ISO_8859_1)).doesNotContain("Turn ").doesNotContain("assistant");
+        }
+    }
+
+    @Test
+    void recordsWrittenWithOtherSettingsAndPlainJsonStillRead() throws Exception {
+        RawRecords raw = requireRaw();
+        List<SessionState> written = new ArrayList<>();
+        for (Compression compression : Compression.values()) {
+            SessionStorage other = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.none())
+                    .withCompression(compression).withCompressionThreshold(0));
+            opened.add(other);
+            SessionState state = largeSession(id(), "mixed", "p");
+            await(other.storeSession(state, null));
+            written.add(state);
+        }
+        SessionState legacy = fullSession(id(), "mixed", "p");
+        await(storage.storeSession(legacy, null));
+        raw.write(legacy.sessionId(), SessionJsonCodec.toBytes(stored(legacy.sessionId())));
+        written.add(legacy);
+
+        for (SessionState state : written) {
+            assertThat(withoutExpiry(stored(state.sessionId()))).isEqualTo(withoutExpiry(state));
+        }
+        assertThat(await(storage.listSessions("mixed", null))).hasSize(written.size());
+    }
+
+    @Test
+    void damagedTruncatedAndMovedRecordsFailWithDistinctReasons() throws Exception {
+        RawRecords raw = requireRaw();
+        SessionState truncated = largeSession(id(), "u", "p");
+        SessionState flipped = largeSession(id(), "u", "p");
+        SessionState moved = largeSession(id(), "u", "p");
+        SessionState newer = largeSession(id(), "u", "p");
+        SessionState healthy = largeSession(id(), "u", "p");
+        for (SessionState state : List.of(truncated, flipped, moved, newer, healthy)) {
+            await(storage.storeSession(state, null));
+        }
+
+        byte[] record = raw.read(truncated.sessionId());
+        raw.write(truncated.sessionId(), Arrays.copyOf(record, record.length - 7));
+        byte[] damaged = raw.read(flipped.sessionId());
+        damaged[damaged.length / 2] ^= 0x20;
+        raw.write(flipped.sessionId(), damaged);
+        raw.write(moved.sessionId(), raw.read(healthy.sessionId()));
+        byte[] future = raw.read(newer.sessionId());
+        future[3] = 2;
+        raw.write(newer.sessionId(), withChecksum(future));
+
+        assertCorrupt(truncated.sessionId(), Reason.TRUNCATED, "cut off");
+        assertCorrupt(flipped.sessionId(), Reason.CHECKSUM_MISMATCH, "checksum");
+        assertCorrupt(moved.sessionId(), Reason.WRONG_SESSION, "moved");
+        assertCorrupt(newer.sessionId(), Reason.UNSUPPORTED_VERSION, "version 2");
+        assertThat(withoutExpiry(stored(healthy.sessionId()))).isEqualTo(withoutExpiry(healthy));
+        assertThat(await(storage.retrieveSession(healthy.sessionId()))).isPresent();
+    }
+
+    @Test
+    void encryptedRecordsNeedTheRightKeyAndUntamperedBytes() throws Exception {
+        RawRecords raw = requireRaw();
+        org.junit.jupiter.api.Assumptions.assumeFalse(storedFormat().keyRing().isEmpty(),
+                "runs in the encrypted variant of the suite");
+        KeyRing ring = storedFormat().keyRing();
+        SessionState forged = largeSession(id(), "u", "p");
+        SessionState state = largeSession(id(), "u", "p");
+        await(storage.storeSession(forged, null));
+        await(storage.storeSession(state, null));
+
+        byte[] record = raw.read(forged.sessionId());
+        record[record.length - 10] ^= 0x01;
+        raw.write(forged.sessionId(), withChecksum(record));
+        assertCorrupt(forged.sessionId(), Reason.AUTHENTICATION_FAILED, "tampered");
+
+        byte[] otherMaterial = new byte[KeyRing.KEY_BYTES];
+        Arrays.fill(otherMaterial, (byte) 7);
+        SessionStorage wrongKey = reopenStorage(clock, storedFormat().withKeyRing(
+                KeyRing.of(ring.activeKeyId(), Map.of(ring.activeKeyId(), otherMaterial))));
+        opened.add(wrongKey);
+        Throwable wrong = failureOf(() -> wrongKey.retrieveSession(state.sessionId()));
+        assertThat(wrong).isInstanceOf(CorruptSessionException.class).hasMessageContaining("another key");
+        assertThat(((CorruptSessionException) wrong).reason()).isEqualTo(Reason.WRONG_KEY);
+
+        SessionStorage otherRing = reopenStorage(clock, storedFormat().withKeyRing(
+                KeyRing.of("other", Map.of("other", otherMaterial))));
+        opened.add(otherRing);
+        Throwable unknown = failureOf(() -> otherRing.retrieveSession(state.sessionId()));
+        assertThat(unknown).isInstanceOf(CorruptSessionException.class).hasMessageContaining(ring.activeKeyId());
+        assertThat(((CorruptSessionException) unknown).reason()).isEqualTo(Reason.UNKNOWN_KEY);
+
+        SessionStorage noKeys = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.none()));
+        opened.add(noKeys);
+        assertThat(((CorruptSessionException) failureOf(() -> noKeys.retrieveSession(state.sessionId()))).reason())
+                .isEqualTo(Reason.UNKNOWN_KEY);
+        assertThat(withoutExpiry(stored(state.sessionId()))).isEqualTo(withoutExpiry(state));
+    }
+
+    @Test
+    void rotatingTheKeyRewritesEverySessionWithTheNewKey() throws Exception {
+        RawRecords raw = requireRaw();
+        byte[] first = new byte[KeyRing.KEY_BYTES];
+        byte[] second = new byte[KeyRing.KEY_BYTES];
+        Arrays.fill(first, (byte) 1);
+        Arrays.fill(second, (byte) 2);
+        SessionStorage old = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.of("k1", Map.of("k1", first))));
+        opened.add(old);
+        List<SessionState> states = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SessionState state = largeSession(id(), "rot", "p");
+            await(old.storeSession(state, null));
+            states.add(state);
+        }
+
+        SessionStorage rotated = reopenStorage(clock, storedFormat().withKeyRing(
+                KeyRing.of("k2", Map.of("k1", first, "k2", second))));
+        opened.add(rotated);
+        SessionManager.RewriteReport report = await(new SessionManager(rotated, SessionBuddyConfig.defaults(), clock)
+                .rewriteAllSessions());
+
+        assertThat(report.rewritten()).isEqualTo(3);
+        assertThat(report.failures()).isEmpty();
+        SessionStorage onlyNew = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.of("k2", Map.of("k2", second))));
+        opened.add(onlyNew);
+        for (SessionState state : states) {
+            byte[] record = raw.read(state.sessionId());
+            assertThat(new String(record, 7, record[6], StandardCharsets.US_ASCII)).isEqualTo("k2");
+            SessionState read = await(onlyNew.retrieveSession(state.sessionId())).orElseThrow();
+            assertThat(read.version()).isEqualTo(state.version() + 1);
+            assertThat(read.lastActivity()).isEqualTo(state.lastActivity());
+            assertThat(withoutExpiry(read).toBuilder().version(state.version()).build()).isEqualTo(withoutExpiry(state));
+        }
+    }
+
+    private void assertCorrupt(String sessionId, Reason reason, String words) {
+        Throwable failure = failureOf(() -> storage.retrieveSession(sessionId));
+        assertThat(failure).isInstanceOf(CorruptSessionException.class).hasMessageContaining(sessionId)
+                .hasMessageContaining(words);
+        assertThat(((CorruptSessionException) failure).reason()).as(failure.getMessage()).isEqualTo(reason);
+    }
+
+    /** {@code record} with its trailing CRC32C recomputed, as a deliberate forger would. */
+    private static byte[] withChecksum(byte[] record) {
+        CRC32C crc = new CRC32C();
+        crc.update(record, 0, record.length - 4);
+        ByteBuffer.wrap(record, record.length - 4, 4).putInt((int) crc.getValue());
+        return record;
     }
 
     private static TemporalUnitOffset within(Duration tolerance) {

@@ -1,0 +1,11 @@
+package io.sessionbuddy.file;
+
+import io.sessionbuddy.core.StoredFormat;
+
+/** The contract on the real file system with AES-256-GCM encryption and compression of every record. */
+class FileSessionStorageEncryptedTest extends FileSessionStorageTest {
+    @Override
+    protected StoredFormat storedFormat() {
+        return encryptedFormat();
+    }
+}

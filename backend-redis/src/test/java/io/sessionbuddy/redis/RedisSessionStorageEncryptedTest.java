@@ -1,0 +1,11 @@
+package io.sessionbuddy.redis;
+
+import io.sessionbuddy.core.StoredFormat;
+
+/** The contract against a real redis-server with AES-256-GCM encryption and compression of every record. */
+class RedisSessionStorageEncryptedTest extends RedisSessionStorageTest {
+    @Override
+    protected StoredFormat storedFormat() {
+        return encryptedFormat();
+    }
+}

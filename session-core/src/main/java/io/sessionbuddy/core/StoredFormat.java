@@ -1,0 +1,72 @@
+package io.sessionbuddy.core;
+
+import java.util.Objects;
+
+/**
+ * How sessions are written as bytes by the backends that store bytes (file, redis, s3): the
+ * compression, the encryption keys and the size limits. Loaded from the top-level config keys
+ * {@code compression}, {@code compression_threshold_bytes}, {@code max_session_bytes},
+ * {@code max_decoded_bytes}, {@code encryption_keys} and {@code encryption_active_key}.
+ *
+ * @param compression the compression of payloads at or above the threshold
+ * @param compressionThresholdBytes payloads shorter than this are not compressed (default 1 KiB)
+ * @param maxSessionBytes the largest JSON encoding of a session a write accepts (default 4 MiB);
+ *     enforced by every backend, memory included
+ * @param maxDecodedBytes the most bytes a stored record may decode to (default 64 MiB, never less
+ *     than {@code maxSessionBytes}); bounds decompression so that a small hostile record cannot
+ *     exhaust memory
+ * @param keyRing the encryption keys; {@link KeyRing#none()} = no encryption
+ */
+public record StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
+        int maxDecodedBytes, KeyRing keyRing) {
+    /** Default compression. */
+    public static final Compression DEFAULT_COMPRESSION = Compression.ZSTD;
+    /** Default compression threshold: 1 KiB. */
+    public static final int DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
+    /** Default size limit: 4 MiB. */
+    public static final int DEFAULT_MAX_SESSION_BYTES = 4 * 1024 * 1024;
+    /** Default decode bound: 64 MiB. */
+    public static final int DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
+    /** Checks the values. */
+    public StoredFormat {
+        Objects.requireNonNull(compression, "compression");
+        Objects.requireNonNull(keyRing, "keyRing");
+        if (compressionThresholdBytes < 0) {
+            throw new IllegalArgumentException("compressionThresholdBytes must not be negative");
+        }
+        if (maxSessionBytes <= 0) {
+            throw new IllegalArgumentException("maxSessionBytes must be positive");
+        }
+        if (maxDecodedBytes < maxSessionBytes) {
+            throw new IllegalArgumentException("maxDecodedBytes must be at least maxSessionBytes");
+        }
+    }
+
+    /** zstd above 1 KiB, 4 MiB limit, 64 MiB decode bound, no encryption. */
+    public static StoredFormat defaults() {
+        return new StoredFormat(DEFAULT_COMPRESSION, DEFAULT_COMPRESSION_THRESHOLD_BYTES, DEFAULT_MAX_SESSION_BYTES,
+                DEFAULT_MAX_DECODED_BYTES, KeyRing.none());
+    }
+
+    /** This format with another compression. */
+    public StoredFormat withCompression(Compression value) {
+        return new StoredFormat(value, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing);
+    }
+
+    /** This format with another compression threshold. */
+    public StoredFormat withCompressionThreshold(int bytes) {
+        return new StoredFormat(compression, bytes, maxSessionBytes, maxDecodedBytes, keyRing);
+    }
+
+    /** This format with another size limit (the decode bound grows with it if needed). */
+    public StoredFormat withMaxSessionBytes(int bytes) {
+        return new StoredFormat(compression, compressionThresholdBytes, bytes, Math.max(bytes, maxDecodedBytes),
+                keyRing);
+    }
+
+    /** This format with other encryption keys. */
+    public StoredFormat withKeyRing(KeyRing value) {
+        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, value);
+    }
+}
