@@ -169,4 +169,99 @@ class ConfigLoaderTest {
         assertThatThrownBy(bad::load).isInstanceOf(SessionConfigException.class)
                 .hasMessageContaining("SESSION_BUDDY_NONSENSE");
     }
+
+    // ---- stored format ----
+
+    private static final String KEY_A = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+    private static final String KEY_B;
+
+    static {
+        byte[] b = new byte[32];
+        java.util.Arrays.fill(b, (byte) 9);
+        KEY_B = java.util.Base64.getEncoder().encodeToString(b);
+    }
+
+    @Test
+    void theStoredFormatDefaultsToZstdOver1KibWithA4MibLimitAndNoEncryption() {
+        StoredFormat format = loader.load().storedFormat();
+
+        assertThat(format.compression()).isEqualTo(Compression.ZSTD);
+        assertThat(format.compressionThresholdBytes()).isEqualTo(1024);
+        assertThat(format.maxSessionBytes()).isEqualTo(4 * 1024 * 1024);
+        assertThat(format.maxDecodedBytes()).isEqualTo(64 * 1024 * 1024);
+        assertThat(format.keyRing().isEmpty()).isTrue();
+    }
+
+    @Test
+    void compressionAndLimitsAreConfigurableAndOverridable() {
+        SessionBuddyConfig config = new ConfigLoader(Map.of("SESSION_BUDDY_COMPRESSION", "gzip"),
+                Map.of("sessionbuddy.max_session_bytes", "100000")).parse("""
+                { "compression": "none", "compression_threshold_bytes": 256, "max_decoded_bytes": 200000 }
+                """, "c.json");
+
+        assertThat(config.storedFormat().compression()).isEqualTo(Compression.GZIP);
+        assertThat(config.storedFormat().compressionThresholdBytes()).isEqualTo(256);
+        assertThat(config.storedFormat().maxSessionBytes()).isEqualTo(100_000);
+        assertThat(config.storedFormat().maxDecodedBytes()).isEqualTo(200_000);
+    }
+
+    @Test
+    void badStoredFormatValuesNameTheKey() {
+        assertThatThrownBy(() -> loader.parse("{\"compression\": \"lzma\"}", "c.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("compression")
+                .hasMessageContaining("zstd").hasMessageContaining("c.json");
+        assertThatThrownBy(() -> loader.parse("{\"max_session_bytes\": 0}", "c.json"))
+                .hasMessageContaining("max_session_bytes");
+        assertThatThrownBy(() -> loader.parse("{\"max_session_bytes\": 5000, \"max_decoded_bytes\": 4000}", "c.json"))
+                .hasMessageContaining("max_decoded_bytes").hasMessageContaining("at least");
+    }
+
+    @Test
+    void encryptionKeysComeFromBase64AnEnvironmentVariableOrAFile(@TempDir Path dir) throws Exception {
+        Path keyFile = dir.resolve("k3.key");
+        Files.writeString(keyFile, KEY_A + "\n");
+        SessionBuddyConfig config = new ConfigLoader(Map.of("MY_KEY", KEY_B), Map.of()).parse("""
+                { "encryption_keys": { "k1": "base64:%s", "k2": "env:MY_KEY", "k3": "file:%s" },
+                  "encryption_active_key": "k2" }
+                """.formatted(KEY_A, keyFile.toString().replace("\\", "\\\\")), "c.json");
+
+        KeyRing ring = config.storedFormat().keyRing();
+        assertThat(ring.activeKeyId()).isEqualTo("k2");
+        assertThat(ring.keyIds()).containsExactly("k1", "k2", "k3");
+        SessionState state = SessionState.builder("abc", "u", "p").build();
+        byte[] record = new SessionRecordCodec(config.storedFormat()).encode(state, "ns");
+        KeyRing onlyB = KeyRing.of("k2", Map.of("k2", java.util.Base64.getDecoder().decode(KEY_B)));
+        assertThat(new SessionRecordCodec(StoredFormat.defaults().withKeyRing(onlyB)).decode(record, "ns", "abc"))
+                .isEqualTo(state);
+    }
+
+    @Test
+    void aSingleKeyIsActiveWithoutNamingIt() {
+        SessionBuddyConfig config = loader.parse("{\"encryption_keys\": {\"only\": \"base64:" + KEY_A + "\"}}", "c.json");
+
+        assertThat(config.storedFormat().keyRing().activeKeyId()).isEqualTo("only");
+    }
+
+    @Test
+    void badKeysFailWithoutShowingKeyMaterial() {
+        String shortKey = java.util.Base64.getEncoder().encodeToString(new byte[16]);
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"k\": \"base64:" + shortKey + "\"}}", "c.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("encryption_keys.k")
+                .hasMessageContaining("16 bytes").hasMessageNotContaining(shortKey);
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"k\": \"" + KEY_A + "\"}}", "c.json"))
+                .hasMessageContaining("base64:").hasMessageNotContaining(KEY_A);
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"k\": \"base64:%%%\"}}", "c.json"))
+                .hasMessageContaining("not valid base64").hasMessageNotContaining("%%%");
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"k\": \"env:NOPE\"}}", "c.json"))
+                .hasMessageContaining("NOPE").hasMessageContaining("not set");
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"k\": \"file:/no/such/key\"}}", "c.json"))
+                .hasMessageContaining("/no/such/key");
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"a\": \"base64:" + KEY_A + "\", \"b\": \"base64:"
+                + KEY_B + "\"}}", "c.json")).hasMessageContaining("encryption_active_key").hasMessageContaining("required");
+        assertThatThrownBy(() -> loader.parse("{\"encryption_keys\": {\"a\": \"base64:" + KEY_A
+                + "\"}, \"encryption_active_key\": \"z\"}", "c.json")).hasMessageContaining("encryption_active_key")
+                .hasMessageContaining("[a]");
+        assertThatThrownBy(() -> loader.parse("{\"encryption_active_key\": \"z\"}", "c.json"))
+                .hasMessageContaining("encryption_keys is not");
+    }
 }
