@@ -166,6 +166,11 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     @Override
+    protected CompletableFuture<List<String>> doListStoredIds() {
+        return run(null, () -> allSessionIds().stream().sorted().toList());
+    }
+
+    @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         return run(null, () -> {
             Set<String> candidates;

@@ -208,6 +208,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     }
 
     @Override
+    protected CompletableFuture<List<String>> doListStoredIds() {
+        return scanKeys(dataPrefix + "*").thenApply(keys -> keys.stream()
+                .map(k -> k.substring(dataPrefix.length(), k.length() - 1))
+                .filter(SessionIds::isValid).sorted().toList());
+    }
+
+    @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         CompletableFuture<List<String>> candidates;
         String index = null;
@@ -222,9 +229,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             candidates = commands.zrangebyscore(key, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
                     .thenApply(members -> members.stream().map(RedisSessionStorage::text).toList());
         } else {
-            candidates = scanKeys(dataPrefix + "*").thenApply(keys -> keys.stream()
-                    .map(k -> k.substring(dataPrefix.length(), k.length() - 1))
-                    .filter(SessionIds::isValid).toList());
+            candidates = doListStoredIds();
         }
         String repairIndex = index;
         return candidates.thenCompose(ids -> verify(ids, userId, projectId, repairIndex));

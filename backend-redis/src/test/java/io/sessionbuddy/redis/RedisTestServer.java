@@ -25,7 +25,7 @@ import redis.embedded.core.ExecutableProvider;
  * comes from the {@code embedded-redis} test dependency (Maven Central), so nothing needs to be
  * installed. If it cannot start, tests fail with a message that says so; they do not skip.
  */
-final class RedisTestServer implements AutoCloseable {
+public final class RedisTestServer implements AutoCloseable {
     private static File binary;
 
     private final int port;
@@ -40,7 +40,7 @@ final class RedisTestServer implements AutoCloseable {
     }
 
     /** Starts a server with extra {@code --option value} arguments. */
-    static RedisTestServer start(String... extraArgs) {
+    public static RedisTestServer start(String... extraArgs) {
         try {
             Path dir = Files.createTempDirectory("redis-test-");
             RedisTestServer server = new RedisTestServer(freePort(), dir, List.of(extraArgs));
@@ -51,11 +51,11 @@ final class RedisTestServer implements AutoCloseable {
         }
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    RedisURI uri() {
+    public RedisURI uri() {
         return RedisURI.builder().withHost("127.0.0.1").withPort(port).withTimeout(Duration.ofSeconds(5)).build();
     }
 

@@ -198,6 +198,11 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     }
 
     @Override
+    protected CompletableFuture<List<String>> doListStoredIds() {
+        return call(null, "list stored ids", () -> idsUnder(sessionsPrefix).keySet().stream().sorted().toList());
+    }
+
+    @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         return call(null, "list", () -> {
             String userHash = userId == null ? null : hash(userId);

@@ -12,7 +12,7 @@ public final class CompressionSizes {
     /** Entry point: no arguments. */
     public static void main(String[] args) {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        List<String> codecs = List.of("gzip", "zstd-1", "zstd-3", "lz4");
+        List<String> codecs = List.of("gzip", "zstd-1", "zstd-3", "zstd-3-ctx", "lz4");
         out.println("| payload | JSON bytes | " + String.join(" | ", codecs) + " |");
         out.println("|---|---:|" + "---:|".repeat(codecs.size()));
         for (int size : new int[] {1024, 16384, 1048576}) {

@@ -1,6 +1,7 @@
 package io.sessionbuddy.core;
 
-import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import io.sessionbuddy.core.CorruptSessionException.Reason;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -15,6 +16,8 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.zip.CRC32C;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -66,6 +69,13 @@ public final class SessionRecordCodec {
     private static final int TAG_BYTES = TAG_BITS / 8;
     private static final int ZSTD_LEVEL = 3;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * Native zstd contexts are costly to create (tens of microseconds, more than compressing a
+     * 1 KiB session): a few are kept for reuse, one per concurrent caller, closed beyond that.
+     */
+    private static final int POOLED_CONTEXTS = 32;
+    private static final BlockingQueue<ZstdCompressCtx> COMPRESSORS = new ArrayBlockingQueue<>(POOLED_CONTEXTS);
+    private static final BlockingQueue<ZstdDecompressCtx> DECOMPRESSORS = new ArrayBlockingQueue<>(POOLED_CONTEXTS);
 
     private final StoredFormat format;
 
@@ -294,7 +304,19 @@ public final class SessionRecordCodec {
 
     private static byte[] compress(Compression compression, byte[] json) {
         return switch (compression) {
-            case ZSTD -> Zstd.compress(json, ZSTD_LEVEL);
+            case ZSTD -> {
+                ZstdCompressCtx context = COMPRESSORS.poll();
+                if (context == null) {
+                    context = new ZstdCompressCtx().setLevel(ZSTD_LEVEL).setContentSize(true);
+                }
+                try {
+                    yield context.compress(json);
+                } finally {
+                    if (!COMPRESSORS.offer(context)) {
+                        context.close();
+                    }
+                }
+            }
             case GZIP -> {
                 ByteArrayOutputStream bytes = new ByteArrayOutputStream(json.length / 4 + 64);
                 try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
@@ -309,19 +331,24 @@ public final class SessionRecordCodec {
     }
 
     private static byte[] unzstd(byte[] data, int offset, int length, int decodedLength, String id) {
+        ZstdDecompressCtx context = DECOMPRESSORS.poll();
+        if (context == null) {
+            context = new ZstdDecompressCtx();
+        }
         try {
             byte[] out = new byte[decodedLength];
-            long size = Zstd.decompressByteArray(out, 0, decodedLength, data, offset, length);
-            if (Zstd.isError(size)) {
-                throw corrupt(id, Reason.MALFORMED, "not valid zstd data: " + Zstd.getErrorName(size), null);
-            }
-            return size == decodedLength ? out : Arrays.copyOf(out, (int) size);
+            int size = context.decompressByteArray(out, 0, decodedLength, data, offset, length);
+            return size == decodedLength ? out : Arrays.copyOf(out, size);
         } catch (RuntimeException e) {
-            if (e instanceof CorruptSessionException corrupt) {
-                throw corrupt;
-            }
+            // a fresh context after a failure: the failed one may hold state of the bad frame
+            context.close();
+            context = null;
             throw corrupt(id, Reason.MALFORMED, "not valid zstd data of at most " + decodedLength + " bytes: "
                     + e.getMessage(), e);
+        } finally {
+            if (context != null && !DECOMPRESSORS.offer(context)) {
+                context.close();
+            }
         }
     }
 

@@ -45,6 +45,16 @@ public interface SessionStorage extends AutoCloseable {
      */
     CompletableFuture<List<String>> listSessions(String userId, String projectId);
 
+    /**
+     * The id of every record in the store, live or expired, readable or not, sorted: what a
+     * migration or an audit walks, so that a corrupt record is reported when it is read rather
+     * than silently passed over (as {@link #listSessions} passes over it). The default, for stores
+     * that cannot list their records, is every live session.
+     */
+    default CompletableFuture<List<String>> listStoredSessionIds() {
+        return listSessions(null, null).thenApply(ids -> ids.stream().sorted().toList());
+    }
+
     /** Removes expired sessions and stale index entries; returns how many sessions were removed. */
     CompletableFuture<Integer> cleanupExpiredSessions();
 

@@ -123,6 +123,11 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     @Override
+    public final CompletableFuture<List<String>> listStoredSessionIds() {
+        return guarded(null, "list stored ids", this::doListStoredIds);
+    }
+
+    @Override
     public final CompletableFuture<Integer> cleanupExpiredSessions() {
         return guarded(null, "clean up", this::doCleanup);
     }
@@ -218,6 +223,14 @@ public abstract class AbstractSessionStorage implements SessionStorage {
 
     /** Ids of live sessions matching the filters, from an index. */
     protected abstract CompletableFuture<List<String>> doList(String userId, String projectId);
+
+    /**
+     * The id of every stored record, live or expired, readable or not. The default lists live
+     * sessions only ({@code doList(null, null)}); backends that can list their records override it.
+     */
+    protected CompletableFuture<List<String>> doListStoredIds() {
+        return doList(null, null).thenApply(ids -> ids.stream().sorted().toList());
+    }
 
     /** Removes expired sessions and stale index entries; the number of sessions removed. */
     protected abstract CompletableFuture<Integer> doCleanup();

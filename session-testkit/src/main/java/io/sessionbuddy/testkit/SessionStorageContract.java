@@ -700,6 +700,28 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void storedIdsIncludeExpiredAndUnreadableRecords() throws Exception {
+        RawRecords raw = requireRaw();
+        SessionState live = session(id(), "u", "p");
+        SessionState broken = session(id(), "u", "p");
+        SessionState expiring = session(id(), "u", "p");
+        await(storage.storeSession(live, null));
+        await(storage.storeSession(broken, null));
+        await(storage.storeSession(expiring, SHORT_TTL));
+        raw.write(broken.sessionId(), "not a record".getBytes(StandardCharsets.US_ASCII));
+        advance(SHORT_TTL.plusMillis(200));
+
+        List<String> ids = await(storage.listStoredSessionIds());
+
+        assertThat(ids).contains(live.sessionId(), broken.sessionId()).isSorted();
+        if (!serverOwnsTime()) {
+            assertThat(ids).contains(expiring.sessionId());
+        }
+        assertThat(await(storage.listSessions(null, null))).contains(live.sessionId())
+                .doesNotContain(expiring.sessionId());
+    }
+
+    @Test
     void encryptedRecordsNeedTheRightKeyAndUntamperedBytes() throws Exception {
         RawRecords raw = requireRaw();
         org.junit.jupiter.api.Assumptions.assumeFalse(storedFormat().keyRing().isEmpty(),

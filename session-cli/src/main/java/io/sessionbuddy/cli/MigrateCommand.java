@@ -1,0 +1,125 @@
+package io.sessionbuddy.cli;
+
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.spi.SessionBuddy;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code migrate --from FILE --to FILE [--dry-run] [--delete-source]}. */
+@Command(name = "migrate", description = {"Copy every session from one store to another, keeping versions and"
+        + " remaining TTLs.",
+    "Safe to re-run: sessions already in the target with the same or a newer version are skipped. Every copy is"
+        + " read back; --delete-source deletes from the source only if every session was verified."})
+final class MigrateCommand extends StoreCommand {
+    @Option(names = "--from", required = true, paramLabel = "FILE", description = "Config file of the source store.")
+    Path from;
+
+    @Option(names = "--to", required = true, paramLabel = "FILE", description = "Config file of the target store.")
+    Path to;
+
+    @Option(names = "--dry-run", description = "Only report what would be copied; write nothing.")
+    boolean dryRun;
+
+    @Option(names = "--delete-source", description = "After every copy was verified, delete the sessions from the source.")
+    boolean deleteSource;
+
+    @Override
+    int execute() {
+        SessionBuddyConfig sourceConfig = context.config(from);
+        SessionBuddyConfig targetConfig = context.config(to);
+        Migration.Summary summary;
+        try (SessionBuddy source = SessionBuddy.open(sourceConfig); SessionBuddy target = SessionBuddy.open(targetConfig)) {
+            Migration migration = new Migration(source.storage(), target.storage(), targetConfig.defaultTtl(),
+                    Clock.systemUTC());
+            summary = migration.run(dryRun, deleteSource, context.terminal ? new Bar(context.err) : new Lines(context.err));
+        }
+        if (json) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("from", sourceConfig.storageBackend() + " (" + from + ")");
+            result.put("to", targetConfig.storageBackend() + " (" + to + ")");
+            result.put("dry_run", summary.dryRun());
+            result.put("total", summary.total());
+            result.put("copied", summary.copied());
+            result.put("skipped_present", summary.present());
+            result.put("skipped_expired", summary.expired());
+            result.put("failed", summary.failures().size());
+            result.put("failures", summary.failures());
+            result.put("deleted_from_source", summary.deletedFromSource());
+            result.put("seconds", summary.elapsed().toMillis() / 1000.0);
+            result.put("sessions_per_second", Math.round(summary.rate()));
+            output().printJson(result);
+        } else {
+            Output out = output();
+            out.line((summary.dryRun() ? "dry run: " : "") + "migrated " + sourceConfig.storageBackend() + " (" + from
+                    + ") -> " + targetConfig.storageBackend() + " (" + to + ")");
+            out.table(java.util.List.of("sessions", "count"), java.util.List.of(
+                    java.util.List.of("listed in source", Integer.toString(summary.total())),
+                    java.util.List.of(summary.dryRun() ? "would be copied" : "copied and verified",
+                            Integer.toString(summary.copied())),
+                    java.util.List.of("skipped: already present, same or newer", Integer.toString(summary.present())),
+                    java.util.List.of("skipped: expired", Integer.toString(summary.expired())),
+                    java.util.List.of("failed", Integer.toString(summary.failures().size())),
+                    java.util.List.of("deleted from source", Integer.toString(summary.deletedFromSource()))));
+            out.line(String.format("%.1f s, %.0f sessions/s", summary.elapsed().toMillis() / 1000.0, summary.rate()));
+            summary.failures().forEach((id, reason) -> context.err.println("failed " + id + ": " + reason));
+            if (deleteSource && !summary.failures().isEmpty()) {
+                context.err.println("the source was left as it is: " + summary.failures().size()
+                        + " sessions failed (fix them and run again)");
+            }
+        }
+        return summary.failures().isEmpty() ? 0 : SessionBuddyCli.FAILURE;
+    }
+
+    /** A progress bar redrawn in place on a terminal. */
+    private record Bar(PrintStream err) implements Migration.Progress {
+        @Override
+        public void update(Migration.Counts counts, int total, Duration elapsed) {
+            int width = 30;
+            int filled = total == 0 ? width : (int) ((long) counts.done() * width / total);
+            err.print("\r[" + "#".repeat(filled) + " ".repeat(width - filled) + "] " + status(counts, total, elapsed));
+            err.flush();
+        }
+
+        @Override
+        public void finish(Migration.Counts counts, int total, Duration elapsed) {
+            update(counts, total, elapsed);
+            err.println();
+        }
+    }
+
+    /** Plain progress lines, at most one a second, when not on a terminal. */
+    private static final class Lines implements Migration.Progress {
+        private final PrintStream err;
+        private long lastNanos = System.nanoTime();
+
+        Lines(PrintStream err) {
+            this.err = err;
+        }
+
+        @Override
+        public void update(Migration.Counts counts, int total, Duration elapsed) {
+            long now = System.nanoTime();
+            if (now - lastNanos >= 1_000_000_000L) {
+                lastNanos = now;
+                err.println("progress: " + status(counts, total, elapsed));
+            }
+        }
+
+        @Override
+        public void finish(Migration.Counts counts, int total, Duration elapsed) {
+            err.println("progress: " + status(counts, total, elapsed));
+        }
+    }
+
+    static String status(Migration.Counts counts, int total, Duration elapsed) {
+        double seconds = Math.max(elapsed.toNanos() / 1e9, 1e-3);
+        return String.format("%d/%d  copied %d  skipped %d  failed %d  %.0f/s", counts.done(), total, counts.copied,
+                counts.present + counts.expired, counts.failures.size(), counts.done() / seconds);
+    }
+}

@@ -1,0 +1,99 @@
+package io.sessionbuddy.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code session-buddy}: inspect, migrate, clean up and health-check a session store from the
+ * command line, with the same config file as the library.
+ *
+ * <p>Exit codes: 0 success, 1 failure (the store failed, a session was not found, a migration had
+ * failures), 2 bad usage. Errors go to standard error in one line; {@code --verbose} adds the stack
+ * trace.
+ */
+@Command(name = "session-buddy", mixinStandardHelpOptions = true, versionProvider = SessionBuddyCli.Version.class,
+        description = "Inspect, migrate, clean up and health-check a Session Buddy store.",
+        subcommands = {Commands.Create.class, Commands.Get.class, Commands.ListSessions.class, Commands.Delete.class,
+            Commands.Touch.class, Commands.Cleanup.class, Commands.Health.class, Commands.Stats.class,
+            Commands.Rewrite.class, MigrateCommand.class, DemoCommand.class})
+public final class SessionBuddyCli implements Runnable {
+    /** Exit code of a failure. */
+    public static final int FAILURE = 1;
+    /** Exit code of bad usage. */
+    public static final int USAGE = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private SessionBuddyCli() {
+    }
+
+    /** Runs the command line and exits with its code. */
+    public static void main(String[] args) {
+        System.exit(execute(args, new PrintStream(System.out, true, StandardCharsets.UTF_8),
+                new PrintStream(System.err, true, StandardCharsets.UTF_8), System.getenv(), System.console() != null));
+    }
+
+    /**
+     * Runs the command line in this process (what tests call).
+     *
+     * @param environment the environment variables config overrides are read from
+     * @param terminal whether output goes to a terminal (progress bars) or not (plain lines)
+     * @return the exit code
+     */
+    public static int execute(String[] args, PrintStream out, PrintStream err, Map<String, String> environment,
+            boolean terminal) {
+        Context context = new Context(out, err, environment, terminal);
+        CommandLine line = new CommandLine(new SessionBuddyCli(), new ContextFactory(context));
+        line.setOut(new PrintWriter(out, true));
+        line.setErr(new PrintWriter(err, true));
+        line.setExitCodeExceptionMapper(e -> FAILURE);
+        line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            context.reportError(e);
+            return e instanceof CliException failure ? failure.exitCode() : FAILURE;
+        });
+        line.setParameterExceptionHandler((e, parsed) -> {
+            err.println("session-buddy: " + e.getMessage());
+            err.println("Try 'session-buddy " + commandPath(e.getCommandLine()) + "--help' for usage.");
+            return USAGE;
+        });
+        return line.execute(args);
+    }
+
+    private static String commandPath(CommandLine line) {
+        String path = line.getCommandSpec().qualifiedName(" ");
+        path = path.startsWith("session-buddy") ? path.substring("session-buddy".length()).trim() : path;
+        return path.isEmpty() ? "" : path + " ";
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (create, get, list,"
+                + " delete, touch, cleanup, health, stats, rewrite, migrate, demo)");
+    }
+
+    /** The version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = SessionBuddyCli.class.getPackage().getImplementationVersion();
+            return new String[] {"session-buddy " + (version == null ? "(development build)" : version)};
+        }
+    }
+
+    /** Gives every command the shared {@link Context}. */
+    private record ContextFactory(Context context) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> type) throws Exception {
+            K instance = CommandLine.defaultFactory().create(type);
+            if (instance instanceof StoreCommand command) {
+                command.context = context;
+            }
+            return instance;
+        }
+    }
+}
