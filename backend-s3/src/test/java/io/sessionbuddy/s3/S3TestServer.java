@@ -17,9 +17,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  * this JVM, behind an {@link S3FrontProxy} that makes its conditional writes atomic and can inject
  * faults. {@link #endpoint()} is the front; {@link #directEndpoint()} is S3Proxy itself.
  */
-final class S3TestServer implements AutoCloseable {
-    static final String ACCESS_KEY = "test-access-key";
-    static final String SECRET_KEY = "test-secret-key-do-not-log";
+public final class S3TestServer implements AutoCloseable {
+    public static final String ACCESS_KEY = "test-access-key";
+    public static final String SECRET_KEY = "test-secret-key-do-not-log";
 
     private final S3Proxy proxy;
     private final S3FrontProxy front;
@@ -34,7 +34,7 @@ final class S3TestServer implements AutoCloseable {
     }
 
     /** S3Proxy itself, without the front (its conditional writes are not atomic). */
-    URI directEndpoint() {
+    public URI directEndpoint() {
         return directEndpointOf(proxy);
     }
 
@@ -44,7 +44,7 @@ final class S3TestServer implements AutoCloseable {
     }
 
     /** A server that checks AWS signatures with {@link #ACCESS_KEY}/{@link #SECRET_KEY}. */
-    static S3TestServer start() {
+    public static S3TestServer start() {
         return start(AuthenticationType.AWS_V2_OR_V4);
     }
 
@@ -82,7 +82,7 @@ final class S3TestServer implements AutoCloseable {
         return client(endpoint());
     }
 
-    static S3Client client(URI endpoint) {
+    public static S3Client client(URI endpoint) {
         return S3Client.builder()
                 .endpointOverride(endpoint)
                 .forcePathStyle(true)
@@ -93,7 +93,7 @@ final class S3TestServer implements AutoCloseable {
     }
 
     /** Creates a bucket. */
-    void createBucket(String bucket) {
+    public void createBucket(String bucket) {
         try (S3Client client = client()) {
             client.createBucket(b -> b.bucket(bucket));
         }

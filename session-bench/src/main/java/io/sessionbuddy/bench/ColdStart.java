@@ -1,0 +1,123 @@
+package io.sessionbuddy.bench;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.s3.S3TestServer;
+import io.sessionbuddy.spi.SessionBuddy;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * One cold start, in a fresh JVM: the time from the JVM's start to the first session stored and read
+ * back, through {@code SessionBuddy.open(config)} ({@code library}) or through the raw client
+ * ({@code raw}). Prints {@code coldstart <milliseconds>}. Run by {@link ColdStartRunner}.
+ *
+ * <p>Arguments: {@code library|raw memory|file|redis|s3 [directory | host:port | endpoint]}.
+ */
+public final class ColdStart {
+    private ColdStart() {
+    }
+
+    /** Entry point. */
+    public static void main(String[] args) throws Exception {
+        String mode = args[0];
+        String backend = args[1];
+        String where = args.length > 2 ? args[2] : null;
+        if (mode.equals("library")) {
+            library(backend, where);
+        } else {
+            raw(backend, where);
+        }
+        Instant started = ProcessHandle.current().info().startInstant().orElseThrow();
+        long millis = Duration.between(started, Instant.now()).toMillis();
+        new PrintStream(System.out, true, StandardCharsets.UTF_8).println("coldstart " + millis);
+        System.exit(0);
+    }
+
+    private static void library(String backend, String where) {
+        Map<String, Object> block = new LinkedHashMap<>();
+        switch (backend) {
+            case "file" -> block.put("directory", where);
+            case "redis" -> {
+                block.put("host", where.substring(0, where.indexOf(':')));
+                block.put("port", where.substring(where.indexOf(':') + 1));
+            }
+            case "s3" -> {
+                block.put("bucket", "bench");
+                block.put("endpoint", where);
+                block.put("path_style", true);
+                block.put("access_key", S3TestServer.ACCESS_KEY);
+                block.put("secret_key", S3TestServer.SECRET_KEY);
+            }
+            default -> { }
+        }
+        Map<String, Object> config = Map.of("storage_backend", backend, "backends", Map.of(backend, block));
+        try (SessionBuddy buddy = SessionBuddy.open(new ConfigLoader(Map.of(), Map.of()).fromMap(config, "<bench>"))) {
+            SessionManager sessions = buddy.manager();
+            String id = sessions.createSession("user", "project", Map.of("theme", "dark"), null).join();
+            sessions.getSession(id).join().orElseThrow();
+        }
+    }
+
+    private static void raw(String backend, String where) throws Exception {
+        byte[] record = "{\"session_id\":\"cold\",\"user_id\":\"user\",\"project_id\":\"project\"}"
+                .getBytes(StandardCharsets.UTF_8);
+        switch (backend) {
+            case "memory" -> {
+                Cache<String, byte[]> cache = Caffeine.newBuilder().maximumSize(100_000)
+                        .expireAfterWrite(Duration.ofHours(24)).build();
+                cache.put("cold", record);
+                require(cache.getIfPresent("cold"));
+            }
+            case "file" -> {
+                Path dir = Files.createDirectories(Path.of(where, "raw"));
+                Path temp = dir.resolve("cold.tmp");
+                try (var channel = java.nio.channels.FileChannel.open(temp, StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                    channel.write(java.nio.ByteBuffer.wrap(record));
+                    channel.force(true);
+                }
+                Files.move(temp, dir.resolve("cold"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                require(Files.readAllBytes(dir.resolve("cold")));
+            }
+            case "redis" -> {
+                RedisClient client = RedisClient.create("redis://" + where);
+                try (StatefulRedisConnection<String, String> connection = client.connect()) {
+                    connection.sync().set("cold", new String(record, StandardCharsets.UTF_8), SetArgs.Builder.px(86_400_000));
+                    require(connection.sync().get("cold"));
+                } finally {
+                    client.shutdown();
+                }
+            }
+            case "s3" -> {
+                try (S3Client client = S3TestServer.client(URI.create(where))) {
+                    client.putObject(b -> b.bucket("bench").key("cold"), RequestBody.fromBytes(record));
+                    require(client.getObjectAsBytes(b -> b.bucket("bench").key("cold")).asByteArray());
+                }
+            }
+            default -> throw new IllegalArgumentException(backend);
+        }
+    }
+
+    private static void require(Object value) {
+        if (value == null) {
+            throw new IllegalStateException("the record was not read back");
+        }
+    }
+}

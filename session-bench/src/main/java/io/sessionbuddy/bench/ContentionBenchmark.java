@@ -1,0 +1,122 @@
+package io.sessionbuddy.bench;
+
+import io.lettuce.core.RedisClient;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+
+/**
+ * {@code updateSession} of one session from 8 threads at once: throughput of successful updates and
+ * the compare-and-set conflicts (retries) per success.
+ */
+@State(Scope.Benchmark)
+public class ContentionBenchmark {
+    /** The backend. */
+    @Param({"memory", "redis"})
+    public String backend;
+
+    private RedisClient client;
+    private SessionStorage storage;
+    private SessionManager manager;
+    private String id;
+    private final ThreadLocal<long[]> conflicts = ThreadLocal.withInitial(() -> new long[1]);
+
+    /** Per-thread counts JMH reports next to the score. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Counts {
+        /** Compare-and-set attempts that lost to another writer. */
+        public long conflicts;
+    }
+
+    @Setup
+    public void setUp() {
+        client = RedisClient.create();
+        SessionStorage real = Stores.open(backend, "contention", client);
+        storage = new CountingStorage(real, conflicts);
+        manager = new SessionManager(storage, SessionBuddyConfig.defaults(), Clock.systemUTC());
+        id = manager.createSession("user", "project", Map.of("counter", 0), null).join();
+    }
+
+    @TearDown
+    public void tearDown() {
+        storage.close();
+        client.shutdown();
+        BenchServers.stop();
+    }
+
+    @Benchmark
+    @Threads(8)
+    public Optional<SessionState> update(Counts counts) {
+        long[] mine = conflicts.get();
+        long before = mine[0];
+        Optional<SessionState> updated = manager.updateSession(id, s -> s.toBuilder()
+                .metadata(Map.of("counter", s.metadata().path("counter").asLong() + 1)).build(), null).join();
+        counts.conflicts += mine[0] - before;
+        return updated;
+    }
+
+    /** Counts, per thread, the replaces that lost their compare-and-set. */
+    private record CountingStorage(SessionStorage delegate, ThreadLocal<long[]> conflicts) implements SessionStorage {
+        @Override
+        public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
+            long[] mine = conflicts.get();
+            return delegate.replaceSession(state, expectedVersion, ttl).thenApply(ok -> {
+                if (!ok) {
+                    mine[0]++;
+                }
+                return ok;
+            });
+        }
+
+        @Override
+        public CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
+            return delegate.storeSession(state, ttl);
+        }
+
+        @Override
+        public CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
+            return delegate.retrieveSession(sessionId);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> deleteSession(String sessionId) {
+            return delegate.deleteSession(sessionId);
+        }
+
+        @Override
+        public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
+            return delegate.listSessions(userId, projectId);
+        }
+
+        @Override
+        public CompletableFuture<Integer> cleanupExpiredSessions() {
+            return delegate.cleanupExpiredSessions();
+        }
+
+        @Override
+        public CompletableFuture<Boolean> isAvailable() {
+            return delegate.isAvailable();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+}

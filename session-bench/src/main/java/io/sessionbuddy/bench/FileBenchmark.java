@@ -1,0 +1,91 @@
+package io.sessionbuddy.bench;
+
+import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.file.FileSessionStorage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * The file backend against the plain file I/O that gives the same durability: write a temp file,
+ * {@code fsync} it, rename it over the target, {@code fsync} the directory; read with
+ * {@code Files.readAllBytes}. Both in one directory under {@code target/}.
+ */
+@State(Scope.Benchmark)
+public class FileBenchmark {
+    /** Session JSON size in bytes. */
+    @Param({"1024", "16384", "262144"})
+    public int size;
+
+    private Path directory;
+    private FileSessionStorage storage;
+    private SessionState state;
+    private byte[] record;
+    private Path rawFile;
+
+    @Setup
+    public void setUp() throws IOException {
+        directory = Files.createTempDirectory(Path.of(System.getProperty("bench.dir", "target")).toAbsolutePath()
+                .normalize(), "file-bench-");
+        storage = FileSessionStorage.builder(directory).build();
+        state = SessionPayloads.session("bench-file", "user", "project", size, 42);
+        record = new SessionRecordCodec(StoredFormat.defaults()).encode(state, "raw");
+        Files.createDirectories(directory.resolve("raw"));
+        rawFile = directory.resolve("raw").resolve("bench-file.json");
+        storage.storeSession(state, null).join();
+        storeRaw();
+    }
+
+    @TearDown
+    public void tearDown() throws IOException {
+        storage.close();
+        try (var files = Files.walk(directory)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Benchmark
+    public Boolean store() {
+        return storage.storeSession(state, null).join();
+    }
+
+    @Benchmark
+    public Optional<SessionState> retrieve() {
+        return storage.retrieveSession(state.sessionId()).join();
+    }
+
+    @Benchmark
+    public void storeRaw() throws IOException {
+        Path temp = rawFile.resolveSibling(rawFile.getFileName() + ".tmp");
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buffer = ByteBuffer.wrap(record);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        }
+        Files.move(temp, rawFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel dir = FileChannel.open(rawFile.getParent(), StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+    }
+
+    @Benchmark
+    public byte[] retrieveRaw() throws IOException {
+        return Files.readAllBytes(rawFile);
+    }
+}

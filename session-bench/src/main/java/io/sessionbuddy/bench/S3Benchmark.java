@@ -1,0 +1,69 @@
+package io.sessionbuddy.bench;
+
+import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.s3.S3SessionStorage;
+import io.sessionbuddy.s3.S3TestServer;
+import java.util.Optional;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The S3 backend against raw SDK {@code PutObject}/{@code GetObject} of the same encoded bytes, on
+ * S3Proxy (in-memory store) over loopback, with the same client (Apache 5 HTTP client).
+ */
+@State(Scope.Benchmark)
+public class S3Benchmark {
+    /** Session JSON size in bytes. */
+    @Param({"1024", "16384", "262144"})
+    public int size;
+
+    private S3Client client;
+    private S3SessionStorage storage;
+    private SessionState state;
+    private byte[] record;
+
+    @Setup
+    public void setUp() {
+        client = S3TestServer.client(BenchServers.s3());
+        storage = S3SessionStorage.builder(client, "bench").namespace("bench" + size).build();
+        state = SessionPayloads.session("bench-s3", "user", "project", size, 42);
+        record = new SessionRecordCodec(StoredFormat.defaults()).encode(state, "raw");
+        storage.storeSession(state, null).join();
+        storeRaw();
+    }
+
+    @TearDown
+    public void tearDown() {
+        storage.close();
+        client.close();
+        BenchServers.stop();
+    }
+
+    @Benchmark
+    public Boolean store() {
+        return storage.storeSession(state, null).join();
+    }
+
+    @Benchmark
+    public Optional<SessionState> retrieve() {
+        return storage.retrieveSession(state.sessionId()).join();
+    }
+
+    @Benchmark
+    public Object storeRaw() {
+        return client.putObject(b -> b.bucket("bench").key("raw/" + size), RequestBody.fromBytes(record));
+    }
+
+    @Benchmark
+    public byte[] retrieveRaw() {
+        return client.getObjectAsBytes(b -> b.bucket("bench").key("raw/" + size)).asByteArray();
+    }
+}
