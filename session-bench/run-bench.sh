@@ -10,21 +10,21 @@ if [ ! -f "$jar" ]; then
   mvn -B -q -pl session-bench -am package -DskipTests
 fi
 out=session-bench/target
-jmh_settings="-f 1 -wi 2 -w 1s -i 3 -r 1s"
+jmh_settings="-f 1 -wi 1 -w 1s -i 2 -r 1s"
 # JMH waits 30 s for stray non-daemon threads (S3Proxy's store keeps some) unless told otherwise
 java -jar "$jar" 'MemoryBenchmark|RedisBenchmark|FileBenchmark|ListBenchmark|ContentionBenchmark' \
   $jmh_settings -jvmArgsAppend -Djmh.shutdownTimeout=1 -rf json -rff "$out/bench-main.json" "$@" \
   > "$out/bench-jmh.log"
 # S3Proxy runs in the benchmark JVM and needs a longer warm-up
-java -jar "$jar" 'S3Benchmark' -f 1 -wi 4 -w 2s -i 3 -r 2s -jvmArgsAppend -Djmh.shutdownTimeout=1 \
+java -jar "$jar" 'S3Benchmark' -f 1 -wi 2 -w 2s -i 2 -r 2s -jvmArgsAppend -Djmh.shutdownTimeout=1 \
   -rf json -rff "$out/bench-s3.json" "$@" >> "$out/bench-jmh.log"
 {
   echo "Run on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
-  echo "$(java -version 2>&1 | head -1); JMH $jmh_settings (S3: -wi 4 -w 2s -i 3 -r 2s); ± is JMH's 99.9% interval."
+  echo "$(java -version 2>&1 | head -1); JMH $jmh_settings (S3: -wi 2 -w 2s -i 2 -r 2s); ± is JMH's 99.9% interval."
   echo
   java -cp "$jar" io.sessionbuddy.bench.BenchReport "$out/bench-main.json" "$out/bench-s3.json"
   echo
   echo "Cold start: JVM start to the first session stored and read back, in a new JVM each time."
   echo
-  java -cp "$jar" io.sessionbuddy.bench.ColdStartRunner 5
+  java -cp "$jar" io.sessionbuddy.bench.ColdStartRunner 3
 } | tee "$out/bench-report.md"

@@ -50,7 +50,7 @@ public final class BenchReport {
             double error = result.path("primaryMetric").path("scoreError").asDouble();
             int inFlight = result.path("params").path("inFlight").asInt(1);
             scores.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(params,
-                    new double[] {score * inFlight, (Double.isNaN(error) ? 0 : error) * inFlight});
+                    new double[] {score * inFlight, error * inFlight});
             byKey.put(name + "|" + params, result);
         }
 
@@ -72,9 +72,8 @@ public final class BenchReport {
                 String backend = pair.getKey().substring(0, pair.getKey().indexOf("Benchmark")).toLowerCase();
                 String op = pair.getKey().substring(pair.getKey().indexOf('.') + 1) + " vs "
                         + ((String) pair.getValue()[0]).substring(((String) pair.getValue()[0]).indexOf('.') + 1);
-                out.printf("| %s | %s | %s | %,.0f ± %,.0f | %,.0f ± %,.0f | %.2f | %.2f | %s |%n", backend, op,
-                        row.getKey(), row.getValue()[0], row.getValue()[1], base[0], base[1], ratio, goal,
-                        ratio >= goal ? "yes" : "**no**");
+                out.printf("| %s | %s | %s | %s | %s | %.2f | %.2f | %s |%n", backend, op, row.getKey(),
+                        withError(row.getValue()), withError(base), ratio, goal, ratio >= goal ? "yes" : "**no**");
             }
         }
 
@@ -83,8 +82,8 @@ public final class BenchReport {
             out.println();
             out.println("| backend | sessions in store (10 per user) | listSessions(user) ops/s |");
             out.println("|---|---:|---:|");
-            list.forEach((params, score) -> out.printf("| %s | %,.0f ± %,.0f |%n", params.replace(", ", " | "),
-                    score[0], score[1]));
+            list.forEach((params, score) -> out.printf("| %s | %s |%n", params.replace(", ", " | "),
+                    withError(score)));
         }
 
         Map<String, double[]> contention = scores.get("ContentionBenchmark.update");
@@ -95,9 +94,15 @@ public final class BenchReport {
             contention.forEach((params, score) -> {
                 JsonNode result = byKey.get("ContentionBenchmark.update|" + params);
                 double conflicts = result.path("secondaryMetrics").path("conflicts").path("score").asDouble();
-                out.printf("| %s | %,.0f ± %,.0f | %.2f |%n", params, score[0], score[1], conflicts / score[0]);
+                out.printf("| %s | %s | %.2f |%n", params, withError(score), conflicts / score[0]);
             });
         }
+    }
+
+    /** The score, with JMH's error when it computed one (it needs 3 or more iterations). */
+    private static String withError(double[] score) {
+        return Double.isNaN(score[1]) ? String.format("%,.0f", score[0])
+                : String.format("%,.0f ± %,.0f", score[0], score[1]);
     }
 
     private static String shortName(String benchmark) {

@@ -27,7 +27,8 @@ public final class ColdStartRunner {
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        Path directory = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "coldstart-");
+        Path directory = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()),
+                "coldstart-");
         String redis = "127.0.0.1:" + BenchServers.redis().port();
         String s3 = BenchServers.s3().toString();
         out.println("| backend | library (ms, median of " + runs + ") | raw client (ms) | difference (ms) |");

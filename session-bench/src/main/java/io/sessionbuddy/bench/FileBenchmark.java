@@ -38,8 +38,9 @@ public class FileBenchmark {
 
     @Setup
     public void setUp() throws IOException {
-        directory = Files.createTempDirectory(Path.of(System.getProperty("bench.dir", "target")).toAbsolutePath()
-                .normalize(), "file-bench-");
+        Path base = Files.createDirectories(Path.of(System.getProperty("bench.dir", "target")).toAbsolutePath()
+                .normalize());
+        directory = Files.createTempDirectory(base, "file-bench-");
         storage = FileSessionStorage.builder(directory).build();
         state = SessionPayloads.session("bench-file", "user", "project", size, 42);
         record = new SessionRecordCodec(StoredFormat.defaults()).encode(state, "raw");

@@ -47,9 +47,66 @@ public final class SessionJsonCodec {
 
     /** The UTF-8 JSON bytes of {@code state}. */
     public static byte[] toBytes(SessionState state) {
-        try {
-            return JsonSupport.MAPPER.writeValueAsBytes(toTree(state));
-        } catch (JsonProcessingException e) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1024);
+        write(state, out);
+        return out.toByteArray();
+    }
+
+    /** The length of {@link #toBytes}, counted without keeping the bytes. */
+    public static long size(SessionState state) {
+        final class Counter extends java.io.OutputStream {
+            long count;
+
+            @Override
+            public void write(int b) {
+                count++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                count += len;
+            }
+        }
+        Counter counter = new Counter();
+        write(state, counter);
+        return counter.count;
+    }
+
+    /** Streams the JSON of {@code state}, straight from its fields (no intermediate tree or copies). */
+    private static void write(SessionState state, java.io.OutputStream out) {
+        try (com.fasterxml.jackson.core.JsonGenerator json = JsonSupport.MAPPER.createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField(SESSION_ID, state.sessionId());
+            json.writeStringField(USER_ID, state.userId());
+            json.writeStringField(PROJECT_ID, state.projectId());
+            json.writeStringField(CREATED_AT, state.createdAt().toString());
+            json.writeStringField(LAST_ACTIVITY, state.lastActivity().toString());
+            json.writeArrayFieldStart(PERMISSIONS);
+            for (String permission : state.permissions()) {
+                json.writeString(permission);
+            }
+            json.writeEndArray();
+            json.writeArrayFieldStart(CONVERSATION_HISTORY);
+            for (ObjectNode entry : state.historyView()) {
+                json.writeTree(entry);
+            }
+            json.writeEndArray();
+            String[] names = {REFLECTION_DATA, APP_MONITORING_STATE, LLM_PROVIDER_CONFIGS, METADATA};
+            ObjectNode[] objects = state.objectViews();
+            for (int i = 0; i < names.length; i++) {
+                json.writeFieldName(names[i]);
+                json.writeTree(objects[i]);
+            }
+            if (state.expiresAt() != null) {
+                json.writeStringField(EXPIRES_AT, state.expiresAt().toString());
+            }
+            json.writeNumberField(VERSION, state.version());
+            for (Map.Entry<String, JsonNode> extra : state.extraFieldsView().properties()) {
+                json.writeFieldName(extra.getKey());
+                json.writeTree(extra.getValue());
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
             throw new IllegalStateException("cannot write session " + state.sessionId() + " as JSON", e);
         }
     }

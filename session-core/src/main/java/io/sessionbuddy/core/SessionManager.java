@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -25,7 +26,9 @@ import java.util.function.UnaryOperator;
  * <p>Updates are optimistic: read, change, then {@link SessionStorage#replaceSession compare-and-set}
  * on the version; on a conflict the update re-reads and tries again (with a short random back-off),
  * up to {@link SessionBuddyConfig#maxUpdateAttempts()} attempts, then fails with
- * {@link SessionConflictException}. Concurrent updates are therefore never lost. Every write sets
+ * {@link SessionConflictException}. Concurrent updates are therefore never lost. Updates of one
+ * session through one manager are queued and run one at a time, so that the writers of one process
+ * do not compete with each other; compare-and-set settles races between processes. Every write sets
  * {@code last_activity}; a write without a ttl keeps the session's remaining time to live.
  *
  * <p>The manager keeps no cache: every read goes to the store, so two function instances sharing a
@@ -40,10 +43,29 @@ public final class SessionManager {
             SessionJsonCodec.APP_MONITORING_STATE, SessionJsonCodec.LLM_PROVIDER_CONFIGS,
             SessionJsonCodec.METADATA);
     private static final Set<String> SECRET_WORDS = Set.of("key", "secret", "password");
+    /**
+     * Runs queued updates and retries after a back-off: cached daemon threads, reused. Not
+     * CompletableFuture's default async pool, which on machines with fewer than 3 cores (serverless
+     * functions) starts a new thread for every task.
+     */
+    private static final java.util.concurrent.Executor HANDOFF = java.util.concurrent.Executors.newCachedThreadPool(
+            new java.util.concurrent.ThreadFactory() {
+                private final java.util.concurrent.atomic.AtomicInteger count =
+                        new java.util.concurrent.atomic.AtomicInteger();
+
+                @Override
+                public Thread newThread(Runnable task) {
+                    Thread thread = new Thread(task, "session-buddy-update-" + count.incrementAndGet());
+                    thread.setDaemon(true);
+                    return thread;
+                }
+            });
 
     private final SessionStorage storage;
     private final SessionBuddyConfig config;
     private final Clock clock;
+    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<Void>> turns =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A manager over {@code storage} with the default configuration and the system clock. */
     public SessionManager(SessionStorage storage) {
@@ -140,7 +162,7 @@ public final class SessionManager {
             UnaryOperator<SessionState> change, Duration ttl) {
         SessionIds.requireValid(sessionId);
         Objects.requireNonNull(change, "change");
-        return attempt(sessionId, change, ttl, true, 1);
+        return inTurn(sessionId, () -> attempt(sessionId, change, ttl, true, 1));
     }
 
     /**
@@ -163,7 +185,8 @@ public final class SessionManager {
      */
     public CompletableFuture<Boolean> rewriteSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        return attempt(sessionId, UnaryOperator.identity(), null, false, 1).thenApply(Optional::isPresent);
+        return inTurn(sessionId, () -> attempt(sessionId, UnaryOperator.identity(), null, false, 1))
+                .thenApply(Optional::isPresent);
     }
 
     /**
@@ -278,6 +301,39 @@ public final class SessionManager {
         return SECRET_WORDS.stream().anyMatch(lower::contains);
     }
 
+    /**
+     * Runs the updates of one session made through this manager one at a time, in arrival order.
+     * Local writers then never race each other (under sustained contention they would otherwise
+     * lose compare-and-sets to each other, and one could exhaust its attempts); compare-and-set still
+     * settles races with other processes.
+     */
+    private <T> CompletableFuture<T> inTurn(String sessionId, Supplier<CompletableFuture<T>> body) {
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> previous = turns.put(sessionId, mine);
+        CompletableFuture<T> result;
+        if (previous == null || previous.isDone()) {
+            result = start(body);
+        } else {
+            // Handed over to a pool thread: running it on the thread that finished the previous update
+            // would nest one update in the other's completion, a stack that grows without bound under
+            // sustained contention.
+            result = previous.thenComposeAsync(ignored -> start(body), HANDOFF);
+        }
+        result.whenComplete((value, error) -> {
+            turns.remove(sessionId, mine);
+            mine.complete(null);
+        });
+        return result;
+    }
+
+    private static <T> CompletableFuture<T> start(Supplier<CompletableFuture<T>> body) {
+        try {
+            return body.get();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     private CompletableFuture<Optional<SessionState>> attempt(String sessionId, UnaryOperator<SessionState> change,
             Duration ttl, boolean stampActivity, int attempt) {
         return storage.retrieveSession(sessionId).thenCompose(found -> {
@@ -327,7 +383,7 @@ public final class SessionManager {
         long bound = 1L << Math.min(nextAttempt - 2, 7);
         long delayMicros = ThreadLocalRandom.current().nextLong(bound * 1000);
         return CompletableFuture.supplyAsync(() -> null,
-                        CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS))
+                        CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS, HANDOFF))
                 .thenCompose(ignored -> attempt(sessionId, change, ttl, stampActivity, nextAttempt));
     }
 

@@ -95,7 +95,11 @@ public final class SessionRecordCodec {
      * @throws SessionTooLargeException when it is over {@link StoredFormat#maxSessionBytes()}
      */
     public int checkSize(SessionState state) {
-        return checkedJson(state).length;
+        long size = SessionJsonCodec.size(state);
+        if (size > format.maxSessionBytes()) {
+            throw new SessionTooLargeException(null, state.sessionId(), size, format.maxSessionBytes());
+        }
+        return (int) size;
     }
 
     /**

@@ -127,6 +127,21 @@ public record SessionState(
         return extraFields.deepCopy();
     }
 
+    /** The conversation entries themselves, not copies: only for the codec, which only reads them. */
+    List<ObjectNode> historyView() {
+        return conversationHistory;
+    }
+
+    /** The JSON objects themselves, not copies, in JSON field order: only for the codec. */
+    ObjectNode[] objectViews() {
+        return new ObjectNode[] {reflectionData, appMonitoringState, llmProviderConfigs, metadata};
+    }
+
+    /** The extra fields themselves, not a copy: only for the codec. */
+    ObjectNode extraFieldsView() {
+        return extraFields;
+    }
+
     /** The number of conversation entries, without copying them. */
     public int conversationSize() {
         return conversationHistory.size();

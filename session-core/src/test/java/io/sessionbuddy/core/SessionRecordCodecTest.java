@@ -213,7 +213,10 @@ class SessionRecordCodecTest {
                 .hasMessageContaining("over the limit of 2048 bytes").hasMessageContaining("abc")
                 .satisfies(e -> assertThat(((SessionTooLargeException) e).size())
                         .isEqualTo(SessionJsonCodec.toBytes(big).length));
-        assertThatThrownBy(() -> codec.checkSize(big)).isInstanceOf(SessionTooLargeException.class);
+        assertThatThrownBy(() -> codec.checkSize(big)).isInstanceOf(SessionTooLargeException.class)
+                .satisfies(e -> assertThat(((SessionTooLargeException) e).size())
+                        .isEqualTo(SessionJsonCodec.toBytes(big).length));
+        assertThat(SessionJsonCodec.size(big)).isEqualTo(SessionJsonCodec.toBytes(big).length);
         assertThat(codec.checkSize(session("abc", 1))).isLessThan(2048);
     }
 

@@ -270,6 +270,9 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         } catch (RuntimeException e) {
             started = CompletableFuture.failedFuture(e);
         }
+        if (started.isDone() && !started.isCompletedExceptionally()) {
+            return started; // the in-process backends finish at once: no second future needed
+        }
         CompletableFuture<T> result = new CompletableFuture<>();
         started.whenComplete((value, error) -> {
             if (error == null) {

@@ -1,0 +1,129 @@
+package io.sessionbuddy.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Local writers of one session take turns, so sustained contention never exhausts the attempts. */
+class SessionManagerContentionTest {
+    @Test
+    void eightThreadsHammeringOneSessionNeverRunOutOfAttempts() throws Exception {
+        AtomicInteger lostCompareAndSets = new AtomicInteger();
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().build()) {
+            SessionStorage counting = new ForwardingStorage(memory) {
+                @Override
+                public CompletableFuture<Boolean> replaceSession(SessionState state, long expected, Duration ttl) {
+                    return super.replaceSession(state, expected, ttl).thenApply(ok -> {
+                        if (!ok) {
+                            lostCompareAndSets.incrementAndGet();
+                        }
+                        return ok;
+                    });
+                }
+            };
+            // two attempts only: any local race between these writers would fail an update
+            SessionBuddyConfig config = new SessionBuddyConfig("memory", SessionBuddyConfig.DEFAULT_TTL, Duration.ZERO,
+                    2, Map.of(), "<test>", List.of(), SessionBuddyConfig.defaults().storedFormat());
+            SessionManager manager = new SessionManager(counting, config, Clock.systemUTC());
+            String id = manager.createSession("u", "p", Map.of("n", 0), null).join();
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            try {
+                List<CompletableFuture<Void>> writers = new ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    writers.add(CompletableFuture.runAsync(() -> {
+                        for (int i = 0; i < 2_000; i++) {
+                            manager.updateSession(id, s -> s.toBuilder()
+                                    .metadata(Map.of("n", s.metadata().path("n").asInt() + 1)).build()).join();
+                        }
+                    }, pool));
+                }
+                CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).join();
+            } finally {
+                pool.shutdown();
+            }
+
+            SessionState last = manager.getSession(id).join().orElseThrow();
+            assertThat(last.metadata().path("n").asInt()).isEqualTo(16_000);
+            assertThat(last.version()).isEqualTo(16_001);
+            assertThat(lostCompareAndSets).hasValue(0);
+        }
+    }
+
+    @Test
+    void aLongQueueOfAsynchronousUpdatesDoesNotOverflowTheStack() {
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().build()) {
+            SessionManager manager = new SessionManager(memory);
+            String id = manager.createSession("u", "p", Map.of("n", 0), null).join();
+            List<CompletableFuture<?>> pending = new ArrayList<>();
+            for (int i = 0; i < 20_000; i++) {
+                pending.add(manager.updateSession(id, s -> s.toBuilder()
+                        .metadata(Map.of("n", s.metadata().path("n").asInt() + 1)).build()));
+            }
+            CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
+
+            assertThat(manager.getSession(id).join().orElseThrow().metadata().path("n").asInt()).isEqualTo(20_000);
+        }
+    }
+
+    /** Delegates every call. */
+    private static class ForwardingStorage implements SessionStorage {
+        private final SessionStorage delegate;
+
+        ForwardingStorage(SessionStorage delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
+            return delegate.storeSession(state, ttl);
+        }
+
+        @Override
+        public CompletableFuture<java.util.Optional<SessionState>> retrieveSession(String sessionId) {
+            return delegate.retrieveSession(sessionId);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> deleteSession(String sessionId) {
+            return delegate.deleteSession(sessionId);
+        }
+
+        @Override
+        public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
+            return delegate.listSessions(userId, projectId);
+        }
+
+        @Override
+        public CompletableFuture<Integer> cleanupExpiredSessions() {
+            return delegate.cleanupExpiredSessions();
+        }
+
+        @Override
+        public CompletableFuture<Boolean> isAvailable() {
+            return delegate.isAvailable();
+        }
+
+        @Override
+        public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
+            return delegate.replaceSession(state, expectedVersion, ttl);
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+}
