@@ -73,7 +73,7 @@ public final class RedisStorageProvider implements StorageProvider {
         return value;
     }
 
-    private static RedisURI baseUri(BackendSettings settings, Duration timeout) {
+    static RedisURI baseUri(BackendSettings settings, Duration timeout) {
         RedisURI uri;
         Optional<String> text = settings.getString("uri");
         if (text.isPresent()) {

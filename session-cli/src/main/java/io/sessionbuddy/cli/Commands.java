@@ -107,7 +107,16 @@ final class Commands {
             SessionManager manager = buddy.manager();
             List<Map<String, Object>> rows = new ArrayList<>();
             for (String id : manager.listSessions(user, project).join()) {
-                Optional<SessionState> state = manager.getSession(id).join();
+                Optional<SessionState> state;
+                try {
+                    state = manager.getSession(id).join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    if (!(e.getCause() instanceof io.sessionbuddy.core.CorruptSessionException corrupt)) {
+                        throw e;
+                    }
+                    context.err.println("session-buddy: skipped unreadable session " + id + ": " + corrupt.getMessage());
+                    continue;
+                }
                 state.ifPresent(s -> rows.add(summary(s)));
             }
             if (json) {

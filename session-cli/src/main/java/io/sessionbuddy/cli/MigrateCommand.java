@@ -37,7 +37,13 @@ final class MigrateCommand extends StoreCommand {
         try (SessionBuddy source = SessionBuddy.open(sourceConfig); SessionBuddy target = SessionBuddy.open(targetConfig)) {
             Migration migration = new Migration(source.storage(), target.storage(), targetConfig.defaultTtl(),
                     Clock.systemUTC());
-            summary = migration.run(dryRun, deleteSource, context.terminal ? new Bar(context.err) : new Lines(context.err));
+            boolean readOnlySource = sourceConfig.storageBackend().startsWith(SessionBuddyConfig.LEGACY_PREFIX);
+            if (deleteSource && readOnlySource) {
+                context.err.println("--delete-source: the source is a read-only legacy store, nothing will be deleted"
+                        + " from it; remove the old data yourself once the new store is in use");
+            }
+            summary = migration.run(dryRun, deleteSource && !readOnlySource,
+                    context.terminal ? new Bar(context.err) : new Lines(context.err));
         }
         if (json) {
             Map<String, Object> result = new LinkedHashMap<>();

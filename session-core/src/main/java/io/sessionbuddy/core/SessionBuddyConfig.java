@@ -34,6 +34,8 @@ public record SessionBuddyConfig(
     public static final Duration DEFAULT_TTL = Duration.ofHours(24);
     /** The default number of attempts of an optimistic update. */
     public static final int DEFAULT_MAX_UPDATE_ATTEMPTS = 100;
+    /** Prefix of the providers that read the original Python store's layouts. */
+    public static final String LEGACY_PREFIX = "legacy-";
     /** The default backend: in-memory, no server needed. */
     public static final String DEFAULT_BACKEND = "memory";
 
@@ -61,8 +63,16 @@ public record SessionBuddyConfig(
                 deprecations, format);
     }
 
-    /** The settings block of the selected backend (empty when the file has none). */
+    /**
+     * The settings block of the selected backend (empty when the file has none). A legacy reader
+     * ({@code legacy-redis}, ...) without a block of its own uses the block of the backend it reads
+     * ({@code redis}, ...), so that the original config file works as is.
+     */
     public Map<String, Object> selectedBackendSettings() {
-        return backends.getOrDefault(storageBackend, Map.of());
+        Map<String, Object> block = backends.get(storageBackend);
+        if (block == null && storageBackend.startsWith(LEGACY_PREFIX)) {
+            block = backends.get(storageBackend.substring(LEGACY_PREFIX.length()));
+        }
+        return block == null ? Map.of() : block;
     }
 }

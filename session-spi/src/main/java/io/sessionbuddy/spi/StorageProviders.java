@@ -71,8 +71,9 @@ public final class StorageProviders {
     public static StorageProvider select(String name, Map<String, StorageProvider> providers, String source) {
         StorageProvider provider = providers.get(name);
         if (provider == null) {
-            String hint = OWN_BACKENDS.contains(name)
-                    ? "Add the Maven artifact io.sessionbuddy:backend-" + name + " to the classpath."
+            String own = name.startsWith("legacy-") ? name.substring("legacy-".length()) : name;
+            String hint = OWN_BACKENDS.contains(own)
+                    ? "Add the Maven artifact io.sessionbuddy:backend-" + own + " to the classpath."
                     : "Add the jar whose META-INF/services/" + StorageProvider.class.getName()
                             + " lists a provider named '" + name + "'.";
             throw new SessionConfigException(source, "storage_backend", "no storage provider named '" + name

@@ -1,0 +1,218 @@
+package io.sessionbuddy.redis;
+
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.spi.AbstractSessionStorage;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Read-only access to the original Python store's Redis layout, to migrate from it: data at
+ * {@code <key_prefix>session:<id>} (gzip-compressed JSON, written with {@code SET ... EX}), index
+ * sets {@code <key_prefix>index:user:<user>} and {@code <key_prefix>index:project:<project>}.
+ *
+ * <p>Retrieve reads the record and its remaining time to live ({@code PTTL}), which becomes
+ * {@code expires_at}. Listing by user or project reads the original's index sets and keeps the ids
+ * whose data key still exists (no record is read); listing everything uses {@code SCAN}, never
+ * {@code KEYS}. Every write, delete or cleanup fails with a message pointing to
+ * {@code session-buddy migrate}.
+ */
+public final class LegacyRedisSessionStorage extends AbstractSessionStorage {
+    /** The provider name. */
+    public static final String NAME = "legacy-redis";
+    /** The original's default key prefix. */
+    public static final String DEFAULT_KEY_PREFIX = "session_mgmt:";
+
+    private static final Logger LOG = LoggerFactory.getLogger(LegacyRedisSessionStorage.class);
+    private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+    private final RedisClient ownedClient;
+    private final StatefulRedisConnection<String, byte[]> connection;
+    private final RedisAsyncCommands<String, byte[]> commands;
+    private final String prefix;
+    private final String where;
+
+    private LegacyRedisSessionStorage(RedisURI uri, RedisClient client, boolean owned, String keyPrefix,
+            Duration defaultTtl, Clock clock, StoredFormat format) {
+        super(NAME, defaultTtl, clock, format, true, keyPrefix);
+        this.prefix = keyPrefix;
+        this.where = uri.getHost() + ":" + uri.getPort();
+        this.ownedClient = owned ? client : null;
+        try {
+            this.connection = client.connect(CODEC, uri);
+        } catch (RuntimeException e) {
+            if (owned) {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            }
+            throw new SessionStorageException(NAME, null, "cannot connect to Redis at " + where + ": "
+                    + e.getMessage(), e);
+        }
+        this.commands = connection.async();
+        LOG.warn("[{}] reading the original Python store's Redis layout (prefix \"{}\") at {}: it is read-only and"
+                + " deprecated; move its sessions with session-buddy migrate", NAME, keyPrefix, where);
+    }
+
+    /**
+     * Opens the legacy layout at {@code uri}.
+     *
+     * @param client a client to use (not shut down by {@link #close()}), or {@code null} for an own one
+     * @param keyPrefix the original's {@code key_prefix}, e.g. {@code session_mgmt:}
+     */
+    public static LegacyRedisSessionStorage open(RedisURI uri, RedisClient client, String keyPrefix,
+            Duration defaultTtl, Clock clock, StoredFormat format) {
+        Objects.requireNonNull(uri, "uri");
+        Objects.requireNonNull(keyPrefix, "keyPrefix");
+        boolean owned = client == null;
+        return new LegacyRedisSessionStorage(uri, owned ? RedisClient.create() : client, owned, keyPrefix,
+                defaultTtl == null ? SessionBuddyConfig.DEFAULT_TTL : defaultTtl,
+                clock == null ? Clock.systemUTC() : clock, format == null ? StoredFormat.defaults() : format);
+    }
+
+    private String dataKey(String id) {
+        return prefix + "session:" + id;
+    }
+
+    @Override
+    protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
+        String key = dataKey(sessionId);
+        CompletableFuture<byte[]> data = commands.get(key).toCompletableFuture();
+        CompletableFuture<Long> ttl = commands.pttl(key).toCompletableFuture();
+        return data.thenCombine(ttl, (bytes, pttl) -> {
+            if (bytes == null) {
+                return Optional.<SessionState>empty();
+            }
+            SessionState state = decode(sessionId, bytes, "key " + key + " at " + where);
+            if (pttl != null && pttl > 0) {
+                state = state.withExpiresAt(now().plusMillis(pttl));
+            }
+            return Optional.of(state);
+        });
+    }
+
+    @Override
+    protected CompletableFuture<List<String>> doList(String userId, String projectId) {
+        CompletableFuture<Set<String>> candidates;
+        if (userId != null && projectId != null) {
+            candidates = members(commands.sinter(prefix + "index:user:" + userId,
+                    prefix + "index:project:" + projectId).toCompletableFuture());
+        } else if (userId != null) {
+            candidates = members(commands.smembers(prefix + "index:user:" + userId).toCompletableFuture());
+        } else if (projectId != null) {
+            candidates = members(commands.smembers(prefix + "index:project:" + projectId).toCompletableFuture());
+        } else {
+            return doListStoredIds();
+        }
+        return candidates.thenCompose(ids -> {
+            List<String> valid = ids.stream().filter(SessionIds::isValid).sorted().toList();
+            List<CompletableFuture<Long>> exists = new ArrayList<>();
+            for (String id : valid) {
+                exists.add(commands.exists(dataKey(id)).toCompletableFuture());
+            }
+            return CompletableFuture.allOf(exists.toArray(CompletableFuture[]::new)).thenApply(done -> {
+                List<String> live = new ArrayList<>();
+                for (int i = 0; i < valid.size(); i++) {
+                    if (exists.get(i).join() == 1L) {
+                        live.add(valid.get(i));
+                    }
+                }
+                return live;
+            });
+        });
+    }
+
+    private static CompletableFuture<Set<String>> members(CompletableFuture<Set<byte[]>> values) {
+        return values.thenApply(set -> {
+            Set<String> ids = new LinkedHashSet<>();
+            for (byte[] value : set) {
+                ids.add(new String(value, StandardCharsets.UTF_8));
+            }
+            return ids;
+        });
+    }
+
+    @Override
+    protected CompletableFuture<List<String>> doListStoredIds() {
+        String pattern = escapeGlob(prefix) + "session:*";
+        Set<String> keys = new LinkedHashSet<>();
+        return scanFrom(ScanCursor.INITIAL, ScanArgs.Builder.matches(pattern).limit(1000), keys)
+                .thenApply(done -> keys.stream().map(k -> k.substring(prefix.length() + "session:".length()))
+                        .filter(SessionIds::isValid).sorted().toList());
+    }
+
+    private CompletableFuture<Void> scanFrom(ScanCursor cursor, ScanArgs args, Set<String> keys) {
+        CompletionStage<KeyScanCursor<String>> page = cursor == ScanCursor.INITIAL
+                ? commands.scan(args) : commands.scan(cursor, args);
+        return page.toCompletableFuture().thenCompose(result -> {
+            keys.addAll(result.getKeys());
+            return result.isFinished() ? CompletableFuture.completedFuture(null) : scanFrom(result, args, keys);
+        });
+    }
+
+    private static String escapeGlob(String text) {
+        return text.replaceAll("([*?\\[\\]\\\\])", "\\\\$1");
+    }
+
+    private <T> CompletableFuture<T> readOnly(String operation) {
+        return CompletableFuture.failedFuture(new SessionStorageException(NAME, null, "cannot " + operation
+                + ": the original Python store's layout is read-only here; move its sessions with"
+                + " `session-buddy migrate --from <this config> --to <a config of a new store>`"));
+    }
+
+    @Override
+    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
+        return readOnly("store session " + state.sessionId());
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl) {
+        return readOnly("replace session " + state.sessionId());
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doDelete(String sessionId) {
+        return readOnly("delete session " + sessionId);
+    }
+
+    @Override
+    protected CompletableFuture<Integer> doCleanup() {
+        return readOnly("clean up");
+    }
+
+    @Override
+    protected CompletableFuture<Boolean> doPing() {
+        return commands.ping().toCompletableFuture().thenApply("PONG"::equals);
+    }
+
+    @Override
+    protected void doClose() {
+        connection.close();
+        if (ownedClient != null) {
+            ownedClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+}
