@@ -41,6 +41,26 @@ public final class S3StorageProvider implements StorageProvider {
     @Override
     public SessionStorage create(BackendSettings settings) {
         String bucket = settings.requireString("bucket");
+        String prefix = prefix(settings);
+        String namespace = settings.getString("namespace", S3SessionStorage.DEFAULT_NAMESPACE);
+        boolean conditional = settings.getBoolean("conditional_writes", true);
+        if (!S3SessionStorage.isValidNamespace(namespace)) {
+            throw settings.error("namespace", "must match [A-Za-z0-9._-]{1,64}, was \"" + namespace + "\"");
+        }
+        S3Client client = client(settings);
+        return S3SessionStorage.builder(client, bucket)
+                .ownsClient(true)
+                .prefix(prefix)
+                .namespace(namespace)
+                .conditionalWrites(conditional)
+                .defaultTtl(settings.defaultTtl())
+                .clock(settings.clock())
+                .storedFormat(settings.storedFormat())
+                .build();
+    }
+
+    /** The SDK client the settings describe (region, endpoint, path style, credentials, timeouts, retries). */
+    static S3Client client(BackendSettings settings) {
         Duration timeout = settings.getDuration("timeout", Duration.ofSeconds(10));
         int attempts = settings.getInt("max_attempts", 4);
         if (attempts < 1 || attempts > 20) {
@@ -68,21 +88,7 @@ public final class S3StorageProvider implements StorageProvider {
                 throw settings.error("endpoint", "is not a URL such as http://127.0.0.1:9000: " + e.getMessage());
             }
         }
-        String prefix = prefix(settings);
-        String namespace = settings.getString("namespace", S3SessionStorage.DEFAULT_NAMESPACE);
-        if (!S3SessionStorage.isValidNamespace(namespace)) {
-            throw settings.error("namespace", "must match [A-Za-z0-9._-]{1,64}, was \"" + namespace + "\"");
-        }
-        boolean conditional = settings.getBoolean("conditional_writes", true);
-        return S3SessionStorage.builder(client.build(), bucket)
-                .ownsClient(true)
-                .prefix(prefix)
-                .namespace(namespace)
-                .conditionalWrites(conditional)
-                .defaultTtl(settings.defaultTtl())
-                .clock(settings.clock())
-                .storedFormat(settings.storedFormat())
-                .build();
+        return client.build();
     }
 
     private static String prefix(BackendSettings settings) {

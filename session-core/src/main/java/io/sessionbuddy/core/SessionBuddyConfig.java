@@ -71,7 +71,11 @@ public record SessionBuddyConfig(
     public Map<String, Object> selectedBackendSettings() {
         Map<String, Object> block = backends.get(storageBackend);
         if (block == null && storageBackend.startsWith(LEGACY_PREFIX)) {
-            block = backends.get(storageBackend.substring(LEGACY_PREFIX.length()));
+            String read = storageBackend.substring(LEGACY_PREFIX.length());
+            block = backends.get(read);
+            if (block == null && read.equals("file")) {
+                block = backends.get("local");
+            }
         }
         return block == null ? Map.of() : block;
     }

@@ -1,0 +1,178 @@
+package io.sessionbuddy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sessionbuddy.s3.S3TestServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * Records written exactly as the original Python store's local-file and S3 backends wrote them
+ * (gzip of its JSON; {@code <storage_dir>/<id>.json.gz}; {@code sessions/<id>.json.gz} with
+ * {@code user_id}/{@code project_id} metadata and {@code Expires}), migrated with the CLI.
+ */
+class LegacyFileAndS3MigrationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static S3TestServer s3;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() {
+        s3 = S3TestServer.start();
+        s3.createBucket("session-mgmt-mcp");
+    }
+
+    @AfterAll
+    static void stop() {
+        s3.close();
+    }
+
+    private static ObjectNode original(String id, String user, String created) {
+        ObjectNode node = JSON.createObjectNode().put("session_id", id).put("user_id", user).put("project_id", "apollo")
+                .put("created_at", created).put("last_activity", created);
+        node.putArray("permissions").add("read");
+        node.putArray("conversation_history").addObject().put("role", "assistant")
+                .put("content", "Ça va? 你好 🦊").putObject("meta").putArray("n").add(1).add(2.5);
+        node.putObject("reflection_data");
+        node.putObject("app_monitoring_state");
+        node.putObject("llm_provider_configs").put("provider", "x");
+        node.putObject("metadata").put("k", "v");
+        return node;
+    }
+
+    private static byte[] gzip(ObjectNode node) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
+            gzip.write(JSON.writeValueAsBytes(node));
+        }
+        return out.toByteArray();
+    }
+
+    private record Result(int code, String out, String err) {
+        JsonNode json() throws Exception {
+            return JSON.readTree(out);
+        }
+    }
+
+    private Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = SessionBuddyCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), false);
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Path config(String name, String json) throws Exception {
+        Path file = dir.resolve(name);
+        Files.writeString(file, json);
+        return file;
+    }
+
+    private String targets(int i) {
+        return i == 0 ? "{\"storage_backend\": \"memory\"}"
+                : "{\"storage_backend\": \"file\", \"backends\": {\"file\": {\"directory\": \""
+                        + dir.resolve("new" + i).toString().replace("\\", "\\\\") + "\"}}}";
+    }
+
+    private void migrateAndCompare(Path legacy, List<String> ids, int copied) throws Exception {
+        for (int i = 0; i < 2; i++) {
+            Path to = config("to" + i + ".json", targets(i));
+            Result result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
+            assertThat(result.code()).as(result.err()).isEqualTo(1);
+            assertThat(result.json().path("copied").asInt()).isEqualTo(copied);
+            assertThat(result.json().path("failed").asInt()).isEqualTo(1);
+            if (i == 0) {
+                continue;
+            }
+            for (String id : ids) {
+                ObjectNode from = (ObjectNode) run("get", id, "--config", legacy.toString(), "--json").json();
+                ObjectNode copy = (ObjectNode) run("get", id, "--config", to.toString(), "--json").json();
+                Instant a = Instant.parse(from.remove("expires_at").asText());
+                Instant b = Instant.parse(copy.remove("expires_at").asText());
+                assertThat(copy).isEqualTo(from);
+                assertThat(Duration.between(a, b).abs()).isLessThan(Duration.ofSeconds(5));
+                assertThat(copy.path("conversation_history").get(0).path("content").asText()).isEqualTo("Ça va? 你好 🦊");
+            }
+        }
+    }
+
+    @Test
+    void theOriginalsLocalFilesMigrateWithTtlsFromTheirModificationTime() throws Exception {
+        Path store = Files.createDirectories(dir.resolve("legacy-files"));
+        Files.write(store.resolve("aaaabbbbccccdddd.json.gz"), gzip(original("aaaabbbbccccdddd", "alice",
+                "2024-05-06T07:08:09.5")));
+        Files.write(store.resolve("1234567890abcdef.json.gz"), gzip(original("1234567890abcdef", "bob",
+                "2024-05-06T07:08:09+02:00")));
+        Path old = store.resolve("0000000000000001.json.gz");
+        Files.write(old, gzip(original("0000000000000001", "carol", "2024-01-01T00:00:00")));
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(Duration.ofHours(30))));
+        Files.write(store.resolve("badbadbadbadbad0.json.gz"), "not gzip at all".getBytes(StandardCharsets.UTF_8));
+        // the original config file: its local block, with the original key names
+        Path legacy = config("legacy-file.json", """
+                { "storage_backend": "legacy-file", "session_ttl_hours": 24,
+                  "backends": { "local": { "storage_dir": "%s" } } }
+                """.formatted(store.toString().replace("\\", "\\\\")));
+
+        assertThat(run("list", "--config", legacy.toString(), "--user", "alice", "--json").json()).hasSize(1);
+        JsonNode bob = run("get", "1234567890abcdef", "--config", legacy.toString(), "--json").json();
+        assertThat(bob.path("created_at").asText()).isEqualTo("2024-05-06T05:08:09Z");
+        assertThat(Duration.between(Instant.now(), Instant.parse(bob.path("expires_at").asText())).toHours())
+                .isBetween(23L, 24L);
+        assertThat(run("get", "0000000000000001", "--config", legacy.toString()).code())
+                .as("modified 30 h ago with a 24 h TTL: expired").isEqualTo(1);
+        assertThat(run("delete", "aaaabbbbccccdddd", "--config", legacy.toString()).err()).contains("read-only");
+
+        migrateAndCompare(legacy, List.of("aaaabbbbccccdddd", "1234567890abcdef"), 2);
+    }
+
+    @Test
+    void theOriginalsS3ObjectsMigrateWithTtlsFromExpires() throws Exception {
+        try (S3Client client = S3TestServer.client(s3.directEndpoint())) {
+            for (String[] session : new String[][] {{"aaaa1111bbbb2222", "alice", "3600"},
+                    {"cccc3333dddd4444", "bob", "7200"}, {"eeee5555ffff6666", "carol", "-60"}}) {
+                Instant expires = Instant.now().plusSeconds(Long.parseLong(session[2]));
+                client.putObject(b -> b.bucket("session-mgmt-mcp").key("sessions/" + session[0] + ".json.gz")
+                        .metadata(Map.of("user_id", session[1], "project_id", "apollo")).expires(expires),
+                        RequestBody.fromBytes(gzip(original(session[0], session[1], "2024-05-06T07:08:09"))));
+            }
+            client.putObject(b -> b.bucket("session-mgmt-mcp").key("sessions/0bad0bad0bad0bad.json.gz")
+                    .metadata(Map.of("user_id", "alice", "project_id", "apollo")),
+                    RequestBody.fromString("{truncated"));
+        }
+        Path legacy = config("legacy-s3.json", """
+                { "storage_backend": "legacy-s3", "session_ttl_hours": 24,
+                  "backends": { "s3": { "bucket_name": "session-mgmt-mcp", "region": "us-east-1",
+                    "key_prefix": "sessions/", "endpoint": "%s", "path_style": true,
+                    "access_key_id": "%s", "secret_access_key": "%s" } } }
+                """.formatted(s3.directEndpoint(), S3TestServer.ACCESS_KEY, S3TestServer.SECRET_KEY));
+
+        assertThat(run("list", "--config", legacy.toString(), "--user", "bob", "--json").json()).hasSize(1);
+        JsonNode alice = run("get", "aaaa1111bbbb2222", "--config", legacy.toString(), "--json").json();
+        assertThat(Duration.between(Instant.now(), Instant.parse(alice.path("expires_at").asText())).toMinutes())
+                .isBetween(58L, 60L);
+        assertThat(run("get", "eeee5555ffff6666", "--config", legacy.toString()).code()).as("expired").isEqualTo(1);
+        assertThat(run("touch", "aaaa1111bbbb2222", "--config", legacy.toString()).err()).contains("read-only");
+
+        migrateAndCompare(legacy, List.of("aaaa1111bbbb2222", "cccc3333dddd4444"), 2);
+    }
+}
