@@ -32,6 +32,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 class LegacyFileAndS3MigrationTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static S3TestServer s3;
+    private static io.sessionbuddy.redis.RedisTestServer redis;
+    private static int targetCount;
 
     @TempDir
     Path dir;
@@ -40,11 +42,14 @@ class LegacyFileAndS3MigrationTest {
     static void start() {
         s3 = S3TestServer.start();
         s3.createBucket("session-mgmt-mcp");
+        s3.createBucket("migrated");
+        redis = io.sessionbuddy.redis.RedisTestServer.start();
     }
 
     @AfterAll
     static void stop() {
         s3.close();
+        redis.close();
     }
 
     private static ObjectNode original(String id, String user, String created) {
@@ -88,14 +93,24 @@ class LegacyFileAndS3MigrationTest {
         return file;
     }
 
+    /** Every new backend: memory, file, redis, s3 (a fresh namespace each time). */
     private String targets(int i) {
-        return i == 0 ? "{\"storage_backend\": \"memory\"}"
-                : "{\"storage_backend\": \"file\", \"backends\": {\"file\": {\"directory\": \""
-                        + dir.resolve("new" + i).toString().replace("\\", "\\\\") + "\"}}}";
+        int n = ++targetCount;
+        return switch (i) {
+            case 0 -> "{\"storage_backend\": \"memory\"}";
+            case 1 -> "{\"storage_backend\": \"file\", \"backends\": {\"file\": {\"directory\": \""
+                    + dir.resolve("new" + n).toString().replace("\\", "\\\\") + "\"}}}";
+            case 2 -> "{\"storage_backend\": \"redis\", \"backends\": {\"redis\": {\"host\": \"127.0.0.1\","
+                    + " \"port\": " + redis.port() + ", \"namespace\": \"m" + n + "\"}}}";
+            default -> "{\"storage_backend\": \"s3\", \"backends\": {\"s3\": {\"bucket\": \"migrated\","
+                    + " \"endpoint\": \"" + s3.directEndpoint() + "\", \"path_style\": true, \"namespace\": \"m" + n
+                    + "\", \"access_key\": \"" + S3TestServer.ACCESS_KEY + "\", \"secret_key\": \""
+                    + S3TestServer.SECRET_KEY + "\"}}}";
+        };
     }
 
     private void migrateAndCompare(Path legacy, List<String> ids, int copied) throws Exception {
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 4; i++) {
             Path to = config("to" + i + ".json", targets(i));
             Result result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
             assertThat(result.code()).as(result.err()).isEqualTo(1);

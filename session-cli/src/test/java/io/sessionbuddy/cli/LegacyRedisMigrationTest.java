@@ -39,6 +39,7 @@ class LegacyRedisMigrationTest {
     private static RedisTestServer server;
     private static RedisClient client;
     private static StatefulRedisConnection<String, byte[]> connection;
+    private static io.sessionbuddy.s3.S3TestServer s3;
 
     @TempDir
     Path dir;
@@ -48,6 +49,8 @@ class LegacyRedisMigrationTest {
         server = RedisTestServer.start();
         client = RedisClient.create();
         connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE), server.uri());
+        s3 = io.sessionbuddy.s3.S3TestServer.start();
+        s3.createBucket("migrated");
     }
 
     @AfterAll
@@ -55,6 +58,7 @@ class LegacyRedisMigrationTest {
         connection.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
         server.close();
+        s3.close();
     }
 
     /** The original's JSON: no expires_at, no version, timestamps as Python's isoformat() wrote them. */
@@ -150,7 +154,11 @@ class LegacyRedisMigrationTest {
         String fileTarget = """
                 { "storage_backend": "file", "backends": { "file": { "directory": "%s" } } }"""
                 .formatted(dir.resolve("files").toString().replace("\\", "\\\\"));
-        for (String target : List.of(fileTarget, redisTarget, "{\"storage_backend\": \"memory\"}")) {
+        String s3Target = """
+                { "storage_backend": "s3", "backends": { "s3": { "bucket": "migrated", "endpoint": "%s",
+                  "path_style": true, "access_key": "%s", "secret_key": "%s" } } }""".formatted(s3.directEndpoint(),
+                io.sessionbuddy.s3.S3TestServer.ACCESS_KEY, io.sessionbuddy.s3.S3TestServer.SECRET_KEY);
+        for (String target : List.of(fileTarget, redisTarget, s3Target, "{\"storage_backend\": \"memory\"}")) {
             Path to = config("target.json", target);
             Result result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
 
