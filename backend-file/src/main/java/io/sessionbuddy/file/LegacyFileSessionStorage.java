@@ -4,7 +4,7 @@ import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.core.StoredFormat;
-import io.sessionbuddy.spi.AbstractSessionStorage;
+import io.sessionbuddy.spi.ReadOnlySessionStorage;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * size and modification time so that a second listing only reads files that changed. Every write,
  * delete or cleanup fails with a message pointing to {@code session-buddy migrate}.
  */
-public final class LegacyFileSessionStorage extends AbstractSessionStorage {
+public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
     /** The provider name. */
     public static final String NAME = "legacy-file";
     private static final String SUFFIX = ".json.gz";
@@ -51,7 +51,7 @@ public final class LegacyFileSessionStorage extends AbstractSessionStorage {
      *     its file was last modified
      */
     public LegacyFileSessionStorage(Path directory, Duration defaultTtl, Clock clock, StoredFormat format) {
-        super(NAME, defaultTtl, clock, format, true, "");
+        super(NAME, defaultTtl, clock, format, "");
         this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
         if (!Files.isDirectory(this.directory)) {
             throw new SessionStorageException(NAME, null, "the original store's directory " + this.directory
@@ -156,33 +156,6 @@ public final class LegacyFileSessionStorage extends AbstractSessionStorage {
         }
         ids.sort(null);
         return ids;
-    }
-
-    private <T> CompletableFuture<T> readOnly(String operation) {
-        return CompletableFuture.failedFuture(new SessionStorageException(NAME, null, "cannot " + operation
-                + ": the original Python store's layout is read-only here; move its sessions with"
-                + " `session-buddy migrate --from <this config> --to <a config of a new store>`"));
-    }
-
-    @Override
-    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
-        return readOnly("store session " + state.sessionId());
-    }
-
-    @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
-            Duration ttl) {
-        return readOnly("replace session " + state.sessionId());
-    }
-
-    @Override
-    protected CompletableFuture<Boolean> doDelete(String sessionId) {
-        return readOnly("delete session " + sessionId);
-    }
-
-    @Override
-    protected CompletableFuture<Integer> doCleanup() {
-        return readOnly("clean up");
     }
 
     @Override

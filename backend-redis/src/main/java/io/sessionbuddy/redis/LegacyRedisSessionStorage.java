@@ -15,7 +15,7 @@ import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.core.StoredFormat;
-import io.sessionbuddy.spi.AbstractSessionStorage;
+import io.sessionbuddy.spi.ReadOnlySessionStorage;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * {@code KEYS}. Every write, delete or cleanup fails with a message pointing to
  * {@code session-buddy migrate}.
  */
-public final class LegacyRedisSessionStorage extends AbstractSessionStorage {
+public final class LegacyRedisSessionStorage extends ReadOnlySessionStorage {
     /** The provider name. */
     public static final String NAME = "legacy-redis";
     /** The original's default key prefix. */
@@ -58,7 +58,7 @@ public final class LegacyRedisSessionStorage extends AbstractSessionStorage {
 
     private LegacyRedisSessionStorage(RedisURI uri, RedisClient client, boolean owned, String keyPrefix,
             Duration defaultTtl, Clock clock, StoredFormat format) {
-        super(NAME, defaultTtl, clock, format, true, keyPrefix);
+        super(NAME, defaultTtl, clock, format, keyPrefix);
         this.prefix = keyPrefix;
         this.where = uri.getHost() + ":" + uri.getPort();
         this.ownedClient = owned ? client : null;
@@ -174,33 +174,6 @@ public final class LegacyRedisSessionStorage extends AbstractSessionStorage {
 
     private static String escapeGlob(String text) {
         return text.replaceAll("([*?\\[\\]\\\\])", "\\\\$1");
-    }
-
-    private <T> CompletableFuture<T> readOnly(String operation) {
-        return CompletableFuture.failedFuture(new SessionStorageException(NAME, null, "cannot " + operation
-                + ": the original Python store's layout is read-only here; move its sessions with"
-                + " `session-buddy migrate --from <this config> --to <a config of a new store>`"));
-    }
-
-    @Override
-    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
-        return readOnly("store session " + state.sessionId());
-    }
-
-    @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
-            Duration ttl) {
-        return readOnly("replace session " + state.sessionId());
-    }
-
-    @Override
-    protected CompletableFuture<Boolean> doDelete(String sessionId) {
-        return readOnly("delete session " + sessionId);
-    }
-
-    @Override
-    protected CompletableFuture<Integer> doCleanup() {
-        return readOnly("clean up");
     }
 
     @Override

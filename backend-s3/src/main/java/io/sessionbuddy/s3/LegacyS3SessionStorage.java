@@ -2,9 +2,8 @@ package io.sessionbuddy.s3;
 
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionState;
-import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.core.StoredFormat;
-import io.sessionbuddy.spi.AbstractSessionStorage;
+import io.sessionbuddy.spi.ReadOnlySessionStorage;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +34,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * object and remembered per ETag, so a second listing only asks about objects that changed. Every
  * write, delete or cleanup fails with a message pointing to {@code session-buddy migrate}.
  */
-public final class LegacyS3SessionStorage extends AbstractSessionStorage {
+public final class LegacyS3SessionStorage extends ReadOnlySessionStorage {
     /** The provider name. */
     public static final String NAME = "legacy-s3";
     /** The original's default key prefix. */
@@ -58,7 +57,7 @@ public final class LegacyS3SessionStorage extends AbstractSessionStorage {
      */
     public LegacyS3SessionStorage(S3Client s3, boolean ownsClient, String bucket, String keyPrefix, Duration defaultTtl,
             Clock clock, StoredFormat format) {
-        super(NAME, defaultTtl, clock, format, true, keyPrefix);
+        super(NAME, defaultTtl, clock, format, keyPrefix);
         this.s3 = Objects.requireNonNull(s3, "s3");
         this.ownsClient = ownsClient;
         this.bucket = Objects.requireNonNull(bucket, "bucket");
@@ -178,33 +177,6 @@ public final class LegacyS3SessionStorage extends AbstractSessionStorage {
         }
         String id = key.substring(prefix.length(), key.length() - SUFFIX.length());
         return SessionIds.isValid(id) ? id : null;
-    }
-
-    private <T> CompletableFuture<T> readOnly(String operation) {
-        return CompletableFuture.failedFuture(new SessionStorageException(NAME, null, "cannot " + operation
-                + ": the original Python store's layout is read-only here; move its sessions with"
-                + " `session-buddy migrate --from <this config> --to <a config of a new store>`"));
-    }
-
-    @Override
-    protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
-        return readOnly("store session " + state.sessionId());
-    }
-
-    @Override
-    protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
-            Duration ttl) {
-        return readOnly("replace session " + state.sessionId());
-    }
-
-    @Override
-    protected CompletableFuture<Boolean> doDelete(String sessionId) {
-        return readOnly("delete session " + sessionId);
-    }
-
-    @Override
-    protected CompletableFuture<Integer> doCleanup() {
-        return readOnly("clean up");
     }
 
     @Override

@@ -1,0 +1,55 @@
+package io.sessionbuddy.spi;
+
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.core.StoredFormat;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A storage that only reads: every store, replace, delete and cleanup fails with a
+ * {@link SessionStorageException} that says why and points to {@code session-buddy migrate}. The
+ * base of the readers of the original Python store's layouts ({@code legacy-redis},
+ * {@code legacy-s3}, {@code legacy-file}).
+ */
+public abstract class ReadOnlySessionStorage extends AbstractSessionStorage {
+    /**
+     * @param backendName the provider name, used in every error
+     * @param defaultTtl the time to live of records that carry no expiry of their own
+     * @param clock the clock used for expiry checks
+     * @param format the stored format (decoding bounds)
+     * @param scope the namespace of the records, see {@link AbstractSessionStorage}
+     */
+    protected ReadOnlySessionStorage(String backendName, Duration defaultTtl, Clock clock, StoredFormat format,
+            String scope) {
+        super(backendName, defaultTtl, clock, format, true, scope);
+    }
+
+    private <T> CompletableFuture<T> readOnly(String operation) {
+        return CompletableFuture.failedFuture(new SessionStorageException(backendName(), null, "cannot " + operation
+                + ": the original Python store's layout is read-only here; move its sessions with"
+                + " `session-buddy migrate --from <this config> --to <a config of a new store>`"));
+    }
+
+    @Override
+    protected final CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
+        return readOnly("store session " + state.sessionId());
+    }
+
+    @Override
+    protected final CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
+            Duration ttl) {
+        return readOnly("replace session " + state.sessionId());
+    }
+
+    @Override
+    protected final CompletableFuture<Boolean> doDelete(String sessionId) {
+        return readOnly("delete session " + sessionId);
+    }
+
+    @Override
+    protected final CompletableFuture<Integer> doCleanup() {
+        return readOnly("clean up");
+    }
+}
