@@ -3,14 +3,14 @@ package io.sessionbuddy.file;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
-import io.sessionbuddy.testkit.SessionStorageContract;
+import io.sessionbuddy.testkit.BytesSessionStorageContract;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The contract on the real file system, with the default stored format (zstd over 1 KiB). */
-class FileSessionStorageTest extends SessionStorageContract {
+class FileSessionStorageTest extends BytesSessionStorageContract {
     @TempDir
     Path directory;
 

@@ -10,7 +10,7 @@ import io.sessionbuddy.testkit.RawRecords;
 import io.lettuce.core.cluster.SlotHash;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.testkit.SessionStorageContract;
+import io.sessionbuddy.testkit.BytesSessionStorageContract;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The contract against a real 3-master Redis Cluster. */
-class RedisClusterSessionStorageTest extends SessionStorageContract {
+class RedisClusterSessionStorageTest extends BytesSessionStorageContract {
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static RedisTestCluster cluster;
     private static RedisClusterClient client;

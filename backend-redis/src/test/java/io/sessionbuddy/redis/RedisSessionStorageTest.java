@@ -6,7 +6,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.testkit.SessionStorageContract;
+import io.sessionbuddy.testkit.BytesSessionStorageContract;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /** The contract against a real standalone redis-server; each test gets its own namespace. */
-class RedisSessionStorageTest extends SessionStorageContract {
+class RedisSessionStorageTest extends BytesSessionStorageContract {
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static RedisTestServer server;
     private static RedisClient client;

@@ -5,7 +5,7 @@ import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import io.sessionbuddy.testkit.SessionStorageContract;
+import io.sessionbuddy.testkit.BytesSessionStorageContract;
 import java.time.Clock;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** The contract against a real S3-protocol server (S3Proxy); each test gets its own namespace. */
-class S3SessionStorageTest extends SessionStorageContract {
+class S3SessionStorageTest extends BytesSessionStorageContract {
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static S3TestServer server;
     private static S3Client client;

@@ -6,18 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import io.sessionbuddy.core.Compression;
-import io.sessionbuddy.core.CorruptSessionException;
-import io.sessionbuddy.core.CorruptSessionException.Reason;
 import io.sessionbuddy.core.KeyRing;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionJsonCodec;
 import io.sessionbuddy.core.SessionTooLargeException;
 import io.sessionbuddy.core.StoredFormat;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.zip.CRC32C;
 import org.assertj.core.api.Assertions;
 import org.assertj.core.data.TemporalUnitOffset;
 import io.sessionbuddy.core.SessionIds;
@@ -50,10 +43,10 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The behaviour every {@link SessionStorage} must have. A backend's test extends this class and
  * implements {@link #createStorage(Clock, StoredFormat)}; every test then runs against a fresh
- * storage. A backend that stores bytes also implements {@link #reopenStorage} and
- * {@link #rawRecords()} so that the stored-format tests (damaged, truncated, moved records, wrong
- * keys, formats written by other settings) run; run the suite again with compression and
- * encryption on by overriding {@link #storedFormat()} in a subclass.
+ * storage. A backend that stores bytes extends {@link BytesSessionStorageContract} instead, which
+ * adds the stored-format tests (damaged, truncated, moved records, wrong keys, formats written by
+ * other settings); run the suite again with compression and encryption on by overriding
+ * {@link #storedFormat()} in a subclass.
  *
  * <pre>{@code
  * class MyStorageTest extends SessionStorageContract {
@@ -85,23 +78,6 @@ public abstract class SessionStorageContract {
      * {@link #defaultTtl()}) and {@code format}.
      */
     protected abstract SessionStorage createStorage(Clock clock, StoredFormat format);
-
-    /**
-     * Another storage on the same store as the one {@link #createStorage} made last in this test
-     * (as another process would open it), with another stored format. Backends that store bytes
-     * implement it; the default fails.
-     */
-    protected SessionStorage reopenStorage(Clock clock, StoredFormat format) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not implement reopenStorage");
-    }
-
-    /**
-     * Raw access to the stored records, or {@code null} for a backend that keeps objects rather
-     * than bytes (memory: DESIGN.md lets it keep decoded objects, with the same size limit).
-     */
-    protected RawRecords rawRecords() {
-        return null;
-    }
 
     /**
      * The default format with encryption on (a fixed test key {@code test-key-1}) and every
@@ -210,11 +186,19 @@ public abstract class SessionStorageContract {
         throw new AssertionError("expected the call to fail, but it succeeded");
     }
 
-    private SessionState stored(String id) {
+    /** Closes {@code other} after the test, with the storage under test; returns it. */
+    protected final SessionStorage closeAfterTest(SessionStorage other) {
+        opened.add(other);
+        return other;
+    }
+
+    /** The stored session (failing when absent). */
+    protected final SessionState stored(String id) {
         return await(storage.retrieveSession(id)).orElseThrow(() -> new AssertionError("session " + id + " absent"));
     }
 
-    private static String id() {
+    /** A fresh session id. */
+    protected static String id() {
         return SessionIds.generate();
     }
 
@@ -618,197 +602,9 @@ public abstract class SessionStorageContract {
         assertThat(withoutExpiry(stored(big.sessionId()))).isEqualTo(withoutExpiry(big));
     }
 
-    private static SessionState withoutExpiry(SessionState state) {
+    /** {@code state} without its {@code expires_at} (stamped by the store). */
+    protected static SessionState withoutExpiry(SessionState state) {
         return state.withExpiresAt(null);
-    }
-
-    private RawRecords requireRaw() {
-        RawRecords raw = rawRecords();
-        org.junit.jupiter.api.Assumptions.assumeTrue(raw != null,
-                "this backend keeps objects, not bytes (allowed for memory by DESIGN.md)");
-        return raw;
-    }
-
-    @Test
-    void storedRecordsAreTheVersionedEnvelope() throws Exception {
-        RawRecords raw = requireRaw();
-        SessionState state = largeSession(id(), "u", "p");
-        await(storage.storeSession(state, null));
-
-        byte[] record = raw.read(state.sessionId());
-
-        assertThat(new String(record, 0, 3, StandardCharsets.US_ASCII)).isEqualTo("SBF");
-        assertThat(record[3]).isEqualTo((byte) 1);
-        assertThat(record[4]).as("compression id").isEqualTo((byte) storedFormat().compression().id());
-        assertThat(record[5]).as("cipher id").isEqualTo((byte) (storedFormat().keyRing().isEmpty() ? 0 : 1));
-        if (!storedFormat().keyRing().isEmpty()) {
-            assertThat(new String(record, StandardCharsets.ISO_8859_1)).doesNotContain("Turn ").doesNotContain("assistant");
-        }
-    }
-
-    @Test
-    void recordsWrittenWithOtherSettingsAndPlainJsonStillRead() throws Exception {
-        RawRecords raw = requireRaw();
-        List<SessionState> written = new ArrayList<>();
-        for (Compression compression : Compression.values()) {
-            SessionStorage other = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.none())
-                    .withCompression(compression).withCompressionThreshold(0));
-            opened.add(other);
-            SessionState state = largeSession(id(), "mixed", "p");
-            await(other.storeSession(state, null));
-            written.add(state);
-        }
-        SessionState legacy = fullSession(id(), "mixed", "p");
-        await(storage.storeSession(legacy, null));
-        raw.write(legacy.sessionId(), SessionJsonCodec.toBytes(stored(legacy.sessionId())));
-        written.add(legacy);
-
-        for (SessionState state : written) {
-            assertThat(withoutExpiry(stored(state.sessionId()))).isEqualTo(withoutExpiry(state));
-        }
-        assertThat(await(storage.listSessions("mixed", null))).hasSize(written.size());
-    }
-
-    @Test
-    void damagedTruncatedAndMovedRecordsFailWithDistinctReasons() throws Exception {
-        RawRecords raw = requireRaw();
-        SessionState truncated = largeSession(id(), "u", "p");
-        SessionState flipped = largeSession(id(), "u", "p");
-        SessionState moved = largeSession(id(), "u", "p");
-        SessionState newer = largeSession(id(), "u", "p");
-        SessionState healthy = largeSession(id(), "u", "p");
-        for (SessionState state : List.of(truncated, flipped, moved, newer, healthy)) {
-            await(storage.storeSession(state, null));
-        }
-
-        byte[] record = raw.read(truncated.sessionId());
-        raw.write(truncated.sessionId(), Arrays.copyOf(record, record.length - 7));
-        byte[] damaged = raw.read(flipped.sessionId());
-        damaged[damaged.length / 2] ^= 0x20;
-        raw.write(flipped.sessionId(), damaged);
-        raw.write(moved.sessionId(), raw.read(healthy.sessionId()));
-        byte[] future = raw.read(newer.sessionId());
-        future[3] = 2;
-        raw.write(newer.sessionId(), withChecksum(future));
-
-        assertCorrupt(truncated.sessionId(), Reason.TRUNCATED, "cut off");
-        assertCorrupt(flipped.sessionId(), Reason.CHECKSUM_MISMATCH, "checksum");
-        assertCorrupt(moved.sessionId(), Reason.WRONG_SESSION, "moved");
-        assertCorrupt(newer.sessionId(), Reason.UNSUPPORTED_VERSION, "version 2");
-        assertThat(withoutExpiry(stored(healthy.sessionId()))).isEqualTo(withoutExpiry(healthy));
-        assertThat(await(storage.retrieveSession(healthy.sessionId()))).isPresent();
-    }
-
-    @Test
-    void storedIdsIncludeExpiredAndUnreadableRecords() throws Exception {
-        RawRecords raw = requireRaw();
-        SessionState live = session(id(), "u", "p");
-        SessionState broken = session(id(), "u", "p");
-        SessionState expiring = session(id(), "u", "p");
-        await(storage.storeSession(live, null));
-        await(storage.storeSession(broken, null));
-        await(storage.storeSession(expiring, SHORT_TTL));
-        raw.write(broken.sessionId(), "not a record".getBytes(StandardCharsets.US_ASCII));
-        advance(SHORT_TTL.plusMillis(200));
-
-        List<String> ids = await(storage.listStoredSessionIds());
-
-        assertThat(ids).contains(live.sessionId(), broken.sessionId()).isSorted();
-        if (!serverOwnsTime()) {
-            assertThat(ids).contains(expiring.sessionId());
-        }
-        assertThat(await(storage.listSessions(null, null))).contains(live.sessionId())
-                .doesNotContain(expiring.sessionId());
-    }
-
-    @Test
-    void encryptedRecordsNeedTheRightKeyAndUntamperedBytes() throws Exception {
-        RawRecords raw = requireRaw();
-        org.junit.jupiter.api.Assumptions.assumeFalse(storedFormat().keyRing().isEmpty(),
-                "runs in the encrypted variant of the suite");
-        KeyRing ring = storedFormat().keyRing();
-        SessionState forged = largeSession(id(), "u", "p");
-        SessionState state = largeSession(id(), "u", "p");
-        await(storage.storeSession(forged, null));
-        await(storage.storeSession(state, null));
-
-        byte[] record = raw.read(forged.sessionId());
-        record[record.length - 10] ^= 0x01;
-        raw.write(forged.sessionId(), withChecksum(record));
-        assertCorrupt(forged.sessionId(), Reason.AUTHENTICATION_FAILED, "tampered");
-
-        byte[] otherMaterial = new byte[KeyRing.KEY_BYTES];
-        Arrays.fill(otherMaterial, (byte) 7);
-        SessionStorage wrongKey = reopenStorage(clock, storedFormat().withKeyRing(
-                KeyRing.of(ring.activeKeyId(), Map.of(ring.activeKeyId(), otherMaterial))));
-        opened.add(wrongKey);
-        Throwable wrong = failureOf(() -> wrongKey.retrieveSession(state.sessionId()));
-        assertThat(wrong).isInstanceOf(CorruptSessionException.class).hasMessageContaining("another key");
-        assertThat(((CorruptSessionException) wrong).reason()).isEqualTo(Reason.WRONG_KEY);
-
-        SessionStorage otherRing = reopenStorage(clock, storedFormat().withKeyRing(
-                KeyRing.of("other", Map.of("other", otherMaterial))));
-        opened.add(otherRing);
-        Throwable unknown = failureOf(() -> otherRing.retrieveSession(state.sessionId()));
-        assertThat(unknown).isInstanceOf(CorruptSessionException.class).hasMessageContaining(ring.activeKeyId());
-        assertThat(((CorruptSessionException) unknown).reason()).isEqualTo(Reason.UNKNOWN_KEY);
-
-        SessionStorage noKeys = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.none()));
-        opened.add(noKeys);
-        assertThat(((CorruptSessionException) failureOf(() -> noKeys.retrieveSession(state.sessionId()))).reason())
-                .isEqualTo(Reason.UNKNOWN_KEY);
-        assertThat(withoutExpiry(stored(state.sessionId()))).isEqualTo(withoutExpiry(state));
-    }
-
-    @Test
-    void rotatingTheKeyRewritesEverySessionWithTheNewKey() throws Exception {
-        RawRecords raw = requireRaw();
-        byte[] first = new byte[KeyRing.KEY_BYTES];
-        byte[] second = new byte[KeyRing.KEY_BYTES];
-        Arrays.fill(first, (byte) 1);
-        Arrays.fill(second, (byte) 2);
-        SessionStorage old = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.of("k1", Map.of("k1", first))));
-        opened.add(old);
-        List<SessionState> states = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            SessionState state = largeSession(id(), "rot", "p");
-            await(old.storeSession(state, null));
-            states.add(state);
-        }
-
-        SessionStorage rotated = reopenStorage(clock, storedFormat().withKeyRing(
-                KeyRing.of("k2", Map.of("k1", first, "k2", second))));
-        opened.add(rotated);
-        SessionManager.RewriteReport report = await(new SessionManager(rotated, SessionBuddyConfig.defaults(), clock)
-                .rewriteAllSessions());
-
-        assertThat(report.rewritten()).isEqualTo(3);
-        assertThat(report.failures()).isEmpty();
-        SessionStorage onlyNew = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.of("k2", Map.of("k2", second))));
-        opened.add(onlyNew);
-        for (SessionState state : states) {
-            byte[] record = raw.read(state.sessionId());
-            assertThat(new String(record, 7, record[6], StandardCharsets.US_ASCII)).isEqualTo("k2");
-            SessionState read = await(onlyNew.retrieveSession(state.sessionId())).orElseThrow();
-            assertThat(read.version()).isEqualTo(state.version() + 1);
-            assertThat(read.lastActivity()).isEqualTo(state.lastActivity());
-            assertThat(withoutExpiry(read).toBuilder().version(state.version()).build()).isEqualTo(withoutExpiry(state));
-        }
-    }
-
-    private void assertCorrupt(String sessionId, Reason reason, String words) {
-        Throwable failure = failureOf(() -> storage.retrieveSession(sessionId));
-        assertThat(failure).isInstanceOf(CorruptSessionException.class).hasMessageContaining(sessionId)
-                .hasMessageContaining(words);
-        assertThat(((CorruptSessionException) failure).reason()).as(failure.getMessage()).isEqualTo(reason);
-    }
-
-    /** {@code record} with its trailing CRC32C recomputed, as a deliberate forger would. */
-    private static byte[] withChecksum(byte[] record) {
-        CRC32C crc = new CRC32C();
-        crc.update(record, 0, record.length - 4);
-        ByteBuffer.wrap(record, record.length - 4, 4).putInt((int) crc.getValue());
-        return record;
     }
 
     private static TemporalUnitOffset within(Duration tolerance) {

@@ -1,0 +1,229 @@
+package io.sessionbuddy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sessionbuddy.core.Compression;
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.CorruptSessionException.Reason;
+import io.sessionbuddy.core.KeyRing;
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.StoredFormat;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract of a storage that stores bytes (file, redis, s3, and any third-party backend that
+ * writes the shared stored format): everything of {@link SessionStorageContract}, plus tests that
+ * reach the stored records directly to truncate, damage and move them, read them with wrong keys,
+ * and mix formats written with other settings. A storage that keeps objects (memory) extends
+ * {@link SessionStorageContract} only.
+ */
+public abstract class BytesSessionStorageContract extends SessionStorageContract {
+    /**
+     * Another storage on the same store as the one {@link #createStorage} made last in this test
+     * (as another process would open it), with another stored format.
+     */
+    protected abstract SessionStorage reopenStorage(Clock clock, StoredFormat format);
+
+    /** Raw access to the stored records of the store {@link #createStorage} made last. */
+    protected abstract RawRecords rawRecords();
+
+    @Test
+    void storedRecordsAreTheVersionedEnvelope() throws Exception {
+        RawRecords raw = rawRecords();
+        SessionState state = largeSession(id(), "u", "p");
+        await(storage.storeSession(state, null));
+
+        byte[] record = raw.read(state.sessionId());
+
+        assertThat(new String(record, 0, 3, StandardCharsets.US_ASCII)).isEqualTo("SBF");
+        assertThat(record[3]).isEqualTo((byte) 1);
+        assertThat(record[4]).as("compression id").isEqualTo((byte) storedFormat().compression().id());
+        assertThat(record[5]).as("cipher id").isEqualTo((byte) (storedFormat().keyRing().isEmpty() ? 0 : 1));
+        if (!storedFormat().keyRing().isEmpty()) {
+            assertThat(new String(record, StandardCharsets.ISO_8859_1)).doesNotContain("Turn ").doesNotContain("assistant");
+        }
+    }
+
+    @Test
+    void recordsWrittenWithOtherSettingsAndPlainJsonStillRead() throws Exception {
+        RawRecords raw = rawRecords();
+        List<SessionState> written = new ArrayList<>();
+        for (Compression compression : Compression.values()) {
+            SessionStorage other = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.none())
+                    .withCompression(compression).withCompressionThreshold(0));
+            closeAfterTest(other);
+            SessionState state = largeSession(id(), "mixed", "p");
+            await(other.storeSession(state, null));
+            written.add(state);
+        }
+        SessionState legacy = fullSession(id(), "mixed", "p");
+        await(storage.storeSession(legacy, null));
+        raw.write(legacy.sessionId(), SessionJsonCodec.toBytes(stored(legacy.sessionId())));
+        written.add(legacy);
+
+        for (SessionState state : written) {
+            assertThat(withoutExpiry(stored(state.sessionId()))).isEqualTo(withoutExpiry(state));
+        }
+        assertThat(await(storage.listSessions("mixed", null))).hasSize(written.size());
+    }
+
+    @Test
+    void damagedTruncatedAndMovedRecordsFailWithDistinctReasons() throws Exception {
+        RawRecords raw = rawRecords();
+        SessionState truncated = largeSession(id(), "u", "p");
+        SessionState flipped = largeSession(id(), "u", "p");
+        SessionState moved = largeSession(id(), "u", "p");
+        SessionState newer = largeSession(id(), "u", "p");
+        SessionState healthy = largeSession(id(), "u", "p");
+        for (SessionState state : List.of(truncated, flipped, moved, newer, healthy)) {
+            await(storage.storeSession(state, null));
+        }
+
+        byte[] record = raw.read(truncated.sessionId());
+        raw.write(truncated.sessionId(), Arrays.copyOf(record, record.length - 7));
+        byte[] damaged = raw.read(flipped.sessionId());
+        damaged[damaged.length / 2] ^= 0x20;
+        raw.write(flipped.sessionId(), damaged);
+        raw.write(moved.sessionId(), raw.read(healthy.sessionId()));
+        byte[] future = raw.read(newer.sessionId());
+        future[3] = 2;
+        raw.write(newer.sessionId(), withChecksum(future));
+
+        assertCorrupt(truncated.sessionId(), Reason.TRUNCATED, "cut off");
+        assertCorrupt(flipped.sessionId(), Reason.CHECKSUM_MISMATCH, "checksum");
+        assertCorrupt(moved.sessionId(), Reason.WRONG_SESSION, "moved");
+        assertCorrupt(newer.sessionId(), Reason.UNSUPPORTED_VERSION, "version 2");
+        assertThat(withoutExpiry(stored(healthy.sessionId()))).isEqualTo(withoutExpiry(healthy));
+        assertThat(await(storage.retrieveSession(healthy.sessionId()))).isPresent();
+    }
+
+    @Test
+    void storedIdsIncludeExpiredAndUnreadableRecords() throws Exception {
+        RawRecords raw = rawRecords();
+        SessionState live = session(id(), "u", "p");
+        SessionState broken = session(id(), "u", "p");
+        SessionState expiring = session(id(), "u", "p");
+        await(storage.storeSession(live, null));
+        await(storage.storeSession(broken, null));
+        await(storage.storeSession(expiring, SHORT_TTL));
+        raw.write(broken.sessionId(), "not a record".getBytes(StandardCharsets.US_ASCII));
+        advance(SHORT_TTL.plusMillis(200));
+
+        List<String> ids = await(storage.listStoredSessionIds());
+
+        assertThat(ids).contains(live.sessionId(), broken.sessionId()).isSorted();
+        if (!serverOwnsTime()) {
+            assertThat(ids).contains(expiring.sessionId());
+        }
+        assertThat(await(storage.listSessions(null, null))).contains(live.sessionId())
+                .doesNotContain(expiring.sessionId());
+    }
+
+    @Test
+    void encryptedRecordsNeedTheRightKeyAndUntamperedBytes() throws Exception {
+        RawRecords raw = rawRecords();
+        // the encrypted variant's own storage, or one with the test key on the same store
+        StoredFormat format = storedFormat().keyRing().isEmpty() ? encryptedFormat() : storedFormat();
+        SessionStorage encrypted = format == storedFormat() ? storage : closeAfterTest(reopenStorage(clock, format));
+        KeyRing ring = format.keyRing();
+        SessionState forged = largeSession(id(), "u", "p");
+        SessionState state = largeSession(id(), "u", "p");
+        await(encrypted.storeSession(forged, null));
+        await(encrypted.storeSession(state, null));
+
+        byte[] record = raw.read(forged.sessionId());
+        record[record.length - 10] ^= 0x01;
+        raw.write(forged.sessionId(), withChecksum(record));
+        assertCorrupt(encrypted, forged.sessionId(), Reason.AUTHENTICATION_FAILED, "tampered");
+
+        byte[] otherMaterial = new byte[KeyRing.KEY_BYTES];
+        Arrays.fill(otherMaterial, (byte) 7);
+        SessionStorage wrongKey = reopenStorage(clock, format.withKeyRing(
+                KeyRing.of(ring.activeKeyId(), Map.of(ring.activeKeyId(), otherMaterial))));
+        closeAfterTest(wrongKey);
+        Throwable wrong = failureOf(() -> wrongKey.retrieveSession(state.sessionId()));
+        assertThat(wrong).isInstanceOf(CorruptSessionException.class).hasMessageContaining("another key");
+        assertThat(((CorruptSessionException) wrong).reason()).isEqualTo(Reason.WRONG_KEY);
+
+        SessionStorage otherRing = reopenStorage(clock, format.withKeyRing(
+                KeyRing.of("other", Map.of("other", otherMaterial))));
+        closeAfterTest(otherRing);
+        Throwable unknown = failureOf(() -> otherRing.retrieveSession(state.sessionId()));
+        assertThat(unknown).isInstanceOf(CorruptSessionException.class).hasMessageContaining(ring.activeKeyId());
+        assertThat(((CorruptSessionException) unknown).reason()).isEqualTo(Reason.UNKNOWN_KEY);
+
+        SessionStorage noKeys = reopenStorage(clock, format.withKeyRing(KeyRing.none()));
+        closeAfterTest(noKeys);
+        assertThat(((CorruptSessionException) failureOf(() -> noKeys.retrieveSession(state.sessionId()))).reason())
+                .isEqualTo(Reason.UNKNOWN_KEY);
+        assertThat(withoutExpiry(await(encrypted.retrieveSession(state.sessionId())).orElseThrow()))
+                .isEqualTo(withoutExpiry(state));
+    }
+
+    @Test
+    void rotatingTheKeyRewritesEverySessionWithTheNewKey() throws Exception {
+        RawRecords raw = rawRecords();
+        byte[] first = new byte[KeyRing.KEY_BYTES];
+        byte[] second = new byte[KeyRing.KEY_BYTES];
+        Arrays.fill(first, (byte) 1);
+        Arrays.fill(second, (byte) 2);
+        SessionStorage old = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.of("k1", Map.of("k1", first))));
+        closeAfterTest(old);
+        List<SessionState> states = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SessionState state = largeSession(id(), "rot", "p");
+            await(old.storeSession(state, null));
+            states.add(state);
+        }
+
+        SessionStorage rotated = reopenStorage(clock, storedFormat().withKeyRing(
+                KeyRing.of("k2", Map.of("k1", first, "k2", second))));
+        closeAfterTest(rotated);
+        SessionManager.RewriteReport report = await(new SessionManager(rotated, SessionBuddyConfig.defaults(), clock)
+                .rewriteAllSessions());
+
+        assertThat(report.rewritten()).isEqualTo(3);
+        assertThat(report.failures()).isEmpty();
+        SessionStorage onlyNew = reopenStorage(clock, storedFormat().withKeyRing(KeyRing.of("k2", Map.of("k2", second))));
+        closeAfterTest(onlyNew);
+        for (SessionState state : states) {
+            byte[] record = raw.read(state.sessionId());
+            assertThat(new String(record, 7, record[6], StandardCharsets.US_ASCII)).isEqualTo("k2");
+            SessionState read = await(onlyNew.retrieveSession(state.sessionId())).orElseThrow();
+            assertThat(read.version()).isEqualTo(state.version() + 1);
+            assertThat(read.lastActivity()).isEqualTo(state.lastActivity());
+            assertThat(withoutExpiry(read).toBuilder().version(state.version()).build()).isEqualTo(withoutExpiry(state));
+        }
+    }
+
+    private void assertCorrupt(String sessionId, Reason reason, String words) {
+        assertCorrupt(storage, sessionId, reason, words);
+    }
+
+    private static void assertCorrupt(SessionStorage reader, String sessionId, Reason reason, String words) {
+        Throwable failure = failureOf(() -> reader.retrieveSession(sessionId));
+        assertThat(failure).isInstanceOf(CorruptSessionException.class).hasMessageContaining(sessionId)
+                .hasMessageContaining(words);
+        assertThat(((CorruptSessionException) failure).reason()).as(failure.getMessage()).isEqualTo(reason);
+    }
+
+    /** {@code record} with its trailing CRC32C recomputed, as a deliberate forger would. */
+    private static byte[] withChecksum(byte[] record) {
+        CRC32C crc = new CRC32C();
+        crc.update(record, 0, record.length - 4);
+        ByteBuffer.wrap(record, record.length - 4, 4).putInt((int) crc.getValue());
+        return record;
+    }
+}
