@@ -1,10 +1,7 @@
 package io.sessionbuddy.redis;
 
-import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -26,7 +23,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -156,20 +152,9 @@ public final class LegacyRedisSessionStorage extends ReadOnlySessionStorage {
 
     @Override
     protected CompletableFuture<List<String>> doListStoredIds() {
-        String pattern = escapeGlob(prefix) + "session:*";
-        Set<String> keys = new LinkedHashSet<>();
-        return scanFrom(ScanCursor.INITIAL, ScanArgs.Builder.matches(pattern).limit(1000), keys)
-                .thenApply(done -> keys.stream().map(k -> k.substring(prefix.length() + "session:".length()))
+        return RedisSessionStorage.scanKeys(commands, escapeGlob(prefix) + "session:*")
+                .thenApply(keys -> keys.stream().map(k -> k.substring(prefix.length() + "session:".length()))
                         .filter(SessionIds::isValid).sorted().toList());
-    }
-
-    private CompletableFuture<Void> scanFrom(ScanCursor cursor, ScanArgs args, Set<String> keys) {
-        CompletionStage<KeyScanCursor<String>> page = cursor == ScanCursor.INITIAL
-                ? commands.scan(args) : commands.scan(cursor, args);
-        return page.toCompletableFuture().thenCompose(result -> {
-            keys.addAll(result.getKeys());
-            return result.isFinished() ? CompletableFuture.completedFuture(null) : scanFrom(result, args, keys);
-        });
     }
 
     private static String escapeGlob(String text) {

@@ -323,17 +323,24 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     }
 
     private CompletableFuture<Set<String>> scanKeys(String pattern) {
-        Set<String> keys = new LinkedHashSet<>();
-        ScanArgs args = ScanArgs.Builder.matches(pattern).limit(1000);
-        return scanFrom(ScanCursor.INITIAL, args, keys).thenApply(done -> keys);
+        return scanKeys(commands, pattern);
     }
 
-    private CompletableFuture<Void> scanFrom(ScanCursor cursor, ScanArgs args, Set<String> keys) {
+    /** Every key matching {@code pattern}, with {@code SCAN} (never {@code KEYS}); shared with the legacy reader. */
+    static CompletableFuture<Set<String>> scanKeys(RedisClusterAsyncCommands<String, byte[]> commands, String pattern) {
+        Set<String> keys = new LinkedHashSet<>();
+        ScanArgs args = ScanArgs.Builder.matches(pattern).limit(1000);
+        return scanFrom(commands, ScanCursor.INITIAL, args, keys).thenApply(done -> keys);
+    }
+
+    private static CompletableFuture<Void> scanFrom(RedisClusterAsyncCommands<String, byte[]> commands,
+            ScanCursor cursor, ScanArgs args, Set<String> keys) {
         CompletionStage<KeyScanCursor<String>> page = cursor == ScanCursor.INITIAL
                 ? commands.scan(args) : commands.scan(cursor, args);
         return page.toCompletableFuture().thenCompose(result -> {
             keys.addAll(result.getKeys());
-            return result.isFinished() ? CompletableFuture.completedFuture(null) : scanFrom(result, args, keys);
+            return result.isFinished() ? CompletableFuture.completedFuture(null)
+                    : scanFrom(commands, result, args, keys);
         });
     }
 
