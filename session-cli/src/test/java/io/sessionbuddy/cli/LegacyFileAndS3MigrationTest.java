@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sessionbuddy.s3.S3TestServer;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,18 +72,8 @@ class LegacyFileAndS3MigrationTest {
         return out.toByteArray();
     }
 
-    private record Result(int code, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-    }
-
-    private Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = SessionBuddyCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), false);
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private CliRun run(String... args) {
+        return CliRun.run(false, Map.of(), args);
     }
 
     private Path config(String name, String json) throws Exception {
@@ -112,7 +101,7 @@ class LegacyFileAndS3MigrationTest {
     private void migrateAndCompare(Path legacy, List<String> ids, int copied) throws Exception {
         for (int i = 0; i < 4; i++) {
             Path to = config("to" + i + ".json", targets(i));
-            Result result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
+            CliRun result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
             assertThat(result.code()).as(result.err()).isEqualTo(1);
             assertThat(result.json().path("copied").asInt()).isEqualTo(copied);
             assertThat(result.json().path("failed").asInt()).isEqualTo(1);

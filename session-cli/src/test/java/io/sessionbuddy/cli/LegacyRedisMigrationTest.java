@@ -15,7 +15,6 @@ import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.sessionbuddy.redis.RedisTestServer;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,18 +96,8 @@ class LegacyRedisMigrationTest {
         return pending;
     }
 
-    private record Result(int code, String out, String err) {
-        JsonNode json() throws Exception {
-            return JSON.readTree(out);
-        }
-    }
-
-    private Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = SessionBuddyCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), false);
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private CliRun run(String... args) {
+        return CliRun.run(false, Map.of(), args);
     }
 
     private Path config(String name, String json) throws Exception {
@@ -144,7 +133,7 @@ class LegacyRedisMigrationTest {
         assertThat(alice.path("created_at").asText()).isEqualTo("2024-05-06T07:08:09.123456Z");
         assertThat(Duration.between(Instant.now(), Instant.parse(alice.path("expires_at").asText())).toMinutes())
                 .isBetween(58L, 60L);
-        Result write = run("delete", "a1b2c3d4e5f60718", "--config", legacy.toString());
+        CliRun write = run("delete", "a1b2c3d4e5f60718", "--config", legacy.toString());
         assertThat(write.code()).isEqualTo(1);
         assertThat(write.err()).contains("read-only").contains("session-buddy migrate");
 
@@ -160,7 +149,7 @@ class LegacyRedisMigrationTest {
                 io.sessionbuddy.s3.S3TestServer.ACCESS_KEY, io.sessionbuddy.s3.S3TestServer.SECRET_KEY);
         for (String target : List.of(fileTarget, redisTarget, s3Target, "{\"storage_backend\": \"memory\"}")) {
             Path to = config("target.json", target);
-            Result result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
+            CliRun result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
 
             JsonNode summary = result.json();
             assertThat(result.code()).as("one corrupt record fails the run but not the others").isEqualTo(1);
@@ -206,7 +195,7 @@ class LegacyRedisMigrationTest {
                 { "storage_backend": "redis", "backends": { "redis": { "host": "127.0.0.1", "port": %d,
                   "namespace": "bulk" } } }""".formatted(server.port()));
 
-        Result result = run("migrate", "--from", legacyConfig(prefix).toString(), "--to", to.toString(), "--json",
+        CliRun result = run("migrate", "--from", legacyConfig(prefix).toString(), "--to", to.toString(), "--json",
                 "--delete-source");
 
         assertThat(result.code()).as(result.err()).isZero();

@@ -3,16 +3,11 @@ package io.sessionbuddy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sessionbuddy.redis.RedisTestServer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,22 +15,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Drives {@link SessionBuddyCli#execute} in-process against real stores. */
 class SessionBuddyCliTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @TempDir
     Path dir;
 
-    record Result(int code, String out, String err) {
-        JsonNode json() {
-            try {
-                return JSON.readTree(out);
-            } catch (Exception e) {
-                throw new AssertionError("not JSON: " + out, e);
-            }
-        }
-    }
-
-    private Result run(String... args) {
+    private CliRun run(String... args) {
         return run(false, Map.of(), args);
     }
 
@@ -43,17 +26,12 @@ class SessionBuddyCliTest {
      * Runs with no config file: the CLI's default file store, pointed into the temp directory with
      * an environment override (which would also override a config file's directory).
      */
-    private Result runDefault(String... args) {
+    private CliRun runDefault(String... args) {
         return run(false, Map.of("SESSION_BUDDY_FILE_DIRECTORY", dir.resolve("default-store").toString()), args);
     }
 
-    private Result run(boolean terminal, Map<String, String> environment, String... args) {
-        Map<String, String> env = new HashMap<>(environment);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = SessionBuddyCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), env, terminal);
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private CliRun run(boolean terminal, Map<String, String> environment, String... args) {
+        return CliRun.run(terminal, environment, args);
     }
 
     private Path config(String name, String json) throws Exception {
@@ -70,7 +48,7 @@ class SessionBuddyCliTest {
     private List<String> createSessions(Path config, int count) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            Result created = run("create", "--config", config.toString(), "--user", "user" + (i % 3),
+            CliRun created = run("create", "--config", config.toString(), "--user", "user" + (i % 3),
                     "--project", "proj", "--metadata", "{\"n\": " + i + ", \"text\": \"grüße ✓\"}");
             assertThat(created.code()).as(created.err()).isZero();
             ids.add(created.out().trim());
@@ -92,13 +70,13 @@ class SessionBuddyCliTest {
 
     @Test
     void twoCommandsInARowSeeTheSameDataInTheDefaultFileStore() {
-        Result created = runDefault("create", "--user", "alice", "--project", "apollo", "--ttl", "2h",
+        CliRun created = runDefault("create", "--user", "alice", "--project", "apollo", "--ttl", "2h",
                 "--metadata", "{\"tab\": \"reports\"}");
         assertThat(created.code()).as(created.err()).isZero();
         String id = created.out().trim();
         assertThat(id).matches("[0-9a-f]{32}");
 
-        Result got = runDefault("get", id);
+        CliRun got = runDefault("get", id);
         assertThat(got.code()).isZero();
         assertThat(got.out()).contains("alice").contains("apollo").contains("reports").contains("version");
         JsonNode json = runDefault("get", id, "--json").json();
@@ -110,12 +88,12 @@ class SessionBuddyCliTest {
         assertThat(runDefault("list", "--user", "nobody", "--json").json()).isEmpty();
         assertThat(runDefault("list", "--project", "apollo", "--json").json().get(0).path("session_id").asText()).isEqualTo(id);
 
-        Result touched = runDefault("touch", id, "--ttl", "7d", "--json");
+        CliRun touched = runDefault("touch", id, "--ttl", "7d", "--json");
         assertThat(touched.code()).isZero();
         assertThat(touched.json().path("version").asLong()).isEqualTo(2);
 
         assertThat(runDefault("delete", id).out()).contains("deleted " + id);
-        Result again = runDefault("delete", id);
+        CliRun again = runDefault("delete", id);
         assertThat(again.code()).isEqualTo(1);
         assertThat(again.err()).isEqualTo("session-buddy: no session " + id + System.lineSeparator());
         assertThat(runDefault("get", id).code()).isEqualTo(1);
@@ -124,7 +102,7 @@ class SessionBuddyCliTest {
 
     @Test
     void healthStatsAndCleanupReportTheStore() {
-        Result health = runDefault("health");
+        CliRun health = runDefault("health");
         assertThat(health.code()).isZero();
         assertThat(health.out()).contains("file: available");
         assertThat(runDefault("health", "--json").json().path("available").asBoolean()).isTrue();
@@ -143,7 +121,7 @@ class SessionBuddyCliTest {
         Path redis = config("down.json", "{\"storage_backend\": \"redis\", \"backends\": {\"redis\": "
                 + "{\"host\": \"127.0.0.1\", \"port\": 1, \"timeout\": \"300ms\"}}}");
 
-        Result health = run("health", "--config", redis.toString());
+        CliRun health = run("health", "--config", redis.toString());
 
         assertThat(health.code()).isEqualTo(1);
         assertThat(health.out() + health.err()).contains("redis");
@@ -151,15 +129,15 @@ class SessionBuddyCliTest {
 
     @Test
     void badUsageExitsWith2AndSaysWhy() {
-        Result none = run();
+        CliRun none = run();
         assertThat(none.code()).isEqualTo(2);
         assertThat(none.err()).contains("a command is required");
 
         assertThat(run("frobnicate").code()).isEqualTo(2);
-        Result missing = run("create", "--project", "p");
+        CliRun missing = run("create", "--project", "p");
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err()).contains("--user").contains("create --help");
-        Result ttl = run("create", "--user", "u", "--project", "p", "--ttl", "soon");
+        CliRun ttl = run("create", "--user", "u", "--project", "p", "--ttl", "soon");
         assertThat(ttl.code()).isEqualTo(2);
         assertThat(ttl.err()).contains("'soon' is not a duration");
         assertThat(run("get").code()).isEqualTo(2);
@@ -171,12 +149,12 @@ class SessionBuddyCliTest {
     void errorsAreOneLineUnlessVerbose() throws Exception {
         Path bad = config("bad.json", "{\"storage_backend\": \"file\", \"session_ttl_hours\": -1}");
 
-        Result plain = run("list", "--config", bad.toString());
+        CliRun plain = run("list", "--config", bad.toString());
         assertThat(plain.code()).isEqualTo(1);
         assertThat(plain.err().lines()).hasSize(1);
         assertThat(plain.err()).contains("session_ttl_hours").contains("bad.json");
 
-        Result verbose = run("list", "--config", bad.toString(), "--verbose");
+        CliRun verbose = run("list", "--config", bad.toString(), "--verbose");
         assertThat(verbose.code()).isEqualTo(1);
         assertThat(verbose.err()).contains("SessionConfigException").contains("\tat ");
         assertThat(run("get", "../etc", "--config", dir.resolve("missing.json").toString()).err())
@@ -200,7 +178,7 @@ class SessionBuddyCliTest {
         List<String> ids = createSessions(old, 4);
         assertThat(run("get", ids.get(0), "--config", onlyNew.toString()).err()).contains("k1");
 
-        Result rewrite = run("rewrite", "--config", rotated.toString(), "--json");
+        CliRun rewrite = run("rewrite", "--config", rotated.toString(), "--json");
 
         assertThat(rewrite.code()).as(rewrite.err()).isZero();
         assertThat(rewrite.json().path("rewritten").asInt()).isEqualTo(4);
@@ -211,7 +189,7 @@ class SessionBuddyCliTest {
 
     @Test
     void theDemoShowsNoLostUpdatesExpiryAndCleanup() {
-        Result demo = run("demo");
+        CliRun demo = run("demo");
 
         assertThat(demo.code()).as(demo.err()).isZero();
         assertThat(demo.out()).contains("counter = 200").contains("no update lost").contains("1.3 s later: gone")
@@ -231,12 +209,12 @@ class SessionBuddyCliTest {
         List<String> ids = createSessions(source, 12);
         run("touch", ids.get(0), "--config", source.toString());
 
-        Result dry = run("migrate", "--from", source.toString(), "--to", target.toString(), "--dry-run", "--json");
+        CliRun dry = run("migrate", "--from", source.toString(), "--to", target.toString(), "--dry-run", "--json");
         assertThat(dry.code()).as(dry.err()).isZero();
         assertThat(dry.json().path("copied").asInt()).isEqualTo(12);
         assertThat(run("list", "--config", target.toString(), "--json").json()).isEmpty();
 
-        Result first = run("migrate", "--from", source.toString(), "--to", target.toString());
+        CliRun first = run("migrate", "--from", source.toString(), "--to", target.toString());
         assertThat(first.code()).as(first.err()).isZero();
         assertThat(first.out()).containsPattern("copied and verified\\s+12").containsPattern("failed\\s+0")
                 .contains("sessions/s");
@@ -266,7 +244,7 @@ class SessionBuddyCliTest {
         run("touch", ids.get(1), "--config", target.toString());
         Files.writeString(dir.resolve("src2").resolve("default").resolve("0123456789abcdef.json"), "{not json");
 
-        Result result = run("migrate", "--from", source.toString(), "--to", target.toString(), "--delete-source",
+        CliRun result = run("migrate", "--from", source.toString(), "--to", target.toString(), "--delete-source",
                 "--json");
 
         assertThat(result.code()).isEqualTo(1);
@@ -285,7 +263,7 @@ class SessionBuddyCliTest {
         createSessions(source, 5);
         Path memory = config("memory.json", "{\"storage_backend\": \"memory\"}");
 
-        Result result = run(true, Map.of(), "migrate", "--from", source.toString(), "--to", memory.toString());
+        CliRun result = run(true, Map.of(), "migrate", "--from", source.toString(), "--to", memory.toString());
 
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out()).containsPattern("copied and verified\\s+5");
@@ -300,7 +278,7 @@ class SessionBuddyCliTest {
             Path redis = config("redis.json", "{\"storage_backend\": \"redis\", \"backends\": {\"redis\": "
                     + "{\"host\": \"127.0.0.1\", \"port\": " + server.port() + ", \"namespace\": \"migrated\"}}}");
 
-            Result first = run("migrate", "--from", source.toString(), "--to", redis.toString(), "--json");
+            CliRun first = run("migrate", "--from", source.toString(), "--to", redis.toString(), "--json");
             assertThat(first.code()).as(first.err()).isZero();
             assertThat(first.json().path("copied").asInt()).isEqualTo(25);
             assertThat(run("list", "--config", redis.toString(), "--user", "user1", "--json").json()).hasSize(8);
