@@ -82,7 +82,6 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     static final String TEMP_SUFFIX = ".tmp";
     static final String INDEX_DIR = ".index";
     static final String LOCK_FILE = ".lock";
-    private static final int LOCK_STRIPES = 256;
     private static final Duration ORPHAN_TEMP_AGE = Duration.ofHours(1);
     private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Pattern TEMP_NAME = Pattern.compile(".*\\.json\\.(\\d+)\\.[0-9a-f]+\\.tmp");
@@ -93,10 +92,8 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     private final Path projectsIndex;
     private final boolean posix;
     private final TempFileWriter writer;
-    private final ReentrantLock[] stripes = new ReentrantLock[LOCK_STRIPES];
-    private final Object lockFileGuard = new Object();
     private final Set<String> reportedCorrupt = ConcurrentHashMap.newKeySet();
-    private volatile FileChannel lockChannel;
+    private final DirectoryLocks locks;
 
     private FileSessionStorage(Builder builder) {
         super(FileStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, true, builder.namespace);
@@ -104,9 +101,6 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         this.usersIndex = root.resolve(INDEX_DIR).resolve("users");
         this.projectsIndex = root.resolve(INDEX_DIR).resolve("projects");
         this.writer = builder.writer;
-        for (int i = 0; i < LOCK_STRIPES; i++) {
-            stripes[i] = new ReentrantLock();
-        }
         this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
         try {
             createPrivateDirectories(usersIndex);
@@ -115,6 +109,13 @@ public final class FileSessionStorage extends AbstractSessionStorage {
             throw new SessionStorageException(FileStorageProvider.NAME, null,
                     "cannot open session directory " + root + ": " + describe(e), e);
         }
+        Path lockDir;
+        try {
+            lockDir = root.toRealPath();
+        } catch (IOException e) {
+            lockDir = root;
+        }
+        this.locks = DirectoryLocks.acquire(lockDir.resolve(LOCK_FILE), fileAttributes(false));
         removeOrphanTempFiles();
         LOG.debug("file session store at {}", root);
     }
@@ -249,15 +250,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
 
     @Override
     protected void doClose() {
-        synchronized (lockFileGuard) {
-            try {
-                if (lockChannel != null) {
-                    lockChannel.close();
-                }
-            } catch (IOException e) {
-                LOG.debug("closing {} failed", root.resolve(LOCK_FILE), e);
-            }
-        }
+        locks.release();
     }
 
     // ---- reading ----
@@ -288,6 +281,20 @@ public final class FileSessionStorage extends AbstractSessionStorage {
                 LOG.warn("[file] skipping unreadable session file {}: {}", file, e.getMessage());
             }
             return Optional.empty();
+        }
+    }
+
+    /**
+     * The state as index repair needs it: empty when there is no file, {@code null} when there is
+     * one that cannot be read (reported once), since only an absent or expired session may lose its
+     * index markers.
+     */
+    private Optional<SessionState> readForRepair(String id) {
+        try {
+            return read(id);
+        } catch (IOException | SessionStorageException e) {
+            readQuietly(id); // reports it once
+            return null;
         }
     }
 
@@ -427,7 +434,10 @@ public final class FileSessionStorage extends AbstractSessionStorage {
                         }
                         withLock(id, () -> {
                             // Re-check under the lock: a writer may be adding this very session.
-                            Optional<SessionState> now = SessionIds.isValid(id) ? readQuietly(id) : Optional.empty();
+                            Optional<SessionState> now = SessionIds.isValid(id) ? readForRepair(id) : Optional.empty();
+                            if (now == null) {
+                                return null; // cannot be read (a missing key, damage): not gone, keep its marker
+                            }
                             boolean belongs = now.isPresent() && !isExpired(now.get())
                                     && hash(users ? now.get().userId() : now.get().projectId()).equals(keyHash);
                             if (!belongs) {
@@ -460,53 +470,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     // ---- locking ----
 
     private <T> T withLock(String id, IoAction<T> action) throws IOException {
-        int stripe = Math.floorMod(id.hashCode(), LOCK_STRIPES);
-        ReentrantLock local = stripes[stripe];
-        local.lock();
-        try {
-            FileLock region = lockRegion(stripe);
-            try {
-                return action.run();
-            } finally {
-                region.release();
-            }
-        } finally {
-            local.unlock();
-        }
-    }
-
-    private FileLock lockRegion(int stripe) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            FileChannel channel = lockChannel;
-            if (channel == null) {
-                // Opened on first write, so that a read-only directory can still be read.
-                synchronized (lockFileGuard) {
-                    if (lockChannel == null) {
-                        lockChannel = openLockChannel();
-                    }
-                    channel = lockChannel;
-                }
-            }
-            try {
-                return channel.lock(stripe, 1, false);
-            } catch (ClosedChannelException e) {
-                // An interrupt closes a channel for every thread; reopen it unless we were closed.
-                if (isClosed() || attempt >= 3) {
-                    throw e;
-                }
-                synchronized (lockFileGuard) {
-                    if (lockChannel == channel && !isClosed()) {
-                        lockChannel = openLockChannel();
-                    }
-                }
-            }
-        }
-    }
-
-    private FileChannel openLockChannel() throws IOException {
-        Path lockFile = root.resolve(LOCK_FILE);
-        return FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.READ), fileAttributes(false));
+        return locks.withLock(id, action);
     }
 
     // ---- helpers ----
@@ -583,6 +547,9 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     private <T> CompletableFuture<T> run(String id, IoAction<T> action) {
+        // An interrupt would close the channels a write uses (even after its rename landed, making a
+        // stored write look failed): the interrupt status is set aside for the call and restored.
+        boolean interrupted = Thread.interrupted();
         try {
             return CompletableFuture.completedFuture(action.run());
         } catch (IOException e) {
@@ -591,11 +558,15 @@ public final class FileSessionStorage extends AbstractSessionStorage {
             return CompletableFuture.failedFuture(failure(id, "I/O error on " + path + ": " + describe(e), e));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
     @FunctionalInterface
-    private interface IoAction<T> {
+    interface IoAction<T> {
         T run() throws IOException;
     }
 

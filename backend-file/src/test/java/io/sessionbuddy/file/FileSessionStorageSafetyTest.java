@@ -56,6 +56,66 @@ class FileSessionStorageSafetyTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void twoStoragesOnOneDirectoryInOneJvmShareTheirLocks() throws Exception {
+        try (FileSessionStorage first = FileSessionStorage.builder(directory).build();
+                FileSessionStorage second = FileSessionStorage.builder(directory).build()) {
+            io.sessionbuddy.core.SessionManager a = new io.sessionbuddy.core.SessionManager(first);
+            io.sessionbuddy.core.SessionManager b = new io.sessionbuddy.core.SessionManager(second);
+            String id = a.createSession("u", "p", java.util.Map.of("n", 0), null).join();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    io.sessionbuddy.core.SessionManager manager = t % 2 == 0 ? a : b;
+                    done.add(pool.submit(() -> {
+                        for (int i = 0; i < 50; i++) {
+                            manager.updateSession(id, s -> s.toBuilder().metadata(java.util.Map.of("n",
+                                    s.metadata().get("n").asInt() + 1)).build()).join();
+                        }
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> future : done) {
+                    future.get(100, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(first.retrieveSession(id).join().orElseThrow().metadata().get("n").asInt()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void anInterruptedCallerNeitherFailsItsWriteNorBreaksTheLockForOthers() throws Exception {
+        try (FileSessionStorage storage = FileSessionStorage.builder(directory).build()) {
+            storage.storeSession(session("before", "u"), null).join();
+            boolean[] stillInterrupted = {false};
+            Throwable[] failed = {null};
+            Thread interrupted = new Thread(() -> {
+                Thread.currentThread().interrupt();
+                try {
+                    storage.storeSession(session("during", "u"), null).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    failed[0] = null; // get() saw the interrupt after the write completed: fine
+                } catch (Exception e) {
+                    failed[0] = e;
+                }
+                stillInterrupted[0] = true;
+            });
+            interrupted.start();
+            interrupted.join(30_000);
+
+            assertThat(failed[0]).isNull();
+            assertThat(stillInterrupted[0]).isTrue();
+            assertThat(storage.retrieveSession("during").join()).isPresent();
+            // the lock file's channel is still open: later writes from other threads work
+            storage.storeSession(session("after", "u"), null).join();
+            assertThat(storage.listSessions("u", null).join()).containsExactly("after", "before", "during");
+        }
+    }
+
+    @Test
     void aRestartKeepsSessionsAndTheirTtls() {
         MutableClock clock = MutableClock.ofNow();
         SessionState kept = session("kept", "u");

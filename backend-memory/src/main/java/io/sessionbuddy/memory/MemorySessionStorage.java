@@ -29,8 +29,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Each entry expires at its own {@code expires_at} (Caffeine {@link Expiry}). The store holds at
  * most {@code maximumSize} sessions; past that Caffeine evicts by its W-TinyLFU policy (close to
  * least-recently-used, keeping frequently read sessions). User and project indexes are updated in
- * the same atomic {@code compute} as the entry, and evictions remove their index entries; entries of
- * expired sessions are skipped by listings and removed by {@link #cleanupExpiredSessions()}.
+ * the same atomic {@code compute} as the entry, and every eviction (by size or by expiry) removes
+ * its index entries, so the indexes never hold more than the cache, with or without cleanup.
+ * Listings skip expired sessions not yet evicted; {@link #cleanupExpiredSessions()} removes them.
  * {@link SessionState} is deeply immutable, so no mutable state is shared with callers.
  */
 public final class MemorySessionStorage extends AbstractSessionStorage {
@@ -40,6 +41,9 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     private final Cache<String, SessionState> cache;
     private final Map<String, Set<String>> byUser = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> byProject = new ConcurrentHashMap<>();
+    /** Sessions Caffeine removed on expiry since the last cleanup, which counts them. */
+    private final java.util.concurrent.atomic.AtomicInteger expiredSinceCleanup =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     private MemorySessionStorage(Builder builder) {
         super(MemoryStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, false, "");
@@ -55,9 +59,14 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 // indexes are consistent when a write returns.
                 .executor(Runnable::run)
                 .expireAfter(new SessionExpiry(clock))
+                // Every eviction (size or expiry) takes its index entries with it, atomically with
+                // the entry, so indexes never outgrow the cache whether or not cleanup runs.
                 .evictionListener((String id, SessionState state, RemovalCause cause) -> {
-                    if (id != null && state != null && cause == RemovalCause.SIZE) {
+                    if (id != null && state != null) {
                         unindex(id, state);
+                        if (cause == RemovalCause.EXPIRED) {
+                            expiredSinceCleanup.incrementAndGet();
+                        }
                     }
                 })
                 .build();
@@ -129,7 +138,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         int removed = pruneIndex(byUser);
         pruneIndex(byProject);
         cache.cleanUp();
-        return CompletableFuture.completedFuture(removed);
+        return CompletableFuture.completedFuture(removed + expiredSinceCleanup.getAndSet(0));
     }
 
     /**
@@ -144,7 +153,8 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 boolean[] gone = {false};
                 cache.asMap().compute(id, (k, state) -> {
                     if (state == null || isExpired(state)) {
-                        gone[0] = true;
+                        // counted here only when removed here; Caffeine's own expiry is counted by the listener
+                        gone[0] = state != null;
                         remove(index, key, k);
                         return null;
                     }
@@ -189,6 +199,11 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     /** How many sessions are held now, expired ones not yet removed included. */
     public long estimatedSize() {
         return cache.estimatedSize();
+    }
+
+    /** Keys of the user and project indexes: for tests that check the indexes stay bounded. */
+    int indexKeyCount() {
+        return byUser.size() + byProject.size();
     }
 
     private void index(String id, SessionState state) {

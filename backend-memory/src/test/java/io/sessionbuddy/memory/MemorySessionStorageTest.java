@@ -1,13 +1,35 @@
 package io.sessionbuddy.memory;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.testkit.SessionStorageContract;
 import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
 
 class MemorySessionStorageTest extends SessionStorageContract {
     @Override
     protected SessionStorage createStorage(Clock clock, StoredFormat format) {
         return MemorySessionStorage.builder().clock(clock).storedFormat(format).build();
+    }
+
+    @Test
+    void indexesOfExpiredSessionsGoWithThemWithoutCleanup() {
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().clock(clock).maximumSize(1000).build()) {
+            for (int round = 0; round < 5; round++) {
+                for (int i = 0; i < 1000; i++) {
+                    await(memory.storeSession(session(id(), "user-" + round + "-" + i, "project-" + round),
+                            Duration.ofMinutes(1)));
+                }
+                clock.advance(Duration.ofMinutes(2));
+            }
+            await(memory.retrieveSession(id())); // any access runs Caffeine's maintenance
+
+            assertThat(memory.estimatedSize()).isLessThanOrEqualTo(1000);
+            assertThat(memory.indexKeyCount()).as("user and project index keys").isLessThanOrEqualTo(1001 + 1);
+            assertThat(await(memory.cleanupExpiredSessions())).isGreaterThanOrEqualTo(1000);
+        }
     }
 }

@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.sessionbuddy.testkit.ForwardingSessionStorage;
 import org.junit.jupiter.api.Test;
 
 /** Local writers of one session take turns, so sustained contention never exhausts the attempts. */
@@ -23,7 +24,7 @@ class SessionManagerContentionTest {
     void eightThreadsHammeringOneSessionNeverRunOutOfAttempts() throws Exception {
         AtomicInteger lostCompareAndSets = new AtomicInteger();
         try (MemorySessionStorage memory = MemorySessionStorage.builder().build()) {
-            SessionStorage counting = new ForwardingStorage(memory) {
+            SessionStorage counting = new ForwardingSessionStorage(memory) {
                 @Override
                 public CompletableFuture<Boolean> replaceSession(SessionState state, long expected, Duration ttl) {
                     return super.replaceSession(state, expected, ttl).thenApply(ok -> {
@@ -75,55 +76,6 @@ class SessionManagerContentionTest {
             CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
 
             assertThat(manager.getSession(id).join().orElseThrow().metadata().path("n").asInt()).isEqualTo(20_000);
-        }
-    }
-
-    /** Delegates every call. */
-    private static class ForwardingStorage implements SessionStorage {
-        private final SessionStorage delegate;
-
-        ForwardingStorage(SessionStorage delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
-            return delegate.storeSession(state, ttl);
-        }
-
-        @Override
-        public CompletableFuture<java.util.Optional<SessionState>> retrieveSession(String sessionId) {
-            return delegate.retrieveSession(sessionId);
-        }
-
-        @Override
-        public CompletableFuture<Boolean> deleteSession(String sessionId) {
-            return delegate.deleteSession(sessionId);
-        }
-
-        @Override
-        public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
-            return delegate.listSessions(userId, projectId);
-        }
-
-        @Override
-        public CompletableFuture<Integer> cleanupExpiredSessions() {
-            return delegate.cleanupExpiredSessions();
-        }
-
-        @Override
-        public CompletableFuture<Boolean> isAvailable() {
-            return delegate.isAvailable();
-        }
-
-        @Override
-        public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
-            return delegate.replaceSession(state, expectedVersion, ttl);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }

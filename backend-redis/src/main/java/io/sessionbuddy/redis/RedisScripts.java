@@ -20,6 +20,9 @@ enum RedisScripts {
      */
     WRITE_WITH_INDEXES("""
             local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if old[1] and not string.match(old[1], '^%d+$') then
+              return redis.error_reply('SBCORRUPT version field is not a number')
+            end
             if ARGV[10] ~= '' and (not old[1] or old[1] ~= ARGV[10]) then return 0 end
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -49,6 +52,9 @@ enum RedisScripts {
      */
     WRITE_DATA("""
             local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if old[1] and not string.match(old[1], '^%d+$') then
+              return redis.error_reply('SBCORRUPT version field is not a number')
+            end
             if ARGV[6] ~= '' and (not old[1] or old[1] ~= ARGV[6]) then return {0} end
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -62,13 +68,33 @@ enum RedisScripts {
             """),
     /**
      * Adds an index entry and keeps the index key alive at least as long as it (plus a grace
-     * period, so that cleanup can still count the entry after it expires).
+     * period, so that cleanup can still count the entry after it expires). {@code GT}: an entry's
+     * score is only ever raised, so a writer that then loses its compare-and-set (or lands late)
+     * never leaves a score below the data's real expiry.
      * KEYS: index. ARGV: expires-at ms, id, index ttl ms.
      */
     INDEX_ADD("""
-            redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+            redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
             if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
             return 1
+            """),
+    /**
+     * Standalone lazy repair, atomic: removes the index entries whose data is still gone or still
+     * belongs elsewhere when the script runs, so an entry made valid again by a concurrent write is
+     * never removed. KEYS: index, then the data key of each candidate. ARGV: hash field ('u' or
+     * 'p'), the index's owner, then the id of each candidate. Returns the number removed.
+     */
+    REPAIR_INDEX("""
+            local removed = 0
+            for i = 2, #KEYS do
+              local t = redis.call('TYPE', KEYS[i])['ok']
+              local owner = false
+              if t == 'hash' then owner = redis.call('HGET', KEYS[i], ARGV[1]) end
+              if t == 'none' or (owner and owner ~= ARGV[2]) then
+                removed = removed + redis.call('ZREM', KEYS[1], ARGV[i + 1])
+              end
+            end
+            return removed
             """);
 
     private final String body;

@@ -6,6 +6,7 @@ import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScanArgs;
@@ -24,6 +25,7 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
+import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.StoredFormat;
@@ -44,6 +46,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sessions in Redis (standalone, TLS, ACL, Sentinel) or Redis Cluster, on one shared, thread-safe
@@ -72,6 +76,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     /** The default command timeout. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
 
+    private static final Logger LOG = LoggerFactory.getLogger(RedisSessionStorage.class);
+
     private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
     private static final byte[] EMPTY = new byte[0];
@@ -90,6 +96,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     private final String userIndexPrefix;
     private final String projectIndexPrefix;
     private final String where;
+    private final Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private RedisSessionStorage(Builder builder, AbstractRedisClient ownedClient, ClientResources ownedResources,
             StatefulConnection<String, byte[]> connection, RedisClusterAsyncCommands<String, byte[]> commands,
@@ -135,6 +142,33 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     }
 
     private CompletableFuture<Boolean> write(SessionState state, byte[] record, Duration ttl, Long expectedVersion) {
+        return corruptIfDamaged(state.sessionId(), writeUnchecked(state, record, ttl, expectedVersion));
+    }
+
+    /**
+     * Turns the server's report of a damaged data key (a key of another type, a version field that
+     * is not a number) into {@link CorruptSessionException}: only calls that touch the key fail.
+     */
+    private <T> CompletableFuture<T> corruptIfDamaged(String id, CompletableFuture<T> call) {
+        return call.handle((value, error) -> {
+            if (error == null) {
+                return value;
+            }
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            String message = String.valueOf(cause.getMessage());
+            if (cause instanceof RedisCommandExecutionException
+                    && (message.startsWith("WRONGTYPE") || message.contains("SBCORRUPT"))) {
+                throw new CorruptSessionException(RedisStorageProvider.NAME, id, "data key " + dataKey(id)
+                        + " is damaged: " + (message.startsWith("WRONGTYPE") ? "it is not a hash"
+                                : "its version field is not a number"), cause);
+            }
+            throw new java.util.concurrent.CompletionException(cause);
+        });
+    }
+
+    private CompletableFuture<Boolean> writeUnchecked(SessionState state, byte[] record, Duration ttl,
+            Long expectedVersion) {
         String id = state.sessionId();
         byte[] ttlMillis = number(Math.max(1, ttl.toMillis()));
         byte[] indexTtlMillis = number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis());
@@ -187,19 +221,20 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
 
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
-        return commands.hget(dataKey(sessionId), "d").toCompletableFuture()
+        return corruptIfDamaged(sessionId, commands.hget(dataKey(sessionId), "d").toCompletableFuture())
                 .thenApply(bytes -> Optional.ofNullable(bytes).map(b -> decode(sessionId, b)));
     }
 
     @Override
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         if (!cluster) {
-            return this.<Long>script(RedisScripts.DELETE_WITH_INDEXES, ScriptOutputType.INTEGER,
-                    new String[] {dataKey(sessionId)}, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(sessionId))
+            return corruptIfDamaged(sessionId, this.<Long>script(RedisScripts.DELETE_WITH_INDEXES,
+                    ScriptOutputType.INTEGER, new String[] {dataKey(sessionId)}, utf8(userIndexPrefix),
+                    utf8(projectIndexPrefix), utf8(sessionId)))
                     .thenApply(deleted -> deleted > 0);
         }
-        return this.<List<Object>>script(RedisScripts.DELETE_DATA, ScriptOutputType.MULTI,
-                new String[] {dataKey(sessionId)})
+        return corruptIfDamaged(sessionId, this.<List<Object>>script(RedisScripts.DELETE_DATA,
+                ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}))
                 .thenCompose(result -> {
                     boolean deleted = ((Long) result.get(0)) > 0;
                     return removeMovedEntries(sessionId, text(result.get(1)), "", text(result.get(2)), "")
@@ -232,39 +267,128 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             candidates = doListStoredIds();
         }
         String repairIndex = index;
-        return candidates.thenCompose(ids -> verify(ids, userId, projectId, repairIndex));
+        return candidates.thenCompose(ids -> verify(ids, userId, projectId, repairIndex)).thenApply(Verified::live);
     }
 
     /**
      * Keeps the ids whose data exists and matches the filters; removes from {@code index} the
-     * entries whose data is gone or belongs to another user or project (lazy repair).
+     * entries whose data is gone or belongs to another user or project (lazy repair, conditional:
+     * see {@link #repair}). A damaged data key (a hash missing fields, a key of another type) is
+     * skipped and logged once; its entry stays, since "cannot read" is not "gone".
      */
-    private CompletableFuture<List<String>> verify(List<String> ids, String userId, String projectId, String index) {
+    private CompletableFuture<Verified> verify(List<String> ids, String userId, String projectId, String index) {
         List<CompletableFuture<List<KeyValue<String, byte[]>>>> lookups = new ArrayList<>();
         for (String id : ids) {
-            lookups.add(commands.hmget(dataKey(id), "u", "p").toCompletableFuture());
+            lookups.add(lookupOwner(id));
         }
         return CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new)).thenCompose(all -> {
             List<String> live = new ArrayList<>();
-            List<byte[]> stale = new ArrayList<>();
+            List<String> stale = new ArrayList<>();
+            int damaged = 0;
             for (int i = 0; i < ids.size(); i++) {
                 List<KeyValue<String, byte[]>> fields = lookups.get(i).join();
-                String user = fields.get(0).hasValue() ? text(fields.get(0).getValue()) : null;
-                String project = fields.get(1).hasValue() ? text(fields.get(1).getValue()) : null;
-                boolean belongsToIndex = user != null
-                        && (index == null || (userId != null ? user.equals(userId) : project.equals(projectId)));
+                String id = ids.get(i);
+                String user = fields == null || !fields.get(0).hasValue() ? null : text(fields.get(0).getValue());
+                String project = fields == null || !fields.get(1).hasValue() ? null : text(fields.get(1).getValue());
+                if (fields != null && user == null && project == null) {
+                    stale.add(id); // absent (or expired: Redis removed it)
+                    continue;
+                }
+                if (user == null || project == null) {
+                    damaged++;
+                    reportDamaged(id, fields == null ? "the key is not a hash" : "the hash lacks its user or project");
+                    continue;
+                }
+                boolean belongsToIndex = index == null || (userId != null ? user.equals(userId) : project.equals(projectId));
                 if (!belongsToIndex) {
-                    stale.add(utf8(ids.get(i)));
+                    stale.add(id);
                 } else if ((userId == null || user.equals(userId)) && (projectId == null || project.equals(projectId))) {
-                    live.add(ids.get(i));
+                    live.add(id);
                 }
             }
             live.sort(null);
+            int damagedCount = damaged;
             if (index == null || stale.isEmpty()) {
-                return CompletableFuture.completedFuture(live);
+                return CompletableFuture.completedFuture(new Verified(live, 0, damagedCount));
             }
-            return commands.zrem(index, stale.toArray(byte[][]::new)).toCompletableFuture().thenApply(n -> live);
+            String field = userId != null ? "u" : "p";
+            String owner = userId != null ? userId : projectId;
+            return repair(index, field, owner, stale).thenApply(removed -> new Verified(live, removed, damagedCount));
         });
+    }
+
+    /** The user and project of a data key; {@code null} when the key is of another type (damaged). */
+    private CompletableFuture<List<KeyValue<String, byte[]>>> lookupOwner(String id) {
+        return commands.hmget(dataKey(id), "u", "p").toCompletableFuture()
+                .handle((fields, error) -> {
+                    if (error == null) {
+                        return fields;
+                    }
+                    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                            ? error.getCause() : error;
+                    if (cause instanceof RedisCommandExecutionException
+                            && String.valueOf(cause.getMessage()).startsWith("WRONGTYPE")) {
+                        return null;
+                    }
+                    throw new java.util.concurrent.CompletionException(cause);
+                });
+    }
+
+    /**
+     * Removes index entries that looked stale, only if they still are when removed. Standalone: one
+     * script that checks each data key and removes in the same atomic step. Cluster (data keys in
+     * other slots): the data is read again just before the removal, which narrows the window with
+     * a concurrent move back to a few milliseconds; an entry removed in that window is re-added by
+     * the next write of that session, and the write path adds entries before and after the data.
+     */
+    private CompletableFuture<Integer> repair(String index, String field, String owner, List<String> stale) {
+        if (!cluster) {
+            String[] keys = new String[stale.size() + 1];
+            byte[][] args = new byte[stale.size() + 2][];
+            keys[0] = index;
+            args[0] = utf8(field);
+            args[1] = utf8(owner);
+            for (int i = 0; i < stale.size(); i++) {
+                keys[i + 1] = dataKey(stale.get(i));
+                args[i + 2] = utf8(stale.get(i));
+            }
+            return this.<Long>script(RedisScripts.REPAIR_INDEX, ScriptOutputType.INTEGER, keys, args)
+                    .thenApply(Long::intValue);
+        }
+        List<CompletableFuture<List<KeyValue<String, byte[]>>>> again = new ArrayList<>();
+        for (String id : stale) {
+            again.add(lookupOwner(id));
+        }
+        return CompletableFuture.allOf(again.toArray(CompletableFuture[]::new)).thenCompose(all -> {
+            List<byte[]> remove = new ArrayList<>();
+            int fieldIndex = field.equals("u") ? 0 : 1;
+            for (int i = 0; i < stale.size(); i++) {
+                List<KeyValue<String, byte[]>> fields = again.get(i).join();
+                if (fields == null) {
+                    continue;
+                }
+                KeyValue<String, byte[]> value = fields.get(fieldIndex);
+                boolean absent = !fields.get(0).hasValue() && !fields.get(1).hasValue();
+                if (absent || (value.hasValue() && !text(value.getValue()).equals(owner))) {
+                    remove.add(utf8(stale.get(i)));
+                }
+            }
+            if (remove.isEmpty()) {
+                return CompletableFuture.completedFuture(0);
+            }
+            return commands.zrem(index, remove.toArray(byte[][]::new)).toCompletableFuture().thenApply(Long::intValue);
+        });
+    }
+
+    private void reportDamaged(String id, String what) {
+        if (reportedDamaged.size() < 10_000 && reportedDamaged.add(id)) {
+            LOG.warn("[{}] session {}: data key {} is damaged ({}); listings skip it, cleanup leaves it",
+                    RedisStorageProvider.NAME, id, dataKey(id), what);
+        }
+    }
+
+    /** What {@link #verify} found: the live ids, the entries removed, the damaged records skipped. */
+    private record Verified(List<String> live, int removed, int damaged) {
     }
 
     @Override
@@ -287,7 +411,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                             String owner = key.substring(prefix.length());
                             boolean users = prefix.equals(userIndexPrefix);
                             return verify(ids, users ? owner : null, users ? null : owner, key)
-                                    .thenApply(live -> ids.size() - live.size());
+                                    .thenApply(Verified::removed);
                         });
                 repairs.add(expired.thenCombine(gone, Integer::sum));
             }

@@ -60,6 +60,45 @@ class RedisBehaviourTest {
     }
 
     @Test
+    void poisonRecordsFailOnlyTheCallsThatReadThemAndListingAndCleanupGoOn() {
+        try (SessionStorage storage = open(server, Map.of("namespace", "poison"))) {
+            storage.storeSession(session("good", "alice"), Duration.ofMinutes(5)).join();
+            storage.storeSession(session("no-project", "alice"), Duration.ofMinutes(5)).join();
+            storage.storeSession(session("wrong-type", "alice"), Duration.ofMinutes(5)).join();
+            storage.storeSession(session("bad-version", "alice"), Duration.ofMinutes(5)).join();
+            server.withCommands(c -> c.hdel("poison:{no-project}", "p"));
+            server.withCommands(c -> c.del("poison:{wrong-type}"));
+            server.withCommands(c -> c.set("poison:{wrong-type}", "not a hash"));
+            server.withCommands(c -> c.hset("poison:{bad-version}", "v", "garbage"));
+
+            assertThat(storage.listSessions("alice", null).join()).contains("good", "bad-version")
+                    .doesNotContain("wrong-type", "no-project");
+            assertThat(storage.listSessions(null, "proj").join()).contains("good", "bad-version");
+            assertThat(storage.listSessions(null, null).join()).contains("good");
+            assertThat(storage.cleanupExpiredSessions().join()).isZero();
+            // "cannot read" is not "gone": the entries of damaged records stay in the index
+            assertThat(server.<List<String>>withCommands(c -> c.zrange("poison:idx:user:alice", 0, -1)))
+                    .contains("wrong-type", "no-project");
+
+            Throwable read = failure(() -> storage.retrieveSession("wrong-type").join());
+            assertThat(read).isInstanceOf(io.sessionbuddy.core.CorruptSessionException.class)
+                    .hasMessageContaining("[redis]").hasMessageContaining("not a hash");
+            Throwable update = failure(() -> new io.sessionbuddy.core.SessionManager(storage)
+                    .updateSession("bad-version", s -> s.toBuilder().permissions(List.of("x")).build()).join());
+            assertThat(update).isInstanceOf(io.sessionbuddy.core.CorruptSessionException.class)
+                    .hasMessageContaining("version field");
+            assertThat(storage.retrieveSession("good").join()).isPresent();
+        }
+    }
+
+    @Test
+    void aLoneSurrogateInAUserIdIsRejectedBeforeTheStoreIsTouched() {
+        assertThatThrownBy(() -> session("lone", "u\uD83D"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("user_id")
+                .hasMessageContaining("surrogate");
+    }
+
+    @Test
     void serviceLoaderFindsTheRedisProvider() {
         assertThat(StorageProviders.discover()).extracting(StorageProvider::name).contains("redis");
     }

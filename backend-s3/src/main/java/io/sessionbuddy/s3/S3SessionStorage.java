@@ -1,6 +1,7 @@
 package io.sessionbuddy.s3;
 
 import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.core.SessionState;
@@ -119,6 +120,8 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                 && !namespace.equals(".") && !namespace.equals("..");
     }
 
+    private final java.util.Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     // ---- operations ----
 
     @Override
@@ -139,9 +142,10 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             // The read before an update usually saw this very version: its ETag saves a HEAD. A stale
             // one only costs a 412 and a retry.
             Optional<HeadObjectResponse> old = Optional.ofNullable(lastRead.take(state.sessionId()))
-                    .filter(seen -> version(seen) == expectedVersion)
+                    .filter(seen -> version(state.sessionId(), seen) == expectedVersion)
                     .or(() -> head(state.sessionId()));
-            if (old.isEmpty() || expired(old.get()) || version(old.get()) != expectedVersion) {
+            if (old.isEmpty() || expired(state.sessionId(), old.get())
+                    || version(state.sessionId(), old.get()) != expectedVersion) {
                 return false;
             }
             addMarkers(state, old);
@@ -193,7 +197,11 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
             deleteQuietly(usersPrefix + old.get().metadata().get(META_USER) + "/" + sessionId);
             deleteQuietly(projectsPrefix + old.get().metadata().get(META_PROJECT) + "/" + sessionId);
-            return !expired(old.get());
+            try {
+                return !expired(sessionId, old.get());
+            } catch (CorruptSessionException e) {
+                return true; // a damaged object was there, and is gone now
+            }
         });
     }
 
@@ -217,7 +225,13 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             for (Map.Entry<String, Instant> candidate : candidates.entrySet()) {
                 String id = candidate.getKey();
                 Optional<HeadObjectResponse> head = head(id);
-                boolean alive = head.isPresent() && !expired(head.get());
+                boolean alive;
+                try {
+                    alive = head.isPresent() && !expired(id, head.get());
+                } catch (CorruptSessionException e) {
+                    reportDamaged(id, e);
+                    continue; // skipped, and its entry kept: "cannot read" is not "gone"
+                }
                 if (alive && (userHash == null || userHash.equals(head.get().metadata().get(META_USER)))
                         && (projectHash == null || projectHash.equals(head.get().metadata().get(META_PROJECT)))) {
                     live.add(id);
@@ -239,12 +253,21 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         return call(null, "clean up", () -> {
             int removed = 0;
             Map<String, HeadObjectResponse> live = new HashMap<>();
+            java.util.Set<String> damaged = new java.util.HashSet<>();
             for (String id : idsUnder(sessionsPrefix).keySet()) {
                 Optional<HeadObjectResponse> head = head(id);
                 if (head.isEmpty()) {
                     continue;
                 }
-                if (!expired(head.get())) {
+                boolean expired;
+                try {
+                    expired = expired(id, head.get());
+                } catch (CorruptSessionException e) {
+                    reportDamaged(id, e);
+                    damaged.add(id);
+                    continue;
+                }
+                if (!expired) {
                     live.put(id, head.get());
                     continue;
                 }
@@ -262,8 +285,12 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                     // Rewritten (or removed) since we looked: not ours to delete.
                 }
             }
-            sweepMarkers(usersPrefix, live, META_USER);
-            sweepMarkers(projectsPrefix, live, META_PROJECT);
+            sweepMarkers(usersPrefix, live, damaged, META_USER);
+            sweepMarkers(projectsPrefix, live, damaged, META_PROJECT);
+            if (!damaged.isEmpty()) {
+                LOG.warn("[s3] cleanup left {} damaged session object(s) as they are: {}", damaged.size(),
+                        damaged.stream().sorted().limit(20).toList());
+            }
             return removed;
         });
     }
@@ -315,14 +342,31 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         return decode(id, bytes, "object s3://" + bucket + "/" + dataKey(id));
     }
 
-    private boolean expired(HeadObjectResponse head) {
+    /** @throws CorruptSessionException when the object's expiry metadata is not a number */
+    private boolean expired(String id, HeadObjectResponse head) {
         String value = head.metadata().get(META_EXPIRES_AT);
-        return value != null && !Instant.ofEpochMilli(Long.parseLong(value)).isAfter(now());
+        return value != null && !Instant.ofEpochMilli(number(id, META_EXPIRES_AT, value)).isAfter(now());
     }
 
-    private static long version(HeadObjectResponse head) {
+    /** @throws CorruptSessionException when the object's version metadata is not a number */
+    private long version(String id, HeadObjectResponse head) {
         String value = head.metadata().get(META_VERSION);
-        return value == null ? 0 : Long.parseLong(value);
+        return value == null ? 0 : number(id, META_VERSION, value);
+    }
+
+    private long number(String id, String metaKey, String value) {
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new CorruptSessionException(S3StorageProvider.NAME, id, "object s3://" + bucket + "/" + dataKey(id)
+                    + " is damaged: its metadata " + metaKey + " is not a number", e);
+        }
+    }
+
+    private void reportDamaged(String id, CorruptSessionException e) {
+        if (reportedDamaged.size() < 10_000 && reportedDamaged.add(id)) {
+            LOG.warn("{}; listings skip it, cleanup leaves it", e.getMessage());
+        }
     }
 
     /** The ids of the objects directly under {@code prefix}, with their last-modified times. */
@@ -340,13 +384,23 @@ public final class S3SessionStorage extends AbstractSessionStorage {
 
     // ---- index markers ----
 
+    /**
+     * Puts the session's markers unless the previous object is live and already had them: an
+     * expired previous object's markers may already have been removed by lazy repair.
+     */
     private void addMarkers(SessionState state, Optional<HeadObjectResponse> old) {
         String userHash = hash(state.userId());
         String projectHash = hash(state.projectId());
-        if (old.isEmpty() || !userHash.equals(old.get().metadata().get(META_USER))) {
+        boolean oldLive;
+        try {
+            oldLive = old.isPresent() && !expired(state.sessionId(), old.get());
+        } catch (CorruptSessionException e) {
+            oldLive = false;
+        }
+        if (!oldLive || !userHash.equals(old.get().metadata().get(META_USER))) {
             putMarker(usersPrefix + userHash + "/" + state.sessionId());
         }
-        if (old.isEmpty() || !projectHash.equals(old.get().metadata().get(META_PROJECT))) {
+        if (!oldLive || !projectHash.equals(old.get().metadata().get(META_PROJECT))) {
             putMarker(projectsPrefix + projectHash + "/" + state.sessionId());
         }
     }
@@ -366,7 +420,13 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         }
     }
 
-    private void sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, String metaKey) {
+    /**
+     * Removes markers of gone, expired or moved sessions (settled ones only, re-checked just before),
+     * keeps those of damaged objects, and puts back the markers live sessions lack.
+     */
+    private void sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, java.util.Set<String> damaged,
+            String metaKey) {
+        java.util.Set<String> present = new java.util.HashSet<>();
         for (S3Object object : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
                 .build()).contents()) {
             String rest = object.key().substring(prefix.length());
@@ -377,13 +437,27 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             String keyHash = rest.substring(0, slash);
             String id = rest.substring(slash + 1);
             HeadObjectResponse head = live.get(id);
+            if (head != null && keyHash.equals(head.metadata().get(metaKey))) {
+                present.add(id);
+                continue;
+            }
             boolean settled = object.lastModified().isBefore(now().minus(REPAIR_GRACE));
-            if (settled && (head == null || !keyHash.equals(head.metadata().get(metaKey)))) {
+            if (settled && !damaged.contains(id)) {
                 // Re-check: a writer may have added this session since the scan.
                 Optional<HeadObjectResponse> now = SessionIds.isValid(id) ? head(id) : Optional.empty();
-                if (now.isEmpty() || expired(now.get()) || !keyHash.equals(now.get().metadata().get(metaKey))) {
-                    deleteQuietly(object.key());
+                try {
+                    if (now.isEmpty() || expired(id, now.get()) || !keyHash.equals(now.get().metadata().get(metaKey))) {
+                        deleteQuietly(object.key());
+                    }
+                } catch (CorruptSessionException e) {
+                    reportDamaged(id, e);
                 }
+            }
+        }
+        for (Map.Entry<String, HeadObjectResponse> entry : live.entrySet()) {
+            String keyHash = entry.getValue().metadata().get(metaKey);
+            if (!present.contains(entry.getKey()) && keyHash != null) {
+                putMarker(prefix + keyHash + "/" + entry.getKey());
             }
         }
     }

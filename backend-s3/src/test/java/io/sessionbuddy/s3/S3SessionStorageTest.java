@@ -62,4 +62,55 @@ class S3SessionStorageTest extends BytesSessionStorageContract {
             }
         };
     }
+
+    @org.junit.jupiter.api.Test
+    void aSessionStoredAgainAfterItsExpiredMarkersWereRepairedIsListed() {
+        await(storage.storeSession(session("fixed-id", "carol", "proj"), java.time.Duration.ofMinutes(1)));
+        clock.advance(java.time.Duration.ofMinutes(3));
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("carol", null))).isEmpty();
+
+        await(storage.storeSession(session("fixed-id", "carol", "proj"), null));
+
+        org.assertj.core.api.Assertions.assertThat(await(storage.retrieveSession("fixed-id"))).isPresent();
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("carol", null)))
+                .containsExactly("fixed-id");
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions(null, "proj")))
+                .containsExactly("fixed-id");
+    }
+
+    @org.junit.jupiter.api.Test
+    void cleanupPutsBackTheMarkersALiveSessionLacks() {
+        await(storage.storeSession(session("lost-marker", "dave", "proj"), null));
+        String marker = S3SessionStorage.DEFAULT_PREFIX + "/" + namespace + "/index/users/"
+                + S3SessionStorage.hash("dave") + "/lost-marker";
+        client.deleteObject(b -> b.bucket("contract").key(marker));
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("dave", null))).isEmpty();
+
+        await(storage.cleanupExpiredSessions());
+
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("dave", null)))
+                .containsExactly("lost-marker");
+    }
+
+    @org.junit.jupiter.api.Test
+    void anObjectWithDamagedMetadataFailsOnlyTheCallsThatReadIt() {
+        await(storage.storeSession(session("good", "erin", "proj"), null));
+        await(storage.storeSession(session("poison", "erin", "proj"), null));
+        String key = S3SessionStorage.DEFAULT_PREFIX + "/" + namespace + "/sessions/poison";
+        HeadObjectResponse head = client.headObject(b -> b.bucket("contract").key(key));
+        java.util.Map<String, String> metadata = new java.util.HashMap<>(head.metadata());
+        metadata.put("expires-at", "soon");
+        byte[] body = client.getObjectAsBytes(b -> b.bucket("contract").key(key)).asByteArray();
+        client.putObject(b -> b.bucket("contract").key(key).metadata(metadata), RequestBody.fromBytes(body));
+
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("erin", null))).containsExactly("good");
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions(null, null))).containsExactly("good");
+        org.assertj.core.api.Assertions.assertThat(await(storage.cleanupExpiredSessions())).isZero();
+        Throwable update = failureOf(() -> new io.sessionbuddy.core.SessionManager(storage).updateSession("poison",
+                s -> s.toBuilder().permissions(java.util.List.of("x")).build()));
+        org.assertj.core.api.Assertions.assertThat(update)
+                .isInstanceOf(io.sessionbuddy.core.CorruptSessionException.class)
+                .hasMessageContaining("[s3]").hasMessageContaining("expires-at");
+        org.assertj.core.api.Assertions.assertThat(await(storage.retrieveSession("good"))).isPresent();
+    }
 }

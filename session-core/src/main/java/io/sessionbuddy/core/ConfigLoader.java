@@ -60,10 +60,11 @@ public final class ConfigLoader {
     static final String MAX_DECODED_BYTES = "max_decoded_bytes";
     static final String ENCRYPTION_KEYS = "encryption_keys";
     static final String ENCRYPTION_ACTIVE_KEY = "encryption_active_key";
+    static final String ENCRYPTION_REQUIRED = "encryption_required";
     private static final Set<String> TOP_LEVEL_KEYS = Set.of(STORAGE_BACKEND, SESSION_TTL_HOURS,
             DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, BACKENDS, COMPRESSION,
             COMPRESSION_THRESHOLD_BYTES, MAX_SESSION_BYTES, MAX_DECODED_BYTES, ENCRYPTION_KEYS,
-            ENCRYPTION_ACTIVE_KEY);
+            ENCRYPTION_ACTIVE_KEY, ENCRYPTION_REQUIRED);
     /** The original's key names inside backend blocks, and ours. */
     private static final Map<String, String> KEY_ALIASES = Map.of(
             "storage_dir", "directory",
@@ -230,7 +231,20 @@ public final class ConfigLoader {
             throw new SessionConfigException(source, MAX_DECODED_BYTES, "must be at least max_session_bytes ("
                     + maxSession + "), was " + maxDecoded);
         }
-        return new StoredFormat(compression, threshold, maxSession, maxDecoded, keyRing(top, source));
+        boolean required = true;
+        Object requiredValue = top.get(ENCRYPTION_REQUIRED);
+        if (requiredValue != null) {
+            if (requiredValue instanceof Boolean b) {
+                required = b;
+            } else if (requiredValue instanceof String text && (text.equalsIgnoreCase("true")
+                    || text.equalsIgnoreCase("false"))) {
+                required = Boolean.parseBoolean(text);
+            } else {
+                throw new SessionConfigException(source, ENCRYPTION_REQUIRED, "expected true or false, was "
+                        + describe(requiredValue));
+            }
+        }
+        return new StoredFormat(compression, threshold, maxSession, maxDecoded, keyRing(top, source), required);
     }
 
     private static int byteCount(Map<String, Object> top, String key, int min, int fallback, String source) {

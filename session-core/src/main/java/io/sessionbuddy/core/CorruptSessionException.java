@@ -29,7 +29,12 @@ public class CorruptSessionException extends SessionStorageException {
         /** AES-GCM authentication failed: the encrypted bytes were tampered with. */
         AUTHENTICATION_FAILED,
         /** Decodes to more than the configured maximum size. */
-        TOO_LARGE
+        TOO_LARGE,
+        /**
+         * Not encrypted although encryption keys are configured and {@code encryption_required} is on:
+         * possibly planted by someone who can write to the store.
+         */
+        NOT_ENCRYPTED
     }
 
     private final Reason reason;

@@ -79,4 +79,15 @@ public record SessionBuddyConfig(
         }
         return block == null ? Map.of() : block;
     }
+
+    /** Every field, with secrets hidden (see {@link Secrets}): safe to log. */
+    @Override
+    public String toString() {
+        Map<String, Object> shown = new LinkedHashMap<>();
+        backends.forEach((name, block) -> shown.put(name, Secrets.mask(block)));
+        return "SessionBuddyConfig[storageBackend=" + storageBackend + ", defaultTtl=" + defaultTtl
+                + ", cleanupInterval=" + cleanupInterval + ", maxUpdateAttempts=" + maxUpdateAttempts
+                + ", backends=" + shown + ", source=" + source + ", deprecations=" + deprecations
+                + ", storedFormat=" + storedFormat + "]";
+    }
 }

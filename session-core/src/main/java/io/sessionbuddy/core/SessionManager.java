@@ -42,7 +42,6 @@ public final class SessionManager {
             SessionJsonCodec.CONVERSATION_HISTORY, SessionJsonCodec.REFLECTION_DATA,
             SessionJsonCodec.APP_MONITORING_STATE, SessionJsonCodec.LLM_PROVIDER_CONFIGS,
             SessionJsonCodec.METADATA);
-    private static final Set<String> SECRET_WORDS = Set.of("key", "secret", "password");
     /**
      * Runs queued updates and retries after a back-off: cached daemon threads, reused. Not
      * CompletableFuture's default async pool, which on machines with fewer than 3 cores (serverless
@@ -137,7 +136,7 @@ public final class SessionManager {
                         : "unknown session field '" + field + "' (updatable fields: "
                                 + new java.util.TreeSet<>(UPDATABLE_FIELDS) + ")");
             }
-            values.put(field, JsonSupport.MAPPER.valueToTree(value));
+            values.put(field, updateValue(field, value));
         });
         return updateSession(sessionId, state -> applyFields(state, values), ttl).thenApply(Optional::isPresent);
     }
@@ -190,13 +189,15 @@ public final class SessionManager {
     }
 
     /**
-     * Rewrites every live session with {@link #rewriteSession(String)}, one after the other: after
+     * Rewrites every stored session with {@link #rewriteSession(String)}, one after the other: after
      * a new encryption key is made active, this re-encrypts the store so that the old key can be
-     * dropped. A session that cannot be read (for example, encrypted with a key no longer in the
-     * key ring) is reported in the result and left as it is; it does not stop the others.
+     * dropped. It walks {@link SessionStorage#listStoredSessionIds()}, every record the store holds,
+     * readable or not, so a record that cannot be read (damaged, or encrypted with a key no longer
+     * in the key ring) is reported in {@link RewriteReport#failures()} and left as it is; it does
+     * not stop the others. Expired records count as {@link RewriteReport#vanished()}.
      */
     public CompletableFuture<RewriteReport> rewriteAllSessions() {
-        return storage.listSessions(null, null).thenCompose(ids -> {
+        return storage.listStoredSessionIds().thenCompose(ids -> {
             CompletableFuture<RewriteReport> chain = CompletableFuture.completedFuture(
                     new RewriteReport(0, 0, Map.of()));
             for (String id : ids) {
@@ -261,15 +262,15 @@ public final class SessionManager {
     }
 
     /**
-     * The backend, its settings (every key containing {@code key}, {@code secret} or
-     * {@code password} shown as {@code ***}), the default TTL, and whether the store answers.
+     * The backend, its settings (secrets hidden by {@link Secrets#mask}: secret-named keys and the
+     * user-info of URIs), the default TTL, and whether the store answers.
      */
     public CompletableFuture<Map<String, Object>> stats() {
         return storage.isAvailable().thenApply(available -> {
             Map<String, Object> stats = new LinkedHashMap<>();
             stats.put("storage_backend", config.storageBackend());
             stats.put("storage_class", storage.getClass().getSimpleName());
-            stats.put("storage_config", maskSecrets(config.selectedBackendSettings()));
+            stats.put("storage_config", Secrets.mask(config.selectedBackendSettings()));
             stats.put("default_ttl_seconds", config.defaultTtl().toSeconds());
             stats.put("cleanup_interval_seconds", config.cleanupInterval().toSeconds());
             stats.put("max_update_attempts", config.maxUpdateAttempts());
@@ -282,6 +283,7 @@ public final class SessionManager {
             if (!format.keyRing().isEmpty()) {
                 stored.put("encryption_active_key_id", format.keyRing().activeKeyId());
                 stored.put("encryption_key_ids", List.copyOf(format.keyRing().keyIds()));
+                stored.put("encryption_required", format.encryptionRequired());
             }
             stats.put("stored_format", stored);
             stats.put("available", available);
@@ -289,16 +291,14 @@ public final class SessionManager {
         });
     }
 
-    static Map<String, Object> maskSecrets(Map<String, Object> settings) {
-        Map<String, Object> masked = new LinkedHashMap<>();
-        settings.forEach((key, value) -> masked.put(key, isSecretKey(key) ? "***" : value));
-        return masked;
-    }
-
-    /** Whether a config key names a secret ({@code key}, {@code secret}, {@code password} in it). */
+    /**
+     * Whether a config key names a secret.
+     *
+     * @deprecated use {@link Secrets#isSecretKey(String)}
+     */
+    @Deprecated
     public static boolean isSecretKey(String key) {
-        String lower = key.toLowerCase(Locale.ROOT);
-        return SECRET_WORDS.stream().anyMatch(lower::contains);
+        return Secrets.isSecretKey(key);
     }
 
     /**
@@ -366,7 +366,7 @@ public final class SessionManager {
                 }
                 if (attempt >= config.maxUpdateAttempts()) {
                     return CompletableFuture.failedFuture(new SessionConflictException(
-                            storage.getClass().getSimpleName(), sessionId, attempt));
+                            storage.backendName(), sessionId, attempt));
                 }
                 return retryLater(sessionId, change, ttl, stampActivity, attempt + 1);
             });
@@ -385,6 +385,67 @@ public final class SessionManager {
         return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS, HANDOFF))
                 .thenCompose(ignored -> attempt(sessionId, change, ttl, stampActivity, nextAttempt));
+    }
+
+    /**
+     * The JSON of one update value, checked for shape and limits before anything is sent, so that
+     * every wrong value fails the call the same way: an {@link IllegalArgumentException} naming the field.
+     */
+    private static JsonNode updateValue(String field, Object value) {
+        JsonLimits.checkValue(value, field);
+        JsonNode node;
+        try {
+            node = JsonSupport.MAPPER.valueToTree(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("session field '" + field + "': value is not JSON-compatible: "
+                    + e.getMessage(), e);
+        }
+        boolean ok;
+        String expected;
+        switch (field) {
+            case SessionJsonCodec.USER_ID, SessionJsonCodec.PROJECT_ID -> {
+                ok = node.isTextual() && !node.textValue().isEmpty();
+                expected = "a non-empty string";
+            }
+            case SessionJsonCodec.PERMISSIONS -> {
+                ok = node.isNull() || (node.isArray() && allMatch(node, JsonNode::isTextual));
+                expected = "a list of strings";
+            }
+            case SessionJsonCodec.CONVERSATION_HISTORY -> {
+                ok = node.isNull() || (node.isArray() && allMatch(node, JsonNode::isObject));
+                expected = "a list of JSON objects (maps)";
+            }
+            default -> {
+                ok = node.isNull() || node.isObject();
+                expected = "a JSON object (a map)";
+            }
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("session field '" + field + "' must be " + expected + ", was "
+                    + describe(node));
+        }
+        return node;
+    }
+
+    private static boolean allMatch(JsonNode array, java.util.function.Predicate<JsonNode> test) {
+        for (JsonNode element : array) {
+            if (!test.test(element)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String describe(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case ARRAY -> "a list with an element of another kind";
+            case OBJECT -> "a JSON object";
+            case NULL -> "null";
+            default -> node.getNodeType().toString().toLowerCase(Locale.ROOT);
+        };
     }
 
     private static SessionState applyFields(SessionState state, Map<String, JsonNode> values) {

@@ -168,7 +168,12 @@ public final class SessionRecordCodec {
     public SessionState decode(byte[] record, String scope, String expectedId) {
         SessionState state;
         if (startsWith(record, MAGIC)) {
+            if (format.refusesPlaintext() && record.length > 5 && record[5] == CIPHER_NONE) {
+                throw notEncrypted(expectedId);
+            }
             state = decodeEnvelope(record, scope, expectedId);
+        } else if (format.refusesPlaintext()) {
+            throw notEncrypted(expectedId);
         } else if (record.length >= 2 && (record[0] & 0xff) == 0x1f && (record[1] & 0xff) == 0x8b) {
             state = parse(gunzip(record, 0, record.length, format.maxDecodedBytes(), expectedId), expectedId);
         } else if (looksLikeJson(record)) {
@@ -186,6 +191,13 @@ public final class SessionRecordCodec {
                     + ": it was copied or moved here", null);
         }
         return state;
+    }
+
+    private static CorruptSessionException notEncrypted(String id) {
+        return corrupt(id, Reason.NOT_ENCRYPTED, "record is not encrypted, but encryption keys are configured and"
+                + " encryption_required is on: it was not written by this store's writers (or predates"
+                + " encryption: set encryption_required to false, run 'session-buddy rewrite', then set it back)",
+                null);
     }
 
     private SessionState decodeEnvelope(byte[] record, String scope, String expectedId) {

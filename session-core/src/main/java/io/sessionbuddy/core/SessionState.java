@@ -60,6 +60,19 @@ public record SessionState(
         Objects.requireNonNull(createdAt, "created_at");
         lastActivity = lastActivity == null ? createdAt : lastActivity;
         permissions = permissions == null ? List.of() : List.copyOf(permissions);
+        for (String permission : permissions) {
+            JsonLimits.checkValue(permission, "permissions");
+        }
+        if (conversationHistory != null) {
+            for (ObjectNode entry : conversationHistory) {
+                JsonLimits.check(entry, "conversation_history");
+            }
+        }
+        JsonLimits.check(reflectionData, "reflection_data");
+        JsonLimits.check(appMonitoringState, "app_monitoring_state");
+        JsonLimits.check(llmProviderConfigs, "llm_provider_configs");
+        JsonLimits.check(metadata, "metadata");
+        JsonLimits.check(extraFields, "extra fields");
         conversationHistory = copyHistory(conversationHistory);
         reflectionData = copy(reflectionData);
         appMonitoringState = copy(appMonitoringState);
@@ -157,6 +170,7 @@ public record SessionState(
         if (value == null || value.isEmpty()) {
             throw new IllegalArgumentException(field + " is required and must not be empty");
         }
+        JsonLimits.checkUnicode(value, field, "the id");
         return value;
     }
 

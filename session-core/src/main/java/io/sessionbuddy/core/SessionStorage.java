@@ -55,6 +55,14 @@ public interface SessionStorage extends AutoCloseable {
         return listSessions(null, null).thenApply(ids -> ids.stream().sorted().toList());
     }
 
+    /**
+     * The backend's provider name ({@code redis}, {@code file}, ...), used in messages. The default
+     * is the class's simple name, for storages that do not say.
+     */
+    default String backendName() {
+        return getClass().getSimpleName();
+    }
+
     /** Removes expired sessions and stale index entries; returns how many sessions were removed. */
     CompletableFuture<Integer> cleanupExpiredSessions();
 

@@ -6,7 +6,8 @@ import java.util.Objects;
  * How sessions are written as bytes by the backends that store bytes (file, redis, s3): the
  * compression, the encryption keys and the size limits. Loaded from the top-level config keys
  * {@code compression}, {@code compression_threshold_bytes}, {@code max_session_bytes},
- * {@code max_decoded_bytes}, {@code encryption_keys} and {@code encryption_active_key}.
+ * {@code max_decoded_bytes}, {@code encryption_keys}, {@code encryption_active_key} and
+ * {@code encryption_required}.
  *
  * @param compression the compression of payloads at or above the threshold
  * @param compressionThresholdBytes payloads shorter than this are not compressed (default 1 KiB)
@@ -16,9 +17,14 @@ import java.util.Objects;
  *     than {@code maxSessionBytes}); bounds decompression so that a small hostile record cannot
  *     exhaust memory
  * @param keyRing the encryption keys; {@link KeyRing#none()} = no encryption
+ * @param encryptionRequired with keys configured, whether a record that is not encrypted is refused
+ *     on read ({@link CorruptSessionException.Reason#NOT_ENCRYPTED}); default {@code true}, so that
+ *     whoever can write to the store cannot plant a session. Switch it off only while a store is
+ *     being moved to encryption (then {@code session-buddy rewrite} finishes the move). Without keys
+ *     it has no effect.
  */
 public record StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
-        int maxDecodedBytes, KeyRing keyRing) {
+        int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired) {
     /** Default compression. */
     public static final Compression DEFAULT_COMPRESSION = Compression.ZSTD;
     /** Default compression threshold: 1 KiB. */
@@ -43,6 +49,22 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
         }
     }
 
+    /** A format that, with keys, requires encryption (the default). */
+    public StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
+            int maxDecodedBytes, KeyRing keyRing) {
+        this(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, true);
+    }
+
+    /** Whether a record must be encrypted to be read: keys are configured and encryption is required. */
+    public boolean refusesPlaintext() {
+        return encryptionRequired && !keyRing.isEmpty();
+    }
+
+    /** This format with encryption required or not (see {@link #encryptionRequired()}). */
+    public StoredFormat withEncryptionRequired(boolean value) {
+        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, value);
+    }
+
     /** zstd above 1 KiB, 4 MiB limit, 64 MiB decode bound, no encryption. */
     public static StoredFormat defaults() {
         return new StoredFormat(DEFAULT_COMPRESSION, DEFAULT_COMPRESSION_THRESHOLD_BYTES, DEFAULT_MAX_SESSION_BYTES,
@@ -51,22 +73,22 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
 
     /** This format with another compression. */
     public StoredFormat withCompression(Compression value) {
-        return new StoredFormat(value, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing);
+        return new StoredFormat(value, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired);
     }
 
     /** This format with another compression threshold. */
     public StoredFormat withCompressionThreshold(int bytes) {
-        return new StoredFormat(compression, bytes, maxSessionBytes, maxDecodedBytes, keyRing);
+        return new StoredFormat(compression, bytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired);
     }
 
     /** This format with another size limit (the decode bound grows with it if needed). */
     public StoredFormat withMaxSessionBytes(int bytes) {
         return new StoredFormat(compression, compressionThresholdBytes, bytes, Math.max(bytes, maxDecodedBytes),
-                keyRing);
+                keyRing, encryptionRequired);
     }
 
     /** This format with other encryption keys. */
     public StoredFormat withKeyRing(KeyRing value) {
-        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, value);
+        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, value, encryptionRequired);
     }
 }

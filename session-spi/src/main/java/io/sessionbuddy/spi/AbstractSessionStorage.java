@@ -83,6 +83,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     /** The provider name. */
+    @Override
     public final String backendName() {
         return backendName;
     }

@@ -276,7 +276,7 @@ public final class BackendSettings {
     }
 
     private static String describe(String key, Object value) {
-        if (SessionManager.isSecretKey(key)) {
+        if (io.sessionbuddy.core.Secrets.isSecretKey(key)) {
             return "(a value that is not shown because the key looks secret)";
         }
         if (value instanceof Map) {
@@ -285,6 +285,7 @@ public final class BackendSettings {
         if (value instanceof List) {
             return "a list";
         }
-        return value instanceof String ? "\"" + value + "\"" : String.valueOf(value);
+        return value instanceof String ? "\"" + io.sessionbuddy.core.Secrets.maskUris((String) value) + "\""
+                : String.valueOf(value);
     }
 }

@@ -23,7 +23,8 @@ public abstract class ReadOnlySessionStorage extends AbstractSessionStorage {
      */
     protected ReadOnlySessionStorage(String backendName, Duration defaultTtl, Clock clock, StoredFormat format,
             String scope) {
-        super(backendName, defaultTtl, clock, format, true, scope);
+        // the original store never encrypted: its records are read whatever encryption_required says
+        super(backendName, defaultTtl, clock, format.withEncryptionRequired(false), true, scope);
     }
 
     private <T> CompletableFuture<T> readOnly(String operation) {

@@ -39,6 +39,54 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
     /** Raw access to the stored records of the store {@link #createStorage} made last. */
     protected abstract RawRecords rawRecords();
 
+    @Override
+    protected SessionStorage anotherStorageOnTheSameStore() {
+        return reopenStorage(clock, storedFormat());
+    }
+
+    @Test
+    void rewriteAllReportsEveryRecordItCouldNotRewrite() throws Exception {
+        RawRecords raw = rawRecords();
+        SessionState good = session(id(), "rw-user", "rw-project");
+        await(storage.storeSession(good, null));
+        List<String> damaged = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            SessionState state = session(id(), "rw-user", "rw-project");
+            await(storage.storeSession(state, null));
+            byte[] record = raw.read(state.sessionId());
+            record[record.length / 2] ^= 0x5a;
+            raw.write(state.sessionId(), record);
+            damaged.add(state.sessionId());
+        }
+
+        io.sessionbuddy.core.SessionManager.RewriteReport report = await(
+                new io.sessionbuddy.core.SessionManager(storage).rewriteAllSessions());
+
+        assertThat(report.rewritten()).isEqualTo(1);
+        assertThat(report.failures().keySet()).containsExactlyInAnyOrderElementsOf(damaged);
+        assertThat(stored(good.sessionId()).version()).isEqualTo(good.version() + 1);
+    }
+
+    @Test
+    void cleanupKeepsTheIndexEntriesOfRecordsItCannotRead() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SessionState state = session(id(), "key-user", "key-project");
+            await(storage.storeSession(state, null));
+            ids.add(state.sessionId());
+        }
+        // another instance that lacks the key the records were written with runs cleanup
+        byte[] otherKey = new byte[KeyRing.KEY_BYTES];
+        java.util.Arrays.fill(otherKey, (byte) 7);
+        SessionStorage keyless = closeAfterTest(reopenStorage(clock, storedFormat()
+                .withKeyRing(KeyRing.of("other-key", java.util.Map.of("other-key", otherKey)))));
+        await(keyless.cleanupExpiredSessions());
+        await(keyless.listSessions("key-user", null));
+
+        assertThat(await(storage.listSessions("key-user", null))).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(await(storage.listSessions(null, "key-project"))).containsExactlyInAnyOrderElementsOf(ids);
+    }
+
     @Test
     void storedRecordsAreTheVersionedEnvelope() throws Exception {
         RawRecords raw = rawRecords();
@@ -73,10 +121,35 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
         raw.write(legacy.sessionId(), SessionJsonCodec.toBytes(stored(legacy.sessionId())));
         written.add(legacy);
 
+        // with keys configured, plaintext is read only while encryption_required is off (a rollout)
+        SessionStorage reader = storedFormat().keyRing().isEmpty() ? storage
+                : closeAfterTest(reopenStorage(clock, storedFormat().withEncryptionRequired(false)));
         for (SessionState state : written) {
-            assertThat(withoutExpiry(stored(state.sessionId()))).isEqualTo(withoutExpiry(state));
+            assertThat(withoutExpiry(await(reader.retrieveSession(state.sessionId())).orElseThrow()))
+                    .isEqualTo(withoutExpiry(state));
         }
-        assertThat(await(storage.listSessions("mixed", null))).hasSize(written.size());
+        assertThat(await(reader.listSessions("mixed", null))).hasSize(written.size());
+    }
+
+    @Test
+    void withKeysAPlantedPlaintextRecordIsRefused() throws Exception {
+        byte[] key = new byte[KeyRing.KEY_BYTES];
+        java.util.Arrays.fill(key, (byte) 3);
+        StoredFormat keyed = storedFormat().withKeyRing(KeyRing.of("planted-test", java.util.Map.of("planted-test", key)));
+        SessionStorage encrypted = storedFormat().keyRing().isEmpty() ? closeAfterTest(reopenStorage(clock, keyed))
+                : storage;
+        SessionStorage plaintextWriter = closeAfterTest(reopenStorage(clock, storedFormat().withKeyRing(KeyRing.none())));
+        SessionState planted = session(id(), "mallory", "p").toBuilder().permissions(List.of("admin")).version(7).build();
+        await(plaintextWriter.storeSession(planted, null));
+        rawRecords().write(planted.sessionId(), SessionJsonCodec.toBytes(await(
+                plaintextWriter.retrieveSession(planted.sessionId())).orElseThrow()));
+
+        Throwable refused = failureOf(() -> encrypted.retrieveSession(planted.sessionId()));
+        assertThat(refused).isInstanceOf(CorruptSessionException.class);
+        assertThat(((CorruptSessionException) refused).reason()).isEqualTo(CorruptSessionException.Reason.NOT_ENCRYPTED);
+        await(plaintextWriter.storeSession(planted, null)); // the envelope without a cipher too
+        Throwable envelope = failureOf(() -> encrypted.retrieveSession(planted.sessionId()));
+        assertThat(((CorruptSessionException) envelope).reason()).isEqualTo(CorruptSessionException.Reason.NOT_ENCRYPTED);
     }
 
     @Test

@@ -398,6 +398,23 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void aLosingReplaceNeverHidesTheSessionFromListings() {
+        SessionState v1 = session(id(), "cas-user", "cas-project").toBuilder().version(1).build();
+        await(storage.storeSession(v1, Duration.ofDays(7)));
+        SessionState loser = v1.toBuilder().version(9).build();
+
+        assertThat(await(storage.replaceSession(loser, 8, Duration.ofMinutes(1)))).isFalse();
+        clock.advance(Duration.ofMinutes(2)); // past the loser's expiry, far before the session's
+
+        assertThat(await(storage.retrieveSession(v1.sessionId()))).isPresent();
+        assertThat(await(storage.listSessions("cas-user", null))).containsExactly(v1.sessionId());
+        assertThat(await(storage.listSessions(null, "cas-project"))).containsExactly(v1.sessionId());
+        await(storage.cleanupExpiredSessions());
+        assertThat(await(storage.listSessions("cas-user", null))).containsExactly(v1.sessionId());
+        assertThat(await(storage.listSessions(null, "cas-project"))).containsExactly(v1.sessionId());
+    }
+
+    @Test
     void replaceOfAnExpiredSessionFails() throws InterruptedException {
         SessionState v1 = session(id(), "u", "p").toBuilder().version(1).build();
         await(storage.storeSession(v1, SHORT_TTL));
@@ -473,6 +490,83 @@ public abstract class SessionStorageContract {
         assertThat(end.version()).isEqualTo(1 + threads * incrementsPerThread);
     }
 
+    /**
+     * Another storage over the same store as {@link #storage} (another process, in effect), used to
+     * race managers against each other. The default is {@link #storage} itself: in-process stores
+     * cannot be opened twice.
+     */
+    protected SessionStorage anotherStorageOnTheSameStore() {
+        return storage;
+    }
+
+    @Test
+    @Timeout(300)
+    void managersOnSeveralStoragesRaceThroughCompareAndSetAndLoseNothing() throws Exception {
+        int managers = 4;
+        int threadsPerManager = 2;
+        int incrementsPerThread = 250;
+        java.util.concurrent.atomic.AtomicInteger conflicts = new java.util.concurrent.atomic.AtomicInteger();
+        List<SessionManager> all = new ArrayList<>();
+        for (int m = 0; m < managers; m++) {
+            SessionStorage own = m == 0 ? storage : anotherStorageOnTheSameStore();
+            if (own != storage) {
+                closeAfterTest(own);
+            }
+            all.add(new SessionManager(new ConflictCounting(own, conflicts), SessionBuddyConfig.defaults(), clock));
+        }
+        String id = await(all.get(0).createSession("race-user", "race-project", Map.of("count", 0), null));
+        ExecutorService pool = Executors.newFixedThreadPool(managers * threadsPerManager);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (SessionManager manager : all) {
+                for (int t = 0; t < threadsPerManager; t++) {
+                    done.add(pool.submit(() -> {
+                        start.await();
+                        for (int i = 0; i < incrementsPerThread; i++) {
+                            assertThat(await(manager.updateSession(id, state -> {
+                                ObjectNode metadata = state.metadata();
+                                metadata.put("count", metadata.get("count").asInt() + 1);
+                                return state.toBuilder().metadata(metadata).build();
+                            }))).isPresent();
+                        }
+                        return null;
+                    }));
+                }
+            }
+            start.countDown();
+            for (Future<?> future : done) {
+                future.get(280, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        int total = managers * threadsPerManager * incrementsPerThread;
+        assertThat(stored(id).metadata().get("count").asInt()).isEqualTo(total);
+        assertThat(conflicts.get()).as("compare-and-set conflicts between the managers").isPositive();
+    }
+
+    /** Counts the compare-and-sets that lost; forwards everything. */
+    private static final class ConflictCounting extends ForwardingSessionStorage {
+        private final java.util.concurrent.atomic.AtomicInteger conflicts;
+
+        ConflictCounting(SessionStorage delegate, java.util.concurrent.atomic.AtomicInteger conflicts) {
+            super(delegate);
+            this.conflicts = conflicts;
+        }
+
+        @Override
+        public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
+            return super.replaceSession(state, expectedVersion, ttl).thenApply(replaced -> {
+                if (!replaced) {
+                    conflicts.incrementAndGet();
+                }
+                return replaced;
+            });
+        }
+    }
+
     // ---- the manager's TTL rules on this backend ----
 
     @Test
@@ -492,6 +586,36 @@ public abstract class SessionStorageContract {
         assertThat(await(manager.touch(id, Duration.ofHours(5)))).isTrue();
         assertThat(stored(id).expiresAt()).isCloseTo(clock.instant().plus(Duration.ofHours(5)), within(Duration.ofSeconds(2)));
         assertThat(await(manager.updateSession("absent-session", Map.of("permissions", List.of()), null))).isFalse();
+    }
+
+    @Test
+    void badValuesThrowAtTheCallBeforeTheStoreIsTouched() {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String id = await(manager.createSession("shape-user", "shape-project", Map.of("n", 1), null));
+        Map<String, Object> deep = new java.util.HashMap<>();
+        Map<String, Object> level = deep;
+        for (int i = 0; i < 5000; i++) {
+            Map<String, Object> next = new java.util.HashMap<>();
+            level.put("k", next);
+            level = next;
+        }
+        Map<String, Object> tooDeep = deep;
+
+        assertThatThrownBy(() -> manager.updateSession(id, Map.of("permissions", "admin"), null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("session field 'permissions' must be a list of strings, was a string");
+        assertThatThrownBy(() -> manager.updateSession(id, Map.of("metadata", List.of(1)), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'metadata' must be a JSON object");
+        assertThatThrownBy(() -> manager.updateSession(id, Map.of("metadata", tooDeep), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nested deeper than 1000");
+        assertThatThrownBy(() -> manager.updateSession(id, Map.of("metadata", Map.of("x", Double.NaN)), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NaN");
+        assertThatThrownBy(() -> manager.createSession("u", "p", tooDeep, null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nested deeper than 1000");
+        assertThatThrownBy(() -> manager.createSession("u", "p", Map.of("k\uD83D", 1), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("surrogate");
+        assertThat(stored(id).version()).isEqualTo(1);
+        assertThat(stored(id).metadata().get("n").asInt()).isEqualTo(1);
     }
 
     @Test

@@ -1,0 +1,74 @@
+package io.sessionbuddy.testkit;
+
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/** A {@link SessionStorage} that forwards every call to another; tests override what they watch or break. */
+public class ForwardingSessionStorage implements SessionStorage {
+    private final SessionStorage delegate;
+
+    /** Forwards to {@code delegate}. */
+    public ForwardingSessionStorage(SessionStorage delegate) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+    }
+
+    /** The storage calls are forwarded to. */
+    protected final SessionStorage delegate() {
+        return delegate;
+    }
+
+    @Override
+    public CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
+        return delegate.storeSession(state, ttl);
+    }
+
+    @Override
+    public CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
+        return delegate.retrieveSession(sessionId);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> deleteSession(String sessionId) {
+        return delegate.deleteSession(sessionId);
+    }
+
+    @Override
+    public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
+        return delegate.listSessions(userId, projectId);
+    }
+
+    @Override
+    public CompletableFuture<List<String>> listStoredSessionIds() {
+        return delegate.listStoredSessionIds();
+    }
+
+    @Override
+    public String backendName() {
+        return delegate.backendName();
+    }
+
+    @Override
+    public CompletableFuture<Integer> cleanupExpiredSessions() {
+        return delegate.cleanupExpiredSessions();
+    }
+
+    @Override
+    public CompletableFuture<Boolean> isAvailable() {
+        return delegate.isAvailable();
+    }
+
+    @Override
+    public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
+        return delegate.replaceSession(state, expectedVersion, ttl);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
