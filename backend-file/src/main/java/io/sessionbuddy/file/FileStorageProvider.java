@@ -38,4 +38,10 @@ public final class FileStorageProvider implements StorageProvider {
                 .storedFormat(settings.storedFormat())
                 .build();
     }
+
+    /** Every key {@link #create} reads: a typo is reported before anything is created. */
+    @Override
+    public java.util.Set<String> knownKeys() {
+        return java.util.Set.of("directory", "namespace");
+    }
 }

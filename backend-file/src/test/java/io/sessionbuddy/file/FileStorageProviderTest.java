@@ -59,4 +59,16 @@ class FileStorageProviderTest {
         assertThatThrownBy(() -> SessionBuddy.open(typo)).isInstanceOf(SessionConfigException.class)
                 .hasMessageContaining("backends.file.directroy");
     }
+
+    @Test
+    void aTypoIsReportedBeforeAnyDirectoryIsCreated() throws Exception {
+        java.nio.file.Path wanted = directory.resolve("not-yet");
+        String json = "{\"storage_backend\": \"file\", \"backends\": {\"file\": {\"directory\": \""
+                + wanted.toString().replace("\\", "\\\\") + "\", \"namesapce\": \"x\"}}}";
+        SessionBuddyConfig typo = new ConfigLoader(Map.of(), Map.of()).parse(json, "app.json");
+
+        assertThatThrownBy(() -> SessionBuddy.open(typo)).isInstanceOf(SessionConfigException.class)
+                .hasMessageContaining("app.json").hasMessageContaining("backends.file.namesapce");
+        assertThat(java.nio.file.Files.exists(wanted)).isFalse();
+    }
 }

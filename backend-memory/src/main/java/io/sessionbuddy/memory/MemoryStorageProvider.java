@@ -35,4 +35,10 @@ public final class MemoryStorageProvider implements StorageProvider {
                 .storedFormat(settings.storedFormat())
                 .build();
     }
+
+    /** Every key {@link #create} reads: a typo is reported before anything is created. */
+    @Override
+    public java.util.Set<String> knownKeys() {
+        return java.util.Set.of("maximum_size", "namespace");
+    }
 }

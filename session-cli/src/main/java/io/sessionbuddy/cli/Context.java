@@ -59,7 +59,8 @@ final class Context {
         String message = cause instanceof CliException || cause instanceof SessionStorageException
                 || cause instanceof SessionConfigException || cause instanceof IllegalArgumentException
                 ? cause.getMessage() : cause.toString();
-        err.println("session-buddy: " + message);
+        err.println("session-buddy: " + io.sessionbuddy.core.Secrets.maskUris(String.valueOf(message))
+                .replace('\n', ' ').replace('\r', ' '));
         if (verbose) {
             cause.printStackTrace(err);
         }

@@ -78,11 +78,12 @@ final class Migration {
         long started = System.nanoTime();
         List<String> ids = source.listStoredSessionIds().join();
         Counts counts = new Counts();
-        List<String> verified = new ArrayList<>();
+        Map<String, SessionState> verified = new java.util.LinkedHashMap<>();
         for (String id : ids) {
             try {
-                if (copy(id, dryRun, counts)) {
-                    verified.add(id);
+                SessionState copied = copy(id, dryRun, counts);
+                if (copied != null) {
+                    verified.put(id, copied);
                 }
             } catch (RuntimeException e) {
                 counts.failures.put(id, message(e));
@@ -91,9 +92,23 @@ final class Migration {
         }
         int deleted = 0;
         if (deleteSource && !dryRun && counts.failures.isEmpty()) {
-            for (String id : verified) {
-                if (source.deleteSession(id).join()) {
-                    deleted++;
+            for (Map.Entry<String, SessionState> entry : verified.entrySet()) {
+                String id = entry.getKey();
+                try {
+                    // only what is unchanged since its copy: a session the source's application
+                    // updated meanwhile keeps its new content in the source, and is reported
+                    Optional<SessionState> now = source.retrieveSession(id).join();
+                    if (now.isPresent() && !sameContent(now.get(), entry.getValue())) {
+                        counts.failures.put(id, "changed in the source after it was copied (version "
+                                + entry.getValue().version() + " copied, " + now.get().version()
+                                + " now): not deleted from the source; run migrate again");
+                        continue;
+                    }
+                    if (now.isPresent() && source.deleteSession(id).join()) {
+                        deleted++;
+                    }
+                } catch (RuntimeException e) {
+                    counts.failures.put(id, "not deleted from the source: " + message(e));
                 }
             }
         }
@@ -103,26 +118,29 @@ final class Migration {
                 elapsed);
     }
 
-    /** Copies one session; {@code true} when the target verifiably holds it (or a newer version). */
-    private boolean copy(String id, boolean dryRun, Counts counts) {
+    /**
+     * Copies one session; the source state that was copied when the target verifiably holds it (or
+     * a newer version), else {@code null}.
+     */
+    private SessionState copy(String id, boolean dryRun, Counts counts) {
         Optional<SessionState> found = source.retrieveSession(id).join();
         Instant now = clock.instant();
         if (found.isEmpty()) {
             counts.expired++;
-            return false;
+            return null;
         }
         SessionState session = found.get();
         Duration ttl = session.expiresAt() == null ? fallbackTtl : Duration.between(now, session.expiresAt());
         if (ttl.toMillis() <= 0) {
             counts.expired++;
-            return false;
+            return null;
         }
         Optional<SessionState> existing = target.retrieveSession(id).join();
         if (existing.isPresent()) {
             SessionState there = existing.get();
             if (there.version() > session.version()) {
                 counts.present++;
-                return true;
+                return session;
             }
             if (there.version() == session.version()) {
                 if (!sameContent(there, session)) {
@@ -130,12 +148,12 @@ final class Migration {
                             + there.version() + "; left as it is");
                 }
                 counts.present++;
-                return true;
+                return session;
             }
         }
         if (dryRun) {
             counts.copied++;
-            return false;
+            return null;
         }
         if (existing.isPresent()) {
             if (!target.replaceSession(session, existing.get().version(), ttl).join()) {
@@ -150,7 +168,7 @@ final class Migration {
             throw new IllegalStateException("the copy read back from the target differs from the source");
         }
         counts.copied++;
-        return true;
+        return session;
     }
 
     private static boolean sameContent(SessionState a, SessionState b) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  * failures), 2 bad usage. Errors go to standard error in one line; {@code --verbose} adds the stack
  * trace.
  */
-@Command(name = "session-buddy", mixinStandardHelpOptions = true, versionProvider = SessionBuddyCli.Version.class,
+@Command(name = "session-buddy", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = SessionBuddyCli.Version.class,
         description = "Inspect, migrate, clean up and health-check a Session Buddy store.",
         subcommands = {Commands.Create.class, Commands.Get.class, Commands.ListSessions.class, Commands.Delete.class,
             Commands.Touch.class, Commands.Cleanup.class, Commands.Health.class, Commands.Stats.class,
@@ -54,7 +54,11 @@ public final class SessionBuddyCli implements Runnable {
         line.setExitCodeExceptionMapper(e -> FAILURE);
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
             context.reportError(e);
-            return e instanceof CliException failure ? failure.exitCode() : FAILURE;
+            if (e instanceof CliException failure) {
+                return failure.exitCode();
+            }
+            // the library checks arguments (ids, values) before it touches the store: a bad one is usage
+            return e instanceof IllegalArgumentException ? USAGE : FAILURE;
         });
         line.setParameterExceptionHandler((e, parsed) -> {
             err.println("session-buddy: " + e.getMessage());

@@ -290,4 +290,21 @@ class SessionBuddyCliTest {
             assertThat(second.path("skipped_present").asInt()).isEqualTo(25);
         }
     }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : List.of("create", "get", "list", "delete", "touch", "cleanup", "health", "stats",
+                "rewrite", "migrate", "demo")) {
+            CliRun help = run(command, "--help");
+            assertThat(help.code()).as(command + " --help: " + help.err()).isZero();
+            assertThat(help.out()).as(command).contains("Usage:").contains(command);
+        }
+    }
+
+    @Test
+    void anInvalidSessionIdIsAUsageErrorOnOneLine() {
+        CliRun get = run("get", "bad\u0001id");
+        assertThat(get.code()).isEqualTo(2);
+        assertThat(get.err().strip().lines()).hasSize(1);
+    }
 }

@@ -390,8 +390,19 @@ public final class ConfigLoader {
     }
 
     private static BigDecimal number(Object value, String key, String source) {
+        if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new SessionConfigException(source, key, "expected a number within range, was a number too"
+                        + " large to represent (" + d + ")");
+            }
+        }
         if (value instanceof Number n) {
-            return new BigDecimal(n.toString());
+            try {
+                return new BigDecimal(n.toString());
+            } catch (NumberFormatException e) {
+                throw new SessionConfigException(source, key, "expected a number, was " + n, e);
+            }
         }
         if (value instanceof String s) {
             try {

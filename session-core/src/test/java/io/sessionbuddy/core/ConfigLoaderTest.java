@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -263,5 +264,14 @@ class ConfigLoaderTest {
                 .hasMessageContaining("[a]");
         assertThatThrownBy(() -> loader.parse("{\"encryption_active_key\": \"z\"}", "c.json"))
                 .hasMessageContaining("encryption_keys is not");
+    }
+
+    @Test
+    void numbersTooLargeToRepresentAreConfigErrorsNamingTheKey() {
+        for (String key : List.of("session_ttl_hours", "max_session_bytes", "cleanup_interval_hours")) {
+            assertThatThrownBy(() -> loader.parse("{\"" + key + "\": 1e400}", "big.json"))
+                    .isInstanceOf(SessionConfigException.class).hasMessageContaining("big.json")
+                    .hasMessageContaining(key);
+        }
     }
 }

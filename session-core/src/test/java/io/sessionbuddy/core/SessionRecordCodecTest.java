@@ -134,7 +134,9 @@ class SessionRecordCodecTest {
         newer[3] = 9;
         assertThat(reasonOf(() -> codec.decode(newer, "ns", "abc"))).isEqualTo(Reason.UNSUPPORTED_VERSION);
         assertThat(reasonOf(() -> codec.decode("garbage!".getBytes(StandardCharsets.US_ASCII), "ns", "abc")))
-                .isEqualTo(Reason.MALFORMED);
+                .isEqualTo(Reason.NOT_ENCRYPTED);
+        assertThat(reasonOf(() -> codec(Compression.ZSTD, KeyRing.none())
+                .decode("garbage!".getBytes(StandardCharsets.US_ASCII), "ns", "abc"))).isEqualTo(Reason.MALFORMED);
     }
 
     @Test
@@ -162,7 +164,8 @@ class SessionRecordCodecTest {
     @Test
     void plainJsonAndTheOriginalsGzipJsonStillRead() throws Exception {
         SessionState state = session("abc", 5);
-        SessionRecordCodec codec = codec(Compression.ZSTD, RING);
+        SessionRecordCodec required = codec(Compression.ZSTD, RING);
+        SessionRecordCodec codec = new SessionRecordCodec(required.format().withEncryptionRequired(false));
         byte[] json = SessionJsonCodec.toBytes(state);
 
         assertThat(codec.decode(json, "ns", "abc")).isEqualTo(state);
@@ -171,6 +174,12 @@ class SessionRecordCodecTest {
             out.write(json);
         }
         assertThat(codec.decode(gz.toByteArray(), "ns", "abc")).isEqualTo(state);
+        // with encryption required (the default with keys), neither is accepted, nor an envelope without cipher
+        byte[] unencryptedEnvelope = codec(Compression.ZSTD, KeyRing.none()).encode(state, "ns");
+        for (byte[] plaintext : List.of(json, gz.toByteArray(), unencryptedEnvelope)) {
+            assertThat(reasonOf(() -> required.decode(plaintext, "ns", "abc"))).isEqualTo(Reason.NOT_ENCRYPTED);
+        }
+        assertThat(codec.decode(unencryptedEnvelope, "ns", "abc")).isEqualTo(state);
     }
 
     @Test

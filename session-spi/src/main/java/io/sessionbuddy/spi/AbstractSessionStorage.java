@@ -291,10 +291,11 @@ public abstract class AbstractSessionStorage implements SessionStorage {
                 && cause.getCause() != null) {
             cause = cause.getCause();
         }
-        if (cause instanceof SessionStorageException || cause instanceof IllegalArgumentException
-                || cause instanceof NullPointerException) {
+        if (cause instanceof SessionStorageException) {
             return cause;
         }
+        // The caller's arguments were checked before the backend ran: an IllegalArgumentException or
+        // NullPointerException from inside it is the backend's failure, not the caller's mistake.
         return failure(sessionId, "could not " + operation + ": " + cause, cause);
     }
 

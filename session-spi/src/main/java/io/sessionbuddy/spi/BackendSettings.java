@@ -189,9 +189,9 @@ public final class BackendSettings {
         String text = value.toString().trim();
         try {
             if (text.toUpperCase(Locale.ROOT).startsWith("PT") || text.toUpperCase(Locale.ROOT).startsWith("P")) {
-                return nonNegative(key, Duration.parse(text.toUpperCase(Locale.ROOT)));
+                return withinRange(key, value, nonNegative(key, Duration.parse(text.toUpperCase(Locale.ROOT))));
             }
-        } catch (DateTimeParseException e) {
+        } catch (DateTimeParseException | ArithmeticException e) {
             throw error(key, "expected a duration such as 5s, 500ms or PT5S, was " + describe(key, value));
         }
         Matcher m = DURATION.matcher(text.toLowerCase(Locale.ROOT));
@@ -207,7 +207,21 @@ public final class BackendSettings {
             case "h" -> 3_600_000L;
             default -> 86_400_000L;
         };
-        return Duration.ofMillis(amount.multiply(BigDecimal.valueOf(millisPerUnit)).longValue());
+        BigDecimal millis = amount.multiply(BigDecimal.valueOf(millisPerUnit));
+        if (millis.compareTo(BigDecimal.valueOf(MAX_DURATION.toMillis())) > 0) {
+            throw error(key, "is too large (at most 100 years), was " + describe(key, value));
+        }
+        return Duration.ofMillis(millis.longValue());
+    }
+
+    /** The longest duration a setting may have. */
+    private static final Duration MAX_DURATION = Duration.ofDays(36_500);
+
+    private Duration withinRange(String key, Object value, Duration duration) {
+        if (duration.compareTo(MAX_DURATION) > 0) {
+            throw error(key, "is too large (at most 100 years), was " + describe(key, value));
+        }
+        return duration;
     }
 
     /** A path, or {@code defaultValue}. A leading {@code ~/} means the user's home. */
@@ -249,6 +263,11 @@ public final class BackendSettings {
             }
         }
         return List.copyOf(items);
+    }
+
+    /** Every key present in the block, read or not. */
+    public Set<String> keys() {
+        return java.util.Collections.unmodifiableSet(new TreeSet<>(values.keySet()));
     }
 
     /** Keys present in the block that no getter has read so far (typos, unsupported keys). */

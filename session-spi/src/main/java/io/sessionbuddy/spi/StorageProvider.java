@@ -21,4 +21,14 @@ public interface StorageProvider {
      * @throws io.sessionbuddy.core.SessionConfigException when a setting is wrong
      */
     SessionStorage create(BackendSettings settings);
+
+    /**
+     * The setting keys this provider reads, so that an unknown key (a typo) is reported before
+     * {@link #create} touches anything (creates a directory, connects). {@code null}, the default,
+     * means not declared: unknown keys are then reported after {@code create}, from the keys it did
+     * not read.
+     */
+    default java.util.Set<String> knownKeys() {
+        return null;
+    }
 }

@@ -3,6 +3,7 @@ package io.sessionbuddy.spi;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.core.StoredFormat;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -90,7 +91,18 @@ public final class StorageProviders {
             Clock clock) {
         StorageProvider provider = select(config.storageBackend(), providers, config.source());
         BackendSettings settings = BackendSettings.of(config, clock);
+        Set<String> known = provider.knownKeys();
+        if (known != null) {
+            Set<String> unknown = new java.util.TreeSet<>(settings.keys());
+            unknown.removeAll(known);
+            if (!unknown.isEmpty()) {
+                throw settings.error(unknown.iterator().next(), "unknown key for backend '" + config.storageBackend()
+                        + "'" + (unknown.size() > 1 ? " (unknown keys: " + unknown + ")" : "")
+                        + "; known keys: " + new java.util.TreeSet<>(known));
+            }
+        }
         SessionStorage storage = provider.create(settings);
+        checkStoredFormat(config, provider, storage, settings.storedFormat());
         Set<String> unread = settings.unreadKeys();
         if (!unread.isEmpty()) {
             storage.close();
@@ -99,5 +111,36 @@ public final class StorageProviders {
                     + (unread.size() > 1 ? " (unknown keys: " + unread + ")" : ""));
         }
         return storage;
+    }
+
+    /**
+     * Refuses a storage that would silently ignore the configured stored format (encryption keys,
+     * compression, size limits): one whose provider forgot to pass {@link BackendSettings#storedFormat()}
+     * on, or one that cannot apply it because it does not extend {@link AbstractSessionStorage}.
+     */
+    static void checkStoredFormat(SessionBuddyConfig config, StorageProvider provider, SessionStorage storage,
+            StoredFormat configured) {
+        String problem = null;
+        if (storage instanceof AbstractSessionStorage base) {
+            StoredFormat applied = base.storedFormat().withEncryptionRequired(configured.encryptionRequired());
+            if (!applied.equals(configured)) {
+                problem = "created a storage whose stored format (" + describe(base.storedFormat())
+                        + ") is not the configured one (" + describe(configured) + "): pass"
+                        + " settings.storedFormat() to AbstractSessionStorage's constructor";
+            }
+        } else if (!configured.equals(StoredFormat.defaults())) {
+            problem = "created " + storage.getClass().getName() + ", which does not extend AbstractSessionStorage and"
+                    + " so cannot apply the configured stored format (" + describe(configured) + ")";
+        }
+        if (problem != null) {
+            storage.close();
+            throw new SessionConfigException(config.source(), "storage_backend", "storage provider '"
+                    + provider.name() + "' (" + provider.getClass().getName() + ") " + problem);
+        }
+    }
+
+    private static String describe(StoredFormat format) {
+        return "compression " + format.compression().configName() + ", max_session_bytes " + format.maxSessionBytes()
+                + ", encryption " + (format.keyRing().isEmpty() ? "none" : "keys " + format.keyRing().keyIds());
     }
 }

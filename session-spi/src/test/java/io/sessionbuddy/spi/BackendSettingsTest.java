@@ -59,4 +59,13 @@ class BackendSettingsTest {
 
         assertThat(settings.unreadKeys()).containsExactly("hots");
     }
+
+    @Test
+    void aDurationTooLargeToRepresentIsAConfigErrorNotAnOverflow() {
+        for (String value : List.of("99999999999999999999d", "PT99999999999999999H", "36501d")) {
+            BackendSettings settings = BackendSettings.of("redis", Map.of("timeout", value));
+            assertThatThrownBy(() -> settings.getDuration("timeout", Duration.ofSeconds(1)))
+                    .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.redis.timeout");
+        }
+    }
 }
