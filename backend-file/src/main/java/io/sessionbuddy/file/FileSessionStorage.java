@@ -263,11 +263,27 @@ public final class FileSessionStorage extends AbstractSessionStorage {
                 throw new CorruptSessionException(FileStorageProvider.NAME, id,
                         "refusing to follow symbolic link " + file, null);
             }
-            bytes = Files.readAllBytes(file);
+            bytes = readBounded(id, file);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
         return Optional.of(decode(id, bytes, "session file " + file));
+    }
+
+    /** The file's bytes, refusing (before reading) a file larger than any record this store writes. */
+    private byte[] readBounded(String id, Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size > maxRecordBytes()) {
+                throw recordTooLarge(id, size, "session file " + file);
+            }
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) size);
+            while (buffer.hasRemaining() && channel.read(buffer) >= 0) {
+                // read until full or end of file
+            }
+            return buffer.position() == buffer.capacity() ? buffer.array()
+                    : java.util.Arrays.copyOf(buffer.array(), buffer.position());
+        }
     }
 
     /** Like {@link #read} but a corrupt or unreadable file is reported once and read as absent. */

@@ -7,7 +7,8 @@ import java.util.HexFormat;
 
 /**
  * The Lua scripts of the Redis backend. A session's data key is a hash: {@code d} = the encoded
- * record, {@code v} = version, {@code u} = user id, {@code p} = project id; indexes are sorted sets
+ * record, {@code v} = version, {@code u} = user id, {@code p} = project id, {@code w} = the id of
+ * the write that stored it (so that a write sent twice is applied once); indexes are sorted sets
  * scored by each session's expiry (epoch ms), so expired entries can be dropped by score.
  */
 enum RedisScripts {
@@ -15,16 +16,18 @@ enum RedisScripts {
      * Standalone store and compare-and-set, data and both indexes in one atomic step.
      * KEYS: data, user index, project index. ARGV: record, version, user, project, ttl ms,
      * expires-at ms, user index prefix, project index prefix, id, expected version ('' = none),
-     * index ttl ms.
-     * Returns 1 when written, 0 when the expected version did not match.
+     * index ttl ms, write id.
+     * Returns 1 when written (or when this very write, by its id, already ran: a client's replay
+     * after a reconnect), 0 when the expected version did not match.
      */
     WRITE_WITH_INDEXES("""
-            local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p', 'w')
+            if old[4] and old[4] == ARGV[12] then return 1 end
             if old[1] and not string.match(old[1], '^%d+$') then
               return redis.error_reply('SBCORRUPT version field is not a number')
             end
             if ARGV[10] ~= '' and (not old[1] or old[1] ~= ARGV[10]) then return 0 end
-            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4])
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[12])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             for i = 2, 3 do
               redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
@@ -47,16 +50,19 @@ enum RedisScripts {
             """),
     /**
      * Cluster store and compare-and-set of the data key alone (index keys live in other slots).
-     * KEYS: data. ARGV: record, version, user, project, ttl ms, expected version ('' = none).
-     * Returns {1, old user, old project} when written ('' when there was none), {0} otherwise.
+     * KEYS: data. ARGV: record, version, user, project, ttl ms, expected version ('' = none),
+     * write id.
+     * Returns {1, old user, old project} when written ('' when there was none, or when this very
+     * write already ran), {0} otherwise.
      */
     WRITE_DATA("""
-            local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p', 'w')
+            if old[4] and old[4] == ARGV[7] then return {1, '', ''} end
             if old[1] and not string.match(old[1], '^%d+$') then
               return redis.error_reply('SBCORRUPT version field is not a number')
             end
             if ARGV[6] ~= '' and (not old[1] or old[1] ~= ARGV[6]) then return {0} end
-            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4])
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[7])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             return {1, old[2] or '', old[3] or ''}
             """),
@@ -77,6 +83,18 @@ enum RedisScripts {
             redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
             if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
             return 1
+            """),
+    /**
+     * Reads a session's record only when it is no larger than a bound, so a huge value is never
+     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns the record, or nil.
+     */
+    READ_BOUNDED("""
+            local t = redis.call('TYPE', KEYS[1])['ok']
+            if t == 'none' then return false end
+            if t ~= 'hash' then return redis.error_reply('SBCORRUPT the key is not a hash') end
+            local n = redis.call('HSTRLEN', KEYS[1], 'd')
+            if n > tonumber(ARGV[1]) then return redis.error_reply('SBTOOLARGE ' .. n) end
+            return redis.call('HGET', KEYS[1], 'd')
             """),
     /**
      * Standalone lazy repair, atomic: removes the index entries whose data is still gone or still

@@ -89,9 +89,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
 
     private final AbstractRedisClient ownedClient;
     private final ClientResources ownedResources;
-    private final StatefulConnection<String, byte[]> connection;
-    private final RedisClusterAsyncCommands<String, byte[]> commands;
+    private final Supplier<StatefulConnection<String, byte[]>> connector;
+    private volatile StatefulConnection<String, byte[]> connection;
+    private volatile RedisClusterAsyncCommands<String, byte[]> connected;
+    private volatile String lastConnectFailure = "not connected yet";
+    private final java.util.concurrent.atomic.AtomicBoolean connecting = new java.util.concurrent.atomic.AtomicBoolean();
     private final boolean cluster;
+    private final Duration commandTimeout;
     private final String dataPrefix;
     private final String userIndexPrefix;
     private final String projectIndexPrefix;
@@ -99,19 +103,97 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     private final Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private RedisSessionStorage(Builder builder, AbstractRedisClient ownedClient, ClientResources ownedResources,
-            StatefulConnection<String, byte[]> connection, RedisClusterAsyncCommands<String, byte[]> commands,
-            boolean cluster, String where) {
+            Supplier<StatefulConnection<String, byte[]>> connector, boolean cluster, String where) {
         super(RedisStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, true, builder.namespace);
         this.ownedClient = ownedClient;
         this.ownedResources = ownedResources;
-        this.connection = connection;
-        this.commands = commands;
+        this.connector = connector;
         this.cluster = cluster;
         this.dataPrefix = builder.namespace + ":{";
         this.userIndexPrefix = builder.namespace + ":idx:user:";
         this.projectIndexPrefix = builder.namespace + ":idx:project:";
         this.where = where;
+        this.commandTimeout = builder.timeout;
+        try {
+            adopt(connector.get());
+        } catch (RuntimeException e) {
+            if (isConfigurationFailure(e)) {
+                throw e;
+            }
+            // Unreachable now (a cold start during a blip): open anyway, connect in the background.
+            lastConnectFailure = Builder.describeFailure(e);
+            LOG.warn("[{}] cannot reach {} yet ({}); connecting in the background, calls fail until then",
+                    RedisStorageProvider.NAME, where, lastConnectFailure);
+            connectInBackground();
+        }
     }
+
+    /** A wrong password, an ACL refusal or a TLS failure: the configuration is wrong, retrying will not help. */
+    static boolean isConfigurationFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof RedisCommandExecutionException || t instanceof javax.net.ssl.SSLException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void adopt(StatefulConnection<String, byte[]> fresh) {
+        if (isClosed()) {
+            fresh.close();
+            return;
+        }
+        connection = fresh;
+        connected = fresh instanceof StatefulRedisClusterConnection<String, byte[]> c ? c.async()
+                : ((StatefulRedisConnection<String, byte[]>) fresh).async();
+    }
+
+    /** The commands of the connection; fails fast, typed, while the first connection is not made yet. */
+    private RedisClusterAsyncCommands<String, byte[]> commands() {
+        RedisClusterAsyncCommands<String, byte[]> commands = connected;
+        if (commands != null) {
+            return commands;
+        }
+        connectInBackground();
+        throw failure(null, "not connected to " + where + " yet (connecting in the background): "
+                + lastConnectFailure, null);
+    }
+
+    /** Tries to connect until it succeeds or the storage is closed, backing off up to 2 s. */
+    private void connectInBackground() {
+        if (!connecting.compareAndSet(false, true)) {
+            return;
+        }
+        CONNECTOR_THREADS.execute(() -> {
+            long delayMillis = 50;
+            try {
+                while (connected == null && !isClosed()) {
+                    try {
+                        adopt(connector.get());
+                        LOG.info("[{}] connected to {}", RedisStorageProvider.NAME, where);
+                        return;
+                    } catch (RuntimeException e) {
+                        lastConnectFailure = Builder.describeFailure(e);
+                    }
+                    try {
+                        Thread.sleep(delayMillis);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    delayMillis = Math.min(delayMillis * 2, 2_000);
+                }
+            } finally {
+                connecting.set(false);
+            }
+        });
+    }
+
+    private static final java.util.concurrent.Executor CONNECTOR_THREADS =
+            java.util.concurrent.Executors.newCachedThreadPool(task -> {
+                Thread thread = new Thread(task, "session-buddy-redis-connect");
+                thread.setDaemon(true);
+                return thread;
+            });
 
     /** A builder; give it {@link Builder#uri}, {@link Builder#clusterNodes} or a client you own. */
     public static Builder builder() {
@@ -121,6 +203,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     /** Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}. */
     public static boolean isValidNamespace(String namespace) {
         return namespace != null && NAMESPACE.matcher(namespace).matches();
+    }
+
+    /** The command timeout ({@code timeout}): a manager bounds its calls by twice this. */
+    @Override
+    public Duration timeout() {
+        return commandTimeout;
     }
 
     /** Whether this storage talks to a Redis Cluster. */
@@ -157,11 +245,16 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             String message = String.valueOf(cause.getMessage());
+            if (cause instanceof RedisCommandExecutionException && message.contains("SBTOOLARGE")) {
+                String size = message.substring(message.indexOf("SBTOOLARGE") + "SBTOOLARGE".length()).trim()
+                        .split("\\s")[0];
+                throw recordTooLarge(id, Long.parseLong(size), "data key " + dataKey(id));
+            }
             if (cause instanceof RedisCommandExecutionException
-                    && (message.startsWith("WRONGTYPE") || message.contains("SBCORRUPT"))) {
+                    && (message.contains("WRONGTYPE") || message.contains("SBCORRUPT"))) {
                 throw new CorruptSessionException(RedisStorageProvider.NAME, id, "data key " + dataKey(id)
-                        + " is damaged: " + (message.startsWith("WRONGTYPE") ? "it is not a hash"
-                                : "its version field is not a number"), cause);
+                        + " is damaged: " + (message.contains("WRONGTYPE") || message.contains("not a hash")
+                                ? "it is not a hash" : "its version field is not a number"), cause);
             }
             throw new java.util.concurrent.CompletionException(cause);
         });
@@ -174,13 +267,17 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         byte[] indexTtlMillis = number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis());
         byte[] expiresAt = number(state.expiresAt().toEpochMilli());
         byte[] expected = expectedVersion == null ? EMPTY : number(expectedVersion);
+        // Lettuce re-sends commands that were in flight when a connection broke: the write id lets
+        // the script recognise a second delivery of this very write and report it as done.
+        byte[] writeId = utf8(java.util.UUID.randomUUID().toString());
         String userIndex = userIndexPrefix + state.userId();
         String projectIndex = projectIndexPrefix + state.projectId();
         if (!cluster) {
             return this.<Long>script(RedisScripts.WRITE_WITH_INDEXES, ScriptOutputType.INTEGER,
                     new String[] {dataKey(id), userIndex, projectIndex},
                     record, number(state.version()), utf8(state.userId()), utf8(state.projectId()), ttlMillis,
-                    expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis)
+                    expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis,
+                    writeId)
                     .thenApply(result -> result == 1L);
         }
         Supplier<CompletableFuture<Boolean>> addEntries = () -> {
@@ -193,7 +290,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         return addEntries.get()
                 .thenCompose(indexed -> this.<List<Object>>script(RedisScripts.WRITE_DATA, ScriptOutputType.MULTI,
                         new String[] {dataKey(id)}, record, number(state.version()), utf8(state.userId()),
-                        utf8(state.projectId()), ttlMillis, expected))
+                        utf8(state.projectId()), ttlMillis, expected, writeId))
                 .thenCompose(result -> {
                     if (((Long) result.get(0)) != 1L) {
                         return CompletableFuture.completedFuture(false);
@@ -211,17 +308,19 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             String newProject) {
         List<CompletableFuture<Long>> removals = new ArrayList<>();
         if (!oldUser.isEmpty() && !oldUser.equals(newUser)) {
-            removals.add(commands.zrem(userIndexPrefix + oldUser, utf8(id)).toCompletableFuture());
+            removals.add(commands().zrem(userIndexPrefix + oldUser, utf8(id)).toCompletableFuture());
         }
         if (!oldProject.isEmpty() && !oldProject.equals(newProject)) {
-            removals.add(commands.zrem(projectIndexPrefix + oldProject, utf8(id)).toCompletableFuture());
+            removals.add(commands().zrem(projectIndexPrefix + oldProject, utf8(id)).toCompletableFuture());
         }
         return CompletableFuture.allOf(removals.toArray(CompletableFuture[]::new));
     }
 
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
-        return corruptIfDamaged(sessionId, commands.hget(dataKey(sessionId), "d").toCompletableFuture())
+        CompletableFuture<byte[]> record = this.<byte[]>script(RedisScripts.READ_BOUNDED, ScriptOutputType.VALUE,
+                new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
+        return corruptIfDamaged(sessionId, record)
                 .thenApply(bytes -> Optional.ofNullable(bytes).map(b -> decode(sessionId, b)));
     }
 
@@ -261,7 +360,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         if (index != null) {
             String key = index;
             long now = now().toEpochMilli();
-            candidates = commands.zrangebyscore(key, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
+            candidates = commands().zrangebyscore(key, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
                     .thenApply(members -> members.stream().map(RedisSessionStorage::text).toList());
         } else {
             candidates = doListStoredIds();
@@ -319,7 +418,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
 
     /** The user and project of a data key; {@code null} when the key is of another type (damaged). */
     private CompletableFuture<List<KeyValue<String, byte[]>>> lookupOwner(String id) {
-        return commands.hmget(dataKey(id), "u", "p").toCompletableFuture()
+        return commands().hmget(dataKey(id), "u", "p").toCompletableFuture()
                 .handle((fields, error) -> {
                     if (error == null) {
                         return fields;
@@ -376,7 +475,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             if (remove.isEmpty()) {
                 return CompletableFuture.completedFuture(0);
             }
-            return commands.zrem(index, remove.toArray(byte[][]::new)).toCompletableFuture().thenApply(Long::intValue);
+            return commands().zrem(index, remove.toArray(byte[][]::new)).toCompletableFuture().thenApply(Long::intValue);
         });
     }
 
@@ -403,9 +502,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         return scanKeys(prefix + "*").thenCompose(keys -> {
             List<CompletableFuture<Integer>> repairs = new ArrayList<>();
             for (String key : keys) {
-                CompletableFuture<Integer> expired = commands.zremrangebyscore(key, Range.create(Long.MIN_VALUE, now))
+                CompletableFuture<Integer> expired = commands().zremrangebyscore(key, Range.create(Long.MIN_VALUE, now))
                         .toCompletableFuture().thenApply(Long::intValue);
-                CompletableFuture<Integer> gone = expired.thenCompose(n -> commands.zrange(key, 0, -1).toCompletableFuture())
+                CompletableFuture<Integer> gone = expired.thenCompose(n -> commands().zrange(key, 0, -1).toCompletableFuture())
                         .thenCompose(members -> {
                             List<String> ids = members.stream().map(RedisSessionStorage::text).toList();
                             String owner = key.substring(prefix.length());
@@ -422,12 +521,15 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
 
     @Override
     protected CompletableFuture<Boolean> doPing() {
-        return commands.ping().toCompletableFuture().thenApply("PONG"::equals);
+        return commands().ping().toCompletableFuture().thenApply("PONG"::equals);
     }
 
     @Override
     protected void doClose() {
-        connection.close();
+        StatefulConnection<String, byte[]> open = connection;
+        if (open != null) {
+            open.close();
+        }
         if (ownedClient != null) {
             ownedClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
@@ -447,7 +549,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     }
 
     private CompletableFuture<Set<String>> scanKeys(String pattern) {
-        return scanKeys(commands, pattern);
+        return scanKeys(commands(), pattern);
     }
 
     /** Every key matching {@code pattern}, with {@code SCAN} (never {@code KEYS}); shared with the legacy reader. */
@@ -470,7 +572,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
 
     /** EVALSHA, falling back to EVAL once when the server does not have the script yet. */
     private <T> CompletableFuture<T> script(RedisScripts script, ScriptOutputType type, String[] keys, byte[]... args) {
-        CompletableFuture<T> first = commands.<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
+        CompletableFuture<T> first = commands().<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
         return first.handle((value, error) -> {
             if (error == null) {
                 return CompletableFuture.completedFuture(value);
@@ -478,7 +580,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             if (cause instanceof RedisNoScriptException) {
-                return commands.<T>eval(script.body(), type, keys, args).toCompletableFuture();
+                return commands().<T>eval(script.body(), type, keys, args).toCompletableFuture();
             }
             return CompletableFuture.<T>failedFuture(cause);
         }).thenCompose(future -> future);
@@ -580,9 +682,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         }
 
         /**
-         * Connects.
+         * Connects. When the server cannot be reached now (down, a network blip during a cold
+         * start), the storage is still returned: it connects in the background, {@code isAvailable()}
+         * says {@code false} and calls fail with {@link SessionStorageException} until the server
+         * answers, then everything works without reopening.
          *
-         * @throws SessionStorageException naming the server (never the password) when it cannot connect
+         * @throws SessionStorageException naming the server (never the password) when the
+         *     configuration is wrong: authentication or ACL refused, TLS failed
          */
         public RedisSessionStorage build() {
             boolean isCluster = clusterClient != null || clusterNodes != null;
@@ -607,9 +713,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                                         .enablePeriodicRefresh(Duration.ofSeconds(30)).build())
                                 .build());
                     }
-                    StatefulRedisClusterConnection<String, byte[]> connection = c.connect(CODEC);
-                    connection.setTimeout(timeout);
-                    return new RedisSessionStorage(this, owned, resources, connection, connection.async(), true, where);
+                    RedisClusterClient clusterConnector = c;
+                    return new RedisSessionStorage(this, owned, resources, () -> {
+                        StatefulRedisClusterConnection<String, byte[]> connection = clusterConnector.connect(CODEC);
+                        connection.setTimeout(timeout);
+                        return connection;
+                    }, true, where);
                 }
                 RedisClient c = client;
                 if (c == null) {
@@ -621,9 +730,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                             .timeoutOptions(TimeoutOptions.enabled(timeout))
                             .build());
                 }
-                StatefulRedisConnection<String, byte[]> connection = c.connect(CODEC, uri);
-                connection.setTimeout(timeout);
-                return new RedisSessionStorage(this, owned, resources, connection, connection.async(), false, where);
+                RedisClient standaloneConnector = c;
+                return new RedisSessionStorage(this, owned, resources, () -> {
+                    StatefulRedisConnection<String, byte[]> connection = standaloneConnector.connect(CODEC, uri);
+                    connection.setTimeout(timeout);
+                    return connection;
+                }, false, where);
             } catch (RuntimeException e) {
                 if (owned != null) {
                     owned.shutdown(Duration.ZERO, Duration.ofSeconds(2));
@@ -656,7 +768,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
             return String.join(",", places);
         }
 
-        private static String describeFailure(Throwable e) {
+        static String describeFailure(Throwable e) {
             StringBuilder text = new StringBuilder();
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t.getMessage() != null) {

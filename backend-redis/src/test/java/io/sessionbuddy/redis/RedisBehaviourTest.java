@@ -109,7 +109,7 @@ class RedisBehaviourTest {
             storage.storeSession(session("abc", "alice"), Duration.ofMinutes(5)).join();
 
             assertThat(server.<String>withCommands(c -> c.type("layout:{abc}"))).isEqualTo("hash");
-            assertThat(server.<List<String>>withCommands(c -> c.hkeys("layout:{abc}"))).containsExactlyInAnyOrder("d", "v", "u", "p");
+            assertThat(server.<List<String>>withCommands(c -> c.hkeys("layout:{abc}"))).containsExactlyInAnyOrder("d", "v", "u", "p", "w");
             assertThat(server.<Long>withCommands(c -> c.pttl("layout:{abc}"))).isBetween(1L, 300_000L);
             assertThat(server.<List<String>>withCommands(c -> c.zrange("layout:idx:user:alice", 0, -1))).containsExactly("abc");
             assertThat(server.<List<String>>withCommands(c -> c.zrange("layout:idx:project:proj", 0, -1))).containsExactly("abc");
@@ -196,6 +196,73 @@ class RedisBehaviourTest {
     }
 
     @Test
+    @Timeout(90)
+    void openSucceedsWhileRedisIsDownAndTheStorageWorksOnceItIsUp() {
+        try (RedisTestServer own = RedisTestServer.start()) {
+            own.stop();
+            try (SessionStorage storage = open(own, Map.of("timeout", "1s", "namespace", "coldstart"))) {
+                assertThat(storage.isAvailable().join()).isFalse();
+                long start = System.nanoTime();
+                Throwable error = failure(() -> storage.storeSession(session("early", "u"), null).join());
+                assertThat(error).isInstanceOf(SessionStorageException.class).hasMessageContaining("[redis]")
+                        .hasMessageContaining("127.0.0.1:" + own.port());
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+
+                own.restart();
+                boolean up = false;
+                for (int i = 0; i < 100 && !up; i++) {
+                    up = storage.isAvailable().join();
+                    if (!up) {
+                        RedisTestServer.sleep(100);
+                    }
+                }
+                assertThat(up).as("connected in the background once Redis is up, without reopening").isTrue();
+                storage.storeSession(session("late", "u"), null).join();
+                assertThat(storage.retrieveSession("late").join()).isPresent();
+                assertThat(storage.listSessions("u", null).join()).containsExactly("late");
+            }
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void aWriteWhoseReplyIsLostIsSettledByTheManagerNeverAppliedTwice() throws Exception {
+        try (ReplyDroppingProxy proxy = new ReplyDroppingProxy(server.port());
+                SessionStorage storage = new RedisStorageProvider().create(BackendSettings.of("redis",
+                        Map.of("host", "127.0.0.1", "port", proxy.port(), "namespace", "dropped", "timeout", "2s")))) {
+            io.sessionbuddy.core.SessionManager manager = new io.sessionbuddy.core.SessionManager(storage);
+            String id = manager.createSession("u", "p", Map.of("count", 0), null).join();
+            manager.updateSession(id, Map.of("metadata", Map.of("count", 1)), null).join(); // loads the script
+
+            // the write script of the next update runs on the server, but its reply never arrives
+            proxy.dropReplyOfNext(RedisScripts.WRITE_WITH_INDEXES.sha1());
+            SessionState updated = manager.updateSession(id, s -> s.toBuilder().metadata(Map.of("count",
+                    s.metadata().get("count").asInt() + 1)).build()).join().orElseThrow();
+
+            assertThat(proxy.dropped()).as("replies dropped").isEqualTo(1);
+            SessionState stored = storage.retrieveSession(id).join().orElseThrow();
+            assertThat(stored.metadata().get("count").asInt()).as("applied exactly once").isEqualTo(2);
+            assertThat(stored.version()).isEqualTo(3);
+            assertThat(updated.version()).isEqualTo(3);
+
+            // straight through the storage: the client re-sends the write after reconnecting, and the
+            // script recognises its own write id instead of reporting a conflict
+            SessionState next = stored.toBuilder().version(4).build();
+            proxy.dropReplyOfNext(RedisScripts.WRITE_WITH_INDEXES.sha1());
+            assertThat(storage.replaceSession(next, 3, null).join()).isTrue();
+            assertThat(proxy.dropped()).isEqualTo(2);
+            assertThat(storage.retrieveSession(id).join().orElseThrow().version()).isEqualTo(4);
+
+            // a reply that never comes (a frozen peer) ends in a timeout: the outcome is reported unknown
+            proxy.holdRepliesFromNext(RedisScripts.WRITE_WITH_INDEXES.sha1());
+            Throwable unknown = failure(() -> storage.replaceSession(next.toBuilder().version(5).build(), 4, null)
+                    .join());
+            assertThat(unknown).isInstanceOf(io.sessionbuddy.core.SessionOutcomeUnknownException.class)
+                    .hasMessageContaining("[redis]").hasMessageContaining(id);
+        }
+    }
+
+    @Test
     @Timeout(60)
     void anAclUserLogsInAndAWrongPasswordFailsWithoutShowingIt() {
         try (RedisTestServer acl = RedisTestServer.start("--user", "sessions", "on", ">Sup3r-s3cret", "~*", "&*",
@@ -235,9 +302,12 @@ class RedisBehaviourTest {
                 .hasMessageContaining("backends.redis.port");
         assertThatThrownBy(() -> open(server, Map.of("namespace", "a:b"))).isInstanceOf(SessionConfigException.class)
                 .hasMessageContaining("backends.redis.namespace");
-        assertThatThrownBy(() -> new RedisStorageProvider().create(BackendSettings.of("redis",
-                Map.of("uri", "redis://:pa55word@127.0.0.1:1", "timeout", "300ms"))))
-                .isInstanceOf(SessionStorageException.class).hasMessageNotContaining("pa55word");
+        try (SessionStorage unreachable = new RedisStorageProvider().create(BackendSettings.of("redis",
+                Map.of("uri", "redis://:pa55word@127.0.0.1:1", "timeout", "300ms")))) {
+            assertThat(failure(() -> unreachable.storeSession(session("x", "u"), null).join()))
+                    .isInstanceOf(SessionStorageException.class).hasMessageContaining("127.0.0.1:1")
+                    .hasMessageNotContaining("pa55word");
+        }
         SessionBuddyConfig typo = new ConfigLoader(Map.of(), Map.of()).parse("""
                 { "storage_backend": "redis", "backends": { "redis": { "host": "127.0.0.1", "port": %d, "hots": "x" } } }
                 """.formatted(server.port()), "app.json");

@@ -3,6 +3,7 @@ package io.sessionbuddy.s3;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
@@ -28,6 +29,7 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -101,11 +103,46 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         this.usersPrefix = base + "index/users/";
         this.projectsPrefix = base + "index/projects/";
         this.conditionalWrites = builder.conditionalWrites;
+        this.base = base;
         try {
             checkBucket(base);
+            bucketChecked = true;
         } catch (RuntimeException e) {
-            close();
-            throw e;
+            if (!unreachable(e)) {
+                close();
+                throw e;
+            }
+            // The endpoint does not answer now (a cold start during a blip): open anyway; the checks
+            // run before the first call that finds it reachable, and calls fail typed until then.
+            LOG.warn("[s3] cannot reach bucket {} yet ({}); its checks run on the first call that reaches it",
+                    bucket, e.getMessage());
+        }
+    }
+
+    /** Whether a start-up check failed because the endpoint could not be reached (not a wrong setting). */
+    private static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof S3Exception) {
+                return false;
+            }
+            if (t instanceof SdkException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs the start-up checks now if the endpoint was unreachable at start. */
+    private void ensureChecked() {
+        if (bucketChecked) {
+            return;
+        }
+        synchronized (this) {
+            if (!bucketChecked) {
+                checkBucket(base);
+                bucketChecked = true;
+                LOG.info("[s3] bucket {} reached and checked", bucket);
+            }
         }
     }
 
@@ -120,6 +157,8 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                 && !namespace.equals(".") && !namespace.equals("..");
     }
 
+    private final String base;
+    private volatile boolean bucketChecked;
     private final java.util.Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     // ---- operations ----
@@ -171,19 +210,32 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
         return call(sessionId, "retrieve", () -> {
-            ResponseBytes<GetObjectResponse> object;
-            try {
-                object = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
+            GetObjectResponse response;
+            byte[] record;
+            try (software.amazon.awssdk.core.ResponseInputStream<GetObjectResponse> object = s3.getObject(
+                    GetObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build())) {
+                response = object.response();
+                Long length = response.contentLength();
+                if (length != null && length > maxRecordBytes()) {
+                    object.abort(); // never read a body larger than any record this store writes
+                    throw recordTooLarge(sessionId, length, "object s3://" + bucket + "/" + dataKey(sessionId));
+                }
+                record = object.readNBytes(maxRecordBytes() + 1);
+                if (record.length > maxRecordBytes()) {
+                    object.abort();
+                    throw recordTooLarge(sessionId, record.length, "object s3://" + bucket + "/" + dataKey(sessionId));
+                }
             } catch (S3Exception e) {
                 if (e.statusCode() == 404) {
                     return Optional.empty();
                 }
                 throw e;
+            } catch (java.io.IOException e) {
+                throw SdkClientException.create("reading the object body failed: " + e.getMessage(), e);
             }
-            GetObjectResponse response = object.response();
             lastRead.put(sessionId, HeadObjectResponse.builder().eTag(response.eTag())
                     .metadata(response.metadata()).build());
-            return Optional.of(decode(sessionId, object.asByteArray()));
+            return Optional.of(decode(sessionId, record));
         });
     }
 
@@ -536,16 +588,33 @@ public final class S3SessionStorage extends AbstractSessionStorage {
 
     private <T> CompletableFuture<T> call(String id, String operation, Supplier<T> body) {
         try {
+            ensureChecked();
             return CompletableFuture.completedFuture(body.get());
         } catch (S3Exception e) {
+            if (isWrite(operation) && e.statusCode() >= 500) {
+                return CompletableFuture.failedFuture(outcomeUnknown(id, operation, describe(e), e));
+            }
             return CompletableFuture.failedFuture(failure(id, "could not " + operation + " in bucket " + bucket + ": "
                     + describe(e), e));
         } catch (SdkException e) {
+            if (isWrite(operation)) {
+                return CompletableFuture.failedFuture(outcomeUnknown(id, operation, e.getMessage(), e));
+            }
             return CompletableFuture.failedFuture(failure(id, "could not " + operation + " in bucket " + bucket + ": "
                     + e.getMessage(), e));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    private static boolean isWrite(String operation) {
+        return operation.equals("store") || operation.equals("replace") || operation.equals("delete");
+    }
+
+    /** A server error or a broken connection after a write was sent: it may have landed. */
+    private SessionOutcomeUnknownException outcomeUnknown(String id, String operation, String reason, Throwable cause) {
+        return new SessionOutcomeUnknownException(S3StorageProvider.NAME, id, "could not " + operation + " in bucket "
+                + bucket + " (" + reason + "), and the write may or may not have landed", cause);
     }
 
     private static String describe(S3Exception e) {

@@ -65,6 +65,53 @@ class S3BehaviourTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void openSucceedsWhileTheEndpointIsDownAndTheStorageWorksOnceItIsUp() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        try (SessionStorage storage = open(Map.of("endpoint", "http://127.0.0.1:" + port, "namespace", "coldstart",
+                "max_attempts", 1, "timeout", "2s"))) {
+            assertThat(storage.isAvailable().join()).isFalse();
+            Throwable error = org.assertj.core.api.Assertions.catchThrowable(
+                    () -> storage.storeSession(session("early", "u"), null).join());
+            assertThat(error).isInstanceOf(java.util.concurrent.CompletionException.class);
+            assertThat(error.getCause()).isInstanceOf(SessionStorageException.class).hasMessageContaining("[s3]")
+                    .hasMessageNotContaining(S3TestServer.SECRET_KEY);
+
+            try (S3FrontProxy up = new S3FrontProxy(server.directEndpoint(), port)) {
+                assertThat(storage.isAvailable().join()).isTrue();
+                storage.storeSession(session("late", "u"), null).join();
+                assertThat(storage.retrieveSession("late").join()).isPresent();
+                assertThat(storage.listSessions("u", null).join()).containsExactly("late");
+            }
+        }
+    }
+
+    @Test
+    void aWriteThatLandedButWasAnsweredWithAnErrorIsAppliedOnce() {
+        for (int attempts : new int[] {1, 3}) {
+            try (SessionStorage storage = open(Map.of("namespace", "landed" + attempts, "max_attempts", attempts))) {
+                io.sessionbuddy.core.SessionManager manager = new io.sessionbuddy.core.SessionManager(storage);
+                String id = manager.createSession("u", "p", Map.of("count", 0), null).join();
+
+                // stored by the server, answered 500: with 1 attempt the manager reads back and finds
+                // its own write; with 3 the SDK's retry meets 412 and the write id tells it landed
+                server.front().failAfterStoringNext(1);
+                manager.updateSession(id, s -> s.toBuilder().metadata(Map.of("count",
+                        s.metadata().get("count").asInt() + 1)).build()).join();
+
+                SessionState stored = storage.retrieveSession(id).join().orElseThrow();
+                assertThat(stored.metadata().get("count").asInt()).as("applied once, %d attempt(s)", attempts)
+                        .isEqualTo(1);
+                assertThat(stored.version()).isEqualTo(2);
+            }
+        }
+        server.front().failAfterStoringNext(0);
+    }
+
+    @Test
     void serviceLoaderFindsTheS3Provider() {
         assertThat(StorageProviders.discover()).extracting(StorageProvider::name).contains("s3");
     }

@@ -52,10 +52,16 @@ final class S3FrontProxy implements AutoCloseable {
     private final AtomicInteger slowDowns = new AtomicInteger();
     private final AtomicInteger slowDownsSent = new AtomicInteger();
     private volatile boolean dropConditions;
+    private final AtomicInteger failAfterStoring = new AtomicInteger();
 
     S3FrontProxy(URI target) throws IOException {
+        this(target, 0);
+    }
+
+    /** A front on {@code port} (0 = any free port). */
+    S3FrontProxy(URI target, int port) throws IOException {
         this.target = target;
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
         server.setExecutor(Executors.newFixedThreadPool(16));
         server.createContext("/", this::handle);
         server.start();
@@ -68,6 +74,14 @@ final class S3FrontProxy implements AutoCloseable {
     /** The next {@code count} requests get 503 SlowDown. */
     void slowDownNext(int count) {
         slowDowns.set(count);
+    }
+
+    /**
+     * The next {@code count} PUTs of session objects are stored by the server, but the client gets
+     * 500 InternalError instead of the server's answer (a write that landed but looks failed).
+     */
+    void failAfterStoringNext(int count) {
+        failAfterStoring.set(count);
     }
 
     /** How many 503 answers were sent. */
@@ -138,6 +152,16 @@ final class S3FrontProxy implements AutoCloseable {
             }
         });
         byte[] payload = response.body();
+        if (method.equals("PUT") && uri.getRawPath().contains("/sessions/") && response.statusCode() == 200
+                && failAfterStoring.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            byte[] error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code>"
+                    + "<Message>We encountered an internal error.</Message></Error>").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().clear();
+            exchange.getResponseHeaders().add("Content-Type", "application/xml");
+            exchange.sendResponseHeaders(500, error.length);
+            exchange.getResponseBody().write(error);
+            return;
+        }
         if (dropConditions && response.statusCode() == 412) {
             exchange.sendResponseHeaders(200, -1);
         } else if (method.equals("HEAD") || payload.length == 0) {

@@ -53,6 +53,7 @@ public final class ConfigLoader {
     static final String DEFAULT_TTL_SECONDS = "default_ttl_seconds";
     static final String CLEANUP_INTERVAL_HOURS = "cleanup_interval_hours";
     static final String MAX_UPDATE_ATTEMPTS = "max_update_attempts";
+    static final String OPERATION_TIMEOUT_SECONDS = "operation_timeout_seconds";
     static final String BACKENDS = "backends";
     static final String COMPRESSION = "compression";
     static final String COMPRESSION_THRESHOLD_BYTES = "compression_threshold_bytes";
@@ -62,7 +63,7 @@ public final class ConfigLoader {
     static final String ENCRYPTION_ACTIVE_KEY = "encryption_active_key";
     static final String ENCRYPTION_REQUIRED = "encryption_required";
     private static final Set<String> TOP_LEVEL_KEYS = Set.of(STORAGE_BACKEND, SESSION_TTL_HOURS,
-            DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, BACKENDS, COMPRESSION,
+            DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, OPERATION_TIMEOUT_SECONDS, BACKENDS, COMPRESSION,
             COMPRESSION_THRESHOLD_BYTES, MAX_SESSION_BYTES, MAX_DECODED_BYTES, ENCRYPTION_KEYS,
             ENCRYPTION_ACTIVE_KEY, ENCRYPTION_REQUIRED);
     /** The original's key names inside backend blocks, and ours. */
@@ -206,11 +207,17 @@ public final class ConfigLoader {
             }
             attempts = value.intValue();
         }
+        Duration operationTimeout = Duration.ZERO;
+        if (top.get(OPERATION_TIMEOUT_SECONDS) != null) {
+            operationTimeout = Duration.ofMillis(positiveMillis(top.get(OPERATION_TIMEOUT_SECONDS), 1_000L,
+                    OPERATION_TIMEOUT_SECONDS, source));
+        }
         StoredFormat format = storedFormat(top, source);
         for (String warning : deprecations) {
             LOG.warn("{}: {}", source, warning);
         }
-        return new SessionBuddyConfig(backend, ttl, cleanup, attempts, blocks, source, deprecations, format);
+        return new SessionBuddyConfig(backend, ttl, cleanup, attempts, blocks, source, deprecations, format,
+                operationTimeout);
     }
 
     private StoredFormat storedFormat(Map<String, Object> top, String source) {

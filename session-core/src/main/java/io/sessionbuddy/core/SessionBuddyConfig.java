@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param source where the configuration came from: a file path, or {@code <defaults>}/{@code <map>}
  * @param deprecations the deprecation warnings logged while loading (one per legacy name used)
  * @param storedFormat compression, encryption keys and size limits of stored records
+ * @param operationTimeout the longest a {@link SessionManager} call may take, queue wait and
+ *     retries included; {@link Duration#ZERO} = derived: twice the storage's own
+ *     {@linkplain SessionStorage#timeout() command timeout}, or {@link #DEFAULT_OPERATION_TIMEOUT}
  */
 public record SessionBuddyConfig(
         String storageBackend,
@@ -28,7 +31,8 @@ public record SessionBuddyConfig(
         Map<String, Map<String, Object>> backends,
         String source,
         List<String> deprecations,
-        StoredFormat storedFormat) {
+        StoredFormat storedFormat,
+        Duration operationTimeout) {
 
     /** The default time to live: 24 hours. */
     public static final Duration DEFAULT_TTL = Duration.ofHours(24);
@@ -39,8 +43,23 @@ public record SessionBuddyConfig(
     /** The default backend: in-memory, no server needed. */
     public static final String DEFAULT_BACKEND = "memory";
 
+    /** The operation timeout when the storage names no command timeout of its own. */
+    public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
+
+    /** A configuration with the derived operation timeout. */
+    public SessionBuddyConfig(String storageBackend, Duration defaultTtl, Duration cleanupInterval, int maxUpdateAttempts,
+            Map<String, Map<String, Object>> backends, String source, List<String> deprecations,
+            StoredFormat storedFormat) {
+        this(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source, deprecations,
+                storedFormat, Duration.ZERO);
+    }
+
     /** Copies the maps so that the record is immutable. */
     public SessionBuddyConfig {
+        Objects.requireNonNull(operationTimeout, "operationTimeout");
+        if (operationTimeout.isNegative()) {
+            throw new IllegalArgumentException("operationTimeout must not be negative, was " + operationTimeout);
+        }
         Objects.requireNonNull(storageBackend, "storageBackend");
         Objects.requireNonNull(defaultTtl, "defaultTtl");
         Objects.requireNonNull(cleanupInterval, "cleanupInterval");
@@ -60,7 +79,13 @@ public record SessionBuddyConfig(
     /** This configuration with another stored format. */
     public SessionBuddyConfig withStoredFormat(StoredFormat format) {
         return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
-                deprecations, format);
+                deprecations, format, operationTimeout);
+    }
+
+    /** This configuration with another operation timeout ({@link Duration#ZERO} = derived). */
+    public SessionBuddyConfig withOperationTimeout(Duration value) {
+        return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
+                deprecations, storedFormat, value);
     }
 
     /**
@@ -88,6 +113,6 @@ public record SessionBuddyConfig(
         return "SessionBuddyConfig[storageBackend=" + storageBackend + ", defaultTtl=" + defaultTtl
                 + ", cleanupInterval=" + cleanupInterval + ", maxUpdateAttempts=" + maxUpdateAttempts
                 + ", backends=" + shown + ", source=" + source + ", deprecations=" + deprecations
-                + ", storedFormat=" + storedFormat + "]";
+                + ", storedFormat=" + storedFormat + ", operationTimeout=" + operationTimeout + "]";
     }
 }

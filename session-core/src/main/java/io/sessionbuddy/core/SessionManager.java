@@ -60,6 +60,20 @@ public final class SessionManager {
                 }
             });
 
+    /** Deadlines of calls; a finished call cancels (and removes) its own. */
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor DEADLINES = deadlineTimer();
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor deadlineTimer() {
+        java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+                task -> {
+                    Thread thread = new Thread(task, "session-buddy-deadlines");
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
+    }
+
     private final SessionStorage storage;
     private final SessionBuddyConfig config;
     private final Clock clock;
@@ -110,12 +124,23 @@ public final class SessionManager {
                 .metadata(metadata)
                 .version(1)
                 .build();
-        return storage.storeSession(state, ttl).thenApply(stored -> state.sessionId());
+        return bounded(state.sessionId(), "create", true, () -> storage.storeSession(state, ttl)
+                .exceptionallyCompose(error -> {
+                    if (!(unwrap(error) instanceof SessionOutcomeUnknownException)) {
+                        return CompletableFuture.failedFuture(unwrap(error));
+                    }
+                    // The new session may or may not be stored: look. Storing it again is harmless
+                    // (same id, same content), so when it is absent the store is retried once.
+                    return storage.retrieveSession(state.sessionId()).thenCompose(found -> found.isPresent()
+                            && sameContent(found.get(), state) ? CompletableFuture.completedFuture(true)
+                            : storage.storeSession(state, ttl));
+                }))
+                .thenApply(stored -> state.sessionId());
     }
 
     /** The session, or empty when absent or expired. */
     public CompletableFuture<Optional<SessionState>> getSession(String sessionId) {
-        return storage.retrieveSession(sessionId);
+        return bounded(sessionId, "get", false, () -> storage.retrieveSession(sessionId));
     }
 
     /**
@@ -161,7 +186,8 @@ public final class SessionManager {
             UnaryOperator<SessionState> change, Duration ttl) {
         SessionIds.requireValid(sessionId);
         Objects.requireNonNull(change, "change");
-        return inTurn(sessionId, () -> attempt(sessionId, change, ttl, true, 1));
+        return this.<Optional<SessionState>>boundedUpdate(sessionId, "update", deadline -> inTurn(sessionId,
+                () -> attempt(sessionId, change, ttl, true, 1, deadline)));
     }
 
     /**
@@ -184,7 +210,8 @@ public final class SessionManager {
      */
     public CompletableFuture<Boolean> rewriteSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        return inTurn(sessionId, () -> attempt(sessionId, UnaryOperator.identity(), null, false, 1))
+        return this.<Optional<SessionState>>boundedUpdate(sessionId, "rewrite", deadline -> inTurn(sessionId,
+                () -> attempt(sessionId, UnaryOperator.identity(), null, false, 1, deadline)))
                 .thenApply(Optional::isPresent);
     }
 
@@ -233,22 +260,24 @@ public final class SessionManager {
 
     /** Deletes a session; {@code false} when it did not exist. */
     public CompletableFuture<Boolean> deleteSession(String sessionId) {
-        return storage.deleteSession(sessionId);
+        return bounded(sessionId, "delete", true, () -> storage.deleteSession(sessionId));
     }
 
     /** The ids of a user's live sessions. */
     public CompletableFuture<List<String>> listUserSessions(String userId) {
-        return storage.listSessions(Objects.requireNonNull(userId, "userId"), null);
+        Objects.requireNonNull(userId, "userId");
+        return bounded(null, "list", false, () -> storage.listSessions(userId, null));
     }
 
     /** The ids of a project's live sessions. */
     public CompletableFuture<List<String>> listProjectSessions(String projectId) {
-        return storage.listSessions(null, Objects.requireNonNull(projectId, "projectId"));
+        Objects.requireNonNull(projectId, "projectId");
+        return bounded(null, "list", false, () -> storage.listSessions(null, projectId));
     }
 
     /** The ids of live sessions by user and/or project; either may be {@code null}. */
     public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
-        return storage.listSessions(userId, projectId);
+        return bounded(null, "list", false, () -> storage.listSessions(userId, projectId));
     }
 
     /** Removes expired sessions; returns how many were removed. */
@@ -302,6 +331,68 @@ public final class SessionManager {
     }
 
     /**
+     * The bound of every call: {@code operation_timeout_seconds} when configured, else twice the
+     * storage's own command timeout, else {@link SessionBuddyConfig#DEFAULT_OPERATION_TIMEOUT}.
+     */
+    public Duration operationTimeout() {
+        Duration configured = config.operationTimeout();
+        if (!configured.isZero()) {
+            return configured;
+        }
+        Duration command = storage.timeout();
+        return command != null ? command.multipliedBy(2) : SessionBuddyConfig.DEFAULT_OPERATION_TIMEOUT;
+    }
+
+    private SessionStorageException deadlinePassed(String sessionId, String operation, boolean write) {
+        String message = operation + " did not finish within " + operationTimeout().toMillis()
+                + " ms (operation_timeout_seconds)";
+        return write ? new SessionOutcomeUnknownException(storage.backendName(), sessionId, message
+                + "; the change may or may not be stored: read the session before applying it again", null)
+                : new SessionStorageException(storage.backendName(), sessionId, message, null);
+    }
+
+    /** {@code call}'s result, or a failure once {@link #operationTimeout()} has passed. */
+    private <T> CompletableFuture<T> bounded(String sessionId, String operation, boolean write,
+            Supplier<CompletableFuture<T>> call) {
+        return boundedUpdate(sessionId, operation, write, deadline -> call.get());
+    }
+
+    private <T> CompletableFuture<T> boundedUpdate(String sessionId, String operation,
+            java.util.function.Function<CompletableFuture<T>, CompletableFuture<T>> call) {
+        return boundedUpdate(sessionId, operation, true, call);
+    }
+
+    /**
+     * Runs {@code call} with a deadline: the returned future fails when the deadline passes first
+     * (queue wait included), and {@code call} gets the same future to see that it was abandoned.
+     */
+    private <T> CompletableFuture<T> boundedUpdate(String sessionId, String operation, boolean write,
+            java.util.function.Function<CompletableFuture<T>, CompletableFuture<T>> call) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Duration limit = operationTimeout();
+        java.util.concurrent.ScheduledFuture<?> timer = DEADLINES.schedule(() -> HANDOFF.execute(
+                () -> result.completeExceptionally(deadlinePassed(sessionId, operation, write))),
+                limit.toNanos(), TimeUnit.NANOSECONDS);
+        result.whenComplete((value, error) -> timer.cancel(false));
+        CompletableFuture<T> work;
+        try {
+            work = call.apply(result);
+        } catch (RuntimeException e) {
+            result.completeExceptionally(e);
+            throw e;
+        }
+        work.whenComplete((value, error) -> {
+            if (error == null) {
+                result.complete(value);
+            } else {
+                result.completeExceptionally(error instanceof java.util.concurrent.CompletionException
+                        && error.getCause() != null ? error.getCause() : error);
+            }
+        });
+        return result;
+    }
+
+    /**
      * Runs the updates of one session made through this manager one at a time, in arrival order.
      * Local writers then never race each other (under sustained contention they would otherwise
      * lose compare-and-sets to each other, and one could exhaust its attempts); compare-and-set still
@@ -335,7 +426,11 @@ public final class SessionManager {
     }
 
     private CompletableFuture<Optional<SessionState>> attempt(String sessionId, UnaryOperator<SessionState> change,
-            Duration ttl, boolean stampActivity, int attempt) {
+            Duration ttl, boolean stampActivity, int attempt, CompletableFuture<?> deadline) {
+        if (deadline.isDone()) {
+            // the caller has already been told this update ran out of time: do not start (again)
+            return CompletableFuture.failedFuture(deadlinePassed(sessionId, "update", true));
+        }
         return storage.retrieveSession(sessionId).thenCompose(found -> {
             if (found.isEmpty()) {
                 return CompletableFuture.completedFuture(Optional.empty());
@@ -360,7 +455,8 @@ public final class SessionManager {
                     .lastActivity(stampActivity ? now : changed.lastActivity())
                     .expiresAt(now.plus(effectiveTtl))
                     .build();
-            return storage.replaceSession(next, current.version(), effectiveTtl).thenCompose(replaced -> {
+            return settled(storage.replaceSession(next, current.version(), effectiveTtl), next, current.version())
+                    .thenCompose(replaced -> {
                 if (replaced) {
                     return CompletableFuture.completedFuture(Optional.of(next));
                 }
@@ -368,15 +464,15 @@ public final class SessionManager {
                     return CompletableFuture.failedFuture(new SessionConflictException(
                             storage.backendName(), sessionId, attempt));
                 }
-                return retryLater(sessionId, change, ttl, stampActivity, attempt + 1);
+                return retryLater(sessionId, change, ttl, stampActivity, attempt + 1, deadline);
             });
         });
     }
 
     private CompletableFuture<Optional<SessionState>> retryLater(String sessionId, UnaryOperator<SessionState> change,
-            Duration ttl, boolean stampActivity, int nextAttempt) {
+            Duration ttl, boolean stampActivity, int nextAttempt, CompletableFuture<?> deadline) {
         if (nextAttempt <= 2) {
-            return attempt(sessionId, change, ttl, stampActivity, nextAttempt);
+            return attempt(sessionId, change, ttl, stampActivity, nextAttempt, deadline);
         }
         // Random back-off, doubling to at most 128 ms, spreads contending writers apart so that
         // each gets its turn well within the attempt bound even when writes are slow (fsync).
@@ -384,7 +480,7 @@ public final class SessionManager {
         long delayMicros = ThreadLocalRandom.current().nextLong(bound * 1000);
         return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS, HANDOFF))
-                .thenCompose(ignored -> attempt(sessionId, change, ttl, stampActivity, nextAttempt));
+                .thenCompose(ignored -> attempt(sessionId, change, ttl, stampActivity, nextAttempt, deadline));
     }
 
     /**
@@ -446,6 +542,45 @@ public final class SessionManager {
             case NULL -> "null";
             default -> node.getNodeType().toString().toLowerCase(Locale.ROOT);
         };
+    }
+
+    /**
+     * Settles a compare-and-set whose outcome is unknown (a reset connection or a timeout after the
+     * write was sent) by reading the session back: the new version with this very content means
+     * the write landed (true); the old version still there means it did not (false: the update
+     * retries as after a conflict). Anything else (a newer version on top) cannot be told apart, so
+     * the unknown outcome is passed on rather than risk applying the change twice.
+     */
+    private CompletableFuture<Boolean> settled(CompletableFuture<Boolean> replace, SessionState next,
+            long expectedVersion) {
+        return replace.exceptionallyCompose(error -> {
+            Throwable cause = unwrap(error);
+            if (!(cause instanceof SessionOutcomeUnknownException)) {
+                return CompletableFuture.failedFuture(cause);
+            }
+            return storage.retrieveSession(next.sessionId()).thenCompose(found -> {
+                if (found.isPresent() && found.get().version() == next.version() && sameContent(found.get(), next)) {
+                    return CompletableFuture.completedFuture(true);
+                }
+                if (found.isPresent() && found.get().version() <= next.version()) {
+                    return CompletableFuture.completedFuture(false); // not ours: retry like a conflict
+                }
+                return CompletableFuture.failedFuture(cause);
+            });
+        });
+    }
+
+    private static boolean sameContent(SessionState a, SessionState b) {
+        return a.withExpiresAt(null).equals(b.withExpiresAt(null));
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable cause = error;
+        while ((cause instanceof java.util.concurrent.CompletionException
+                || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     private static SessionState applyFields(SessionState state, Map<String, JsonNode> values) {

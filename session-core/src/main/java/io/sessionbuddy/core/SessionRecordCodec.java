@@ -346,7 +346,17 @@ public final class SessionRecordCodec {
         };
     }
 
+    /**
+     * Up to this many times the payload (plus 64 KiB), a record's declared size is allocated at once;
+     * beyond it the payload is decompressed into a growing buffer, so that a small forged record that
+     * claims a huge body costs what it really decompresses to, not what it claims.
+     */
+    private static final int TRUSTED_RATIO = 64;
+
     private static byte[] unzstd(byte[] data, int offset, int length, int decodedLength, String id) {
+        if (decodedLength > (long) length * TRUSTED_RATIO + 64 * 1024) {
+            return unzstdGrowing(data, offset, length, decodedLength, id);
+        }
         ZstdDecompressCtx context = DECOMPRESSORS.poll();
         if (context == null) {
             context = new ZstdDecompressCtx();
@@ -365,6 +375,30 @@ public final class SessionRecordCodec {
             if (context != null && !DECOMPRESSORS.offer(context)) {
                 context.close();
             }
+        }
+    }
+
+    private static byte[] unzstdGrowing(byte[] data, int offset, int length, int decodedLength, String id) {
+        try (InputStream in = new com.github.luben.zstd.ZstdInputStreamNoFinalizer(
+                new ByteArrayInputStream(data, offset, length))) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(256, length * 4));
+            byte[] buffer = new byte[64 * 1024];
+            long total = 0;
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                total += n;
+                if (total > decodedLength) {
+                    throw corrupt(id, Reason.MALFORMED, "zstd payload decompresses to more than the "
+                            + decodedLength + " bytes its header says", null);
+                }
+                out.write(buffer, 0, n);
+            }
+            return out.toByteArray();
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof CorruptSessionException corrupt) {
+                throw corrupt;
+            }
+            throw corrupt(id, Reason.MALFORMED, "not valid zstd data of at most " + decodedLength + " bytes: "
+                    + e.getMessage(), e);
         }
     }
 

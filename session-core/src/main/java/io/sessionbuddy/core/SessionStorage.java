@@ -63,6 +63,15 @@ public interface SessionStorage extends AutoCloseable {
         return getClass().getSimpleName();
     }
 
+    /**
+     * How long one command to the store may take before it fails (the backend's {@code timeout}),
+     * or {@code null} when the store has no such setting. {@link SessionManager} bounds each call
+     * by twice this unless {@code operation_timeout_seconds} says otherwise.
+     */
+    default java.time.Duration timeout() {
+        return null;
+    }
+
     /** Removes expired sessions and stale index entries; returns how many sessions were removed. */
     CompletableFuture<Integer> cleanupExpiredSessions();
 

@@ -239,4 +239,21 @@ class SessionRecordCodecTest {
                 .hasMessageContaining("32 bytes").hasMessageContaining("was 16");
         assertThatThrownBy(() -> KeyRing.of("k3", Map.of("k1", KEY_1))).hasMessageContaining("k3");
     }
+
+    @Test
+    void aSmallForgedRecordClaimingAHugeBodyDoesNotAllocateIt() {
+        SessionRecordCodec codec = new SessionRecordCodec(StoredFormat.defaults().withCompressionThreshold(0));
+        byte[] record = codec.encode(session("abc", 1), "ns");
+        assertThat(record[4]).as("zstd").isEqualTo((byte) 2);
+        java.nio.ByteBuffer.wrap(record).putInt(7, 60 * 1024 * 1024); // the decoded length field
+        byte[] forged = withChecksum(record);
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+
+        assertThat(reasonOf(() -> codec.decode(forged, "ns", "abc"))).isEqualTo(Reason.MALFORMED);
+
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(allocated).as("bytes allocated by decoding the forged record").isLessThan(8L * 1024 * 1024);
+    }
 }

@@ -2,6 +2,7 @@ package io.sessionbuddy.spi;
 
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.SessionRecordCodec;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
@@ -34,6 +35,8 @@ import java.util.function.Supplier;
  * (memory) passes {@code false} for {@code storesBytes} and gets only the size check.
  */
 public abstract class AbstractSessionStorage implements SessionStorage {
+    private static final java.util.Set<String> WRITES = java.util.Set.of("store", "replace", "delete");
+
     /** The longest time to live accepted. */
     public static final Duration MAX_TTL = Duration.ofDays(3650);
 
@@ -193,6 +196,22 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         }
     }
 
+    /**
+     * The most bytes a stored record may have: {@code max_decoded_bytes} plus room for the envelope.
+     * A backend checks a record's size against it before reading the record whole, so that a huge
+     * or hostile value never gets allocated.
+     */
+    protected final int maxRecordBytes() {
+        return (int) Math.min(Integer.MAX_VALUE - 16L, (long) codec.format().maxDecodedBytes() + 1024);
+    }
+
+    /** The failure for a record of {@code size} bytes over {@link #maxRecordBytes()}, read or not. */
+    protected final CorruptSessionException recordTooLarge(String sessionId, long size, String location) {
+        return new CorruptSessionException(backendName, sessionId, location + " is " + size
+                + " bytes, more than any record this store writes (max_decoded_bytes " + codec.format().maxDecodedBytes()
+                + " plus the envelope): not read", CorruptSessionException.Reason.TOO_LARGE, null);
+    }
+
     private static int prefixLength(CorruptSessionException e) {
         return e.sessionId() == null ? 0 : ("session " + e.sessionId() + ": ").length();
     }
@@ -293,6 +312,12 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         }
         if (cause instanceof SessionStorageException) {
             return cause;
+        }
+        if (WRITES.contains(operation)) {
+            // A transport failure (a timeout, a reset connection) after the write may have been sent:
+            // it may have landed. Say so, so that nobody applies the change twice unknowingly.
+            return new SessionOutcomeUnknownException(backendName, sessionId, "could not " + operation
+                    + ", and the write may or may not have reached the store: " + cause, cause);
         }
         // The caller's arguments were checked before the backend ran: an IllegalArgumentException or
         // NullPointerException from inside it is the backend's failure, not the caller's mistake.

@@ -88,6 +88,22 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
     }
 
     @Test
+    void aRecordLargerThanAnyThisStoreWritesIsRefusedWithoutBeingRead() throws Exception {
+        StoredFormat small = new StoredFormat(storedFormat().compression(), storedFormat().compressionThresholdBytes(),
+                4096, 4096, storedFormat().keyRing(), storedFormat().encryptionRequired());
+        SessionStorage bounded = closeAfterTest(reopenStorage(clock, small));
+        SessionState state = session(id(), "big-user", "p");
+        await(storage.storeSession(state, null));
+        byte[] huge = new byte[64 * 1024];
+        java.util.Arrays.fill(huge, (byte) '{');
+        rawRecords().write(state.sessionId(), huge);
+
+        Throwable refused = failureOf(() -> bounded.retrieveSession(state.sessionId()));
+        assertThat(refused).isInstanceOf(CorruptSessionException.class).hasMessageContaining("65536 bytes");
+        assertThat(((CorruptSessionException) refused).reason()).isEqualTo(Reason.TOO_LARGE);
+    }
+
+    @Test
     void storedRecordsAreTheVersionedEnvelope() throws Exception {
         RawRecords raw = rawRecords();
         SessionState state = largeSession(id(), "u", "p");

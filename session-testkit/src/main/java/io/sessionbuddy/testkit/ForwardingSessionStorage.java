@@ -53,6 +53,11 @@ public class ForwardingSessionStorage implements SessionStorage {
     }
 
     @Override
+    public Duration timeout() {
+        return delegate.timeout();
+    }
+
+    @Override
     public CompletableFuture<Integer> cleanupExpiredSessions() {
         return delegate.cleanupExpiredSessions();
     }
