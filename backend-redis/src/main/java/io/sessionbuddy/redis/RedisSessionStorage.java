@@ -96,6 +96,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     private final java.util.concurrent.atomic.AtomicBoolean connecting = new java.util.concurrent.atomic.AtomicBoolean();
     private final boolean cluster;
     private final Duration commandTimeout;
+    private final int waitForReplicas;
     private final String dataPrefix;
     private final String userIndexPrefix;
     private final String projectIndexPrefix;
@@ -114,6 +115,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         this.projectIndexPrefix = builder.namespace + ":idx:project:";
         this.where = where;
         this.commandTimeout = builder.timeout;
+        this.waitForReplicas = builder.waitForReplicas;
         try {
             adopt(connector.get());
         } catch (RuntimeException e) {
@@ -278,7 +280,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                     record, number(state.version()), utf8(state.userId()), utf8(state.projectId()), ttlMillis,
                     expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis,
                     writeId)
-                    .thenApply(result -> result == 1L);
+                    .thenCompose(result -> result == 1L ? replicated(id).thenApply(done -> true)
+                            : CompletableFuture.completedFuture(false));
         }
         Supplier<CompletableFuture<Boolean>> addEntries = () -> {
             CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
@@ -301,6 +304,28 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                             .thenCompose(again -> removeMovedEntries(id, text(result.get(1)), state.userId(),
                                     text(result.get(2)), state.projectId()))
                             .thenApply(done -> true);
+                });
+    }
+
+    /**
+     * With {@code wait_for_replicas}: waits until that many replicas have every write of this
+     * connection so far (Redis {@code WAIT}), or fails saying how many confirmed it.
+     */
+    private CompletableFuture<Void> replicated(String id) {
+        if (waitForReplicas == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return ((io.lettuce.core.api.async.RedisAsyncCommands<String, byte[]>) commands())
+                .waitForReplication(waitForReplicas, Math.max(1, commandTimeout.toMillis() / 2))
+                .toCompletableFuture().thenApply(acked -> {
+                    if (acked < waitForReplicas) {
+                        // Not "outcome unknown": the manager would then read it back from the master and
+                        // call it done, though a failover could still lose it. Not acknowledged.
+                        throw new SessionStorageException(RedisStorageProvider.NAME, id, "stored on the"
+                                + " master, but only " + acked + " of " + waitForReplicas + " replicas confirmed it"
+                                + " (wait_for_replicas): not acknowledged, a failover now could lose it", null);
+                    }
+                    return null;
                 });
     }
 
@@ -614,8 +639,33 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
         private StoredFormat storedFormat = StoredFormat.defaults();
         private Clock clock = Clock.systemUTC();
+        private java.nio.file.Path trustedCertificates;
+        private int waitForReplicas;
 
         private Builder() {
+        }
+
+        /**
+         * PEM certificates of the certificate authorities to trust for TLS ({@code rediss://}),
+         * instead of the JVM's default trust store. Used with a client this builder creates.
+         */
+        public Builder trustedCertificates(java.nio.file.Path pemFile) {
+            trustedCertificates = Objects.requireNonNull(pemFile, "pemFile");
+            return this;
+        }
+
+        /**
+         * After each write, wait (Redis {@code WAIT}, up to the command timeout) until this many
+         * replicas have it, so that a failover cannot lose an acknowledged write; a write that too
+         * few replicas confirmed fails with {@link SessionStorageException}. Default 0 (asynchronous
+         * replication, as Redis itself). Standalone and Sentinel only.
+         */
+        public Builder waitForReplicas(int value) {
+            if (value < 0) {
+                throw new IllegalArgumentException("waitForReplicas must not be negative, was " + value);
+            }
+            waitForReplicas = value;
+            return this;
         }
 
         /** A standalone or Sentinel server ({@code redis://}, {@code rediss://}, {@code redis-sentinel://}). */
@@ -706,12 +756,15 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                         resources = resources();
                         c = RedisClusterClient.create(resources, clusterNodes);
                         owned = c;
-                        c.setOptions(ClusterClientOptions.builder()
+                        ClusterClientOptions.Builder options = ClusterClientOptions.builder()
                                 .autoReconnect(true)
                                 .timeoutOptions(TimeoutOptions.enabled(timeout))
                                 .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-                                        .enablePeriodicRefresh(Duration.ofSeconds(30)).build())
-                                .build());
+                                        .enablePeriodicRefresh(Duration.ofSeconds(30)).build());
+                        if (trustedCertificates != null) {
+                            options.sslOptions(sslOptions());
+                        }
+                        c.setOptions(options.build());
                     }
                     RedisClusterClient clusterConnector = c;
                     return new RedisSessionStorage(this, owned, resources, () -> {
@@ -725,10 +778,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                     resources = resources();
                     c = RedisClient.create(resources);
                     owned = c;
-                    c.setOptions(ClientOptions.builder()
+                    ClientOptions.Builder options = ClientOptions.builder()
                             .autoReconnect(true)
-                            .timeoutOptions(TimeoutOptions.enabled(timeout))
-                            .build());
+                            .timeoutOptions(TimeoutOptions.enabled(timeout));
+                    if (trustedCertificates != null) {
+                        options.sslOptions(sslOptions());
+                    }
+                    c.setOptions(options.build());
                 }
                 RedisClient standaloneConnector = c;
                 return new RedisSessionStorage(this, owned, resources, () -> {
@@ -746,6 +802,11 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                 throw new SessionStorageException(RedisStorageProvider.NAME, null, "cannot connect to " + where + ": "
                         + describeFailure(e), e);
             }
+        }
+
+        private io.lettuce.core.SslOptions sslOptions() {
+            return io.lettuce.core.SslOptions.builder().jdkSslProvider().trustManager(trustedCertificates.toFile())
+                    .build();
         }
 
         private static ClientResources resources() {

@@ -12,7 +12,8 @@ import java.util.Optional;
 /**
  * The {@code redis} backend's provider (legacy {@code acb} with {@code cache_type: redis} maps to
  * it). Settings: {@code uri}, or {@code host}/{@code port}/{@code username}/{@code password}/
- * {@code db}/{@code ssl}; {@code cluster} and {@code cluster_nodes}; {@code timeout};
+ * {@code db}/{@code ssl}/{@code ca_file}; {@code cluster} and {@code cluster_nodes}; {@code timeout};
+ * {@code wait_for_replicas};
  * {@code namespace} (or the original's {@code key_prefix}).
  */
 public final class RedisStorageProvider implements StorageProvider {
@@ -40,9 +41,25 @@ public final class RedisStorageProvider implements StorageProvider {
                 .defaultTtl(settings.defaultTtl())
                 .clock(settings.clock())
                 .storedFormat(settings.storedFormat());
+        settings.getString("ca_file").ifPresent(file -> {
+            java.nio.file.Path path = java.nio.file.Path.of(file);
+            if (!java.nio.file.Files.isReadable(path)) {
+                throw settings.error("ca_file", "is not a readable file: " + file);
+            }
+            builder.trustedCertificates(path);
+        });
+        int replicas = settings.getInt("wait_for_replicas", 0);
+        if (replicas < 0 || replicas > 16) {
+            throw settings.error("wait_for_replicas", "must be from 0 to 16, was " + replicas);
+        }
+        builder.waitForReplicas(replicas);
         RedisURI base = baseUri(settings, timeout);
         List<String> nodes = settings.getStringList("cluster_nodes");
         boolean cluster = settings.getBoolean("cluster", !nodes.isEmpty());
+        if (cluster && replicas > 0) {
+            throw settings.error("wait_for_replicas", "is for standalone and Sentinel; a Redis Cluster write is not"
+                    + " waited for");
+        }
         if (cluster) {
             List<RedisURI> seeds = new ArrayList<>();
             if (nodes.isEmpty()) {

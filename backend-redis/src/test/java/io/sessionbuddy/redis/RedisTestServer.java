@@ -32,11 +32,56 @@ public final class RedisTestServer implements AutoCloseable {
     private final Path dir;
     private final List<String> extraArgs;
     private Process process;
+    /** 'plain', 'tls' (the port speaks TLS only) or 'sentinel' (first argument is the config file). */
+    private String mode = "plain";
 
     private RedisTestServer(int port, Path dir, List<String> extraArgs) {
         this.port = port;
         this.dir = dir;
         this.extraArgs = extraArgs;
+    }
+
+    /**
+     * A server that speaks TLS only, on {@link #port()}, with the given PEM files; clients need not
+     * present a certificate.
+     */
+    public static RedisTestServer startTls(Path cert, Path key, Path ca, String... extraArgs) {
+        try {
+            Path dir = Files.createTempDirectory("redis-tls-test-");
+            int port = freePort();
+            List<String> args = new ArrayList<>(List.of("--tls-port", Integer.toString(port), "--tls-cert-file",
+                    cert.toString(), "--tls-key-file", key.toString(), "--tls-ca-cert-file", ca.toString(),
+                    "--tls-auth-clients", "no"));
+            args.addAll(List.of(extraArgs));
+            RedisTestServer server = new RedisTestServer(port, dir, args);
+            server.mode = "tls";
+            server.startProcess();
+            return server;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A Sentinel monitoring {@code masterPort} as {@code mymaster} (quorum 1, down after 1 s). */
+    public static RedisTestServer startSentinel(int masterPort) {
+        try {
+            Path dir = Files.createTempDirectory("redis-sentinel-test-");
+            int port = freePort();
+            Files.writeString(dir.resolve("sentinel.conf"), String.join("\n",
+                    "port " + port,
+                    "bind 127.0.0.1",
+                    "dir " + dir,
+                    "sentinel monitor mymaster 127.0.0.1 " + masterPort + " 1",
+                    "sentinel down-after-milliseconds mymaster 1000",
+                    "sentinel failover-timeout mymaster 5000",
+                    "sentinel parallel-syncs mymaster 1", ""));
+            RedisTestServer server = new RedisTestServer(port, dir, List.of());
+            server.mode = "sentinel";
+            server.startProcess();
+            return server;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Starts a server with extra {@code --option value} arguments. */
@@ -93,9 +138,14 @@ public final class RedisTestServer implements AutoCloseable {
     }
 
     private void startProcess() {
-        List<String> command = new ArrayList<>(List.of(executable().getAbsolutePath(),
-                "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
-                "--save", "", "--appendonly", "no", "--protected-mode", "no"));
+        List<String> command = new ArrayList<>();
+        command.add(executable().getAbsolutePath());
+        if (mode.equals("sentinel")) {
+            command.addAll(List.of(dir.resolve("sentinel.conf").toString(), "--sentinel"));
+        } else {
+            command.addAll(List.of("--port", mode.equals("tls") ? "0" : Integer.toString(port), "--bind", "127.0.0.1",
+                    "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "no"));
+        }
         command.addAll(extraArgs);
         try {
             process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
@@ -111,12 +161,21 @@ public final class RedisTestServer implements AutoCloseable {
                 throw new IllegalStateException("redis-server exited at start (code " + process.exitValue()
                         + "); its log is in " + dir);
             }
-            if (answersPing()) {
+            if (mode.equals("tls") ? acceptsConnections() : answersPing()) {
                 return;
             }
             sleep(20);
         }
         throw new IllegalStateException("redis-server on port " + port + " did not answer PING within 15 s; log in " + dir);
+    }
+
+    private boolean acceptsConnections() {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private boolean answersPing() {
