@@ -84,4 +84,16 @@ class MemoryStorageProviderTest {
             }
         }
     }
+
+    @Test
+    void deprecationsAreInStatsTooNotOnlyInTheLog() {
+        io.sessionbuddy.core.SessionBuddyConfig config = new io.sessionbuddy.core.ConfigLoader(Map.of(), Map.of())
+                .parse("{\"storage_backend\": \"acb\", \"backends\": {\"acb\": {\"cache_type\": \"memory\"}}}",
+                        "old.json");
+        try (SessionBuddy buddy = SessionBuddy.open(config)) {
+            Map<String, Object> stats = buddy.manager().stats().join();
+            assertThat(stats.get("deprecations")).asList().singleElement().asString()
+                    .contains("\"acb\" is deprecated");
+        }
+    }
 }

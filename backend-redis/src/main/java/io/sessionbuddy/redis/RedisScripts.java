@@ -86,7 +86,7 @@ enum RedisScripts {
             """),
     /**
      * Reads a session's record only when it is no larger than a bound, so a huge value is never
-     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns the record, or nil.
+     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns {record, version}, or nil.
      */
     READ_BOUNDED("""
             local t = redis.call('TYPE', KEYS[1])['ok']
@@ -94,7 +94,7 @@ enum RedisScripts {
             if t ~= 'hash' then return redis.error_reply('SBCORRUPT the key is not a hash') end
             local n = redis.call('HSTRLEN', KEYS[1], 'd')
             if n > tonumber(ARGV[1]) then return redis.error_reply('SBTOOLARGE ' .. n) end
-            return redis.call('HGET', KEYS[1], 'd')
+            return redis.call('HMGET', KEYS[1], 'd', 'v')
             """),
     /**
      * Standalone lazy repair, atomic: removes the index entries whose data is still gone or still

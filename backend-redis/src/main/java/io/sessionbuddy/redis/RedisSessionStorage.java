@@ -343,10 +343,21 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
 
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
-        CompletableFuture<byte[]> record = this.<byte[]>script(RedisScripts.READ_BOUNDED, ScriptOutputType.VALUE,
-                new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
-        return corruptIfDamaged(sessionId, record)
-                .thenApply(bytes -> Optional.ofNullable(bytes).map(b -> decode(sessionId, b)));
+        CompletableFuture<List<Object>> read = this.<List<Object>>script(RedisScripts.READ_BOUNDED,
+                ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
+        return corruptIfDamaged(sessionId, read).thenApply(fields -> {
+            if (fields == null || fields.isEmpty() || fields.get(0) == null) {
+                return Optional.empty();
+            }
+            SessionState state = decode(sessionId, (byte[]) fields.get(0));
+            String stored = fields.size() > 1 && fields.get(1) != null ? text(fields.get(1)) : null;
+            if (stored != null && !stored.equals(Long.toString(state.version()))) {
+                throw new CorruptSessionException(RedisStorageProvider.NAME, sessionId, "data key " + dataKey(sessionId)
+                        + " holds a record of version " + state.version() + " but its version field says " + stored
+                        + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
+            }
+            return Optional.of(state);
+        });
     }
 
     @Override

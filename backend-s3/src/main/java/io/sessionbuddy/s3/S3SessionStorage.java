@@ -233,9 +233,17 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             } catch (java.io.IOException e) {
                 throw SdkClientException.create("reading the object body failed: " + e.getMessage(), e);
             }
-            lastRead.put(sessionId, HeadObjectResponse.builder().eTag(response.eTag())
-                    .metadata(response.metadata()).build());
-            return Optional.of(decode(sessionId, record));
+            HeadObjectResponse seen = HeadObjectResponse.builder().eTag(response.eTag())
+                    .metadata(response.metadata()).build();
+            SessionState state = decode(sessionId, record);
+            if (seen.metadata().get(META_VERSION) != null && version(sessionId, seen) != state.version()) {
+                throw new CorruptSessionException(S3StorageProvider.NAME, sessionId, "object s3://" + bucket + "/"
+                        + dataKey(sessionId) + " holds a record of version " + state.version() + " but its metadata"
+                        + " says " + version(sessionId, seen) + ": an older record was put back",
+                        CorruptSessionException.Reason.VERSION_MISMATCH, null);
+            }
+            lastRead.put(sessionId, seen);
+            return Optional.of(state);
         });
     }
 

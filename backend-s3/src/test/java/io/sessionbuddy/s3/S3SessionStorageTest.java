@@ -113,4 +113,14 @@ class S3SessionStorageTest extends BytesSessionStorageContract {
                 .hasMessageContaining("[s3]").hasMessageContaining("expires-at");
         org.assertj.core.api.Assertions.assertThat(await(storage.retrieveSession("good"))).isPresent();
     }
+
+    @org.junit.jupiter.api.Test
+    void anOlderRecordPutBackInPlaceOfANewerOneIsRefused() throws Exception {
+        Throwable refused = readAfterAnOlderRecordIsPutBack();
+        org.assertj.core.api.Assertions.assertThat(refused)
+                .isInstanceOf(io.sessionbuddy.core.CorruptSessionException.class)
+                .hasMessageContaining("an older record was put back");
+        org.assertj.core.api.Assertions.assertThat(((io.sessionbuddy.core.CorruptSessionException) refused).reason())
+                .isEqualTo(io.sessionbuddy.core.CorruptSessionException.Reason.VERSION_MISMATCH);
+    }
 }

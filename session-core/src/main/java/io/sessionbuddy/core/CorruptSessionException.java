@@ -34,7 +34,12 @@ public class CorruptSessionException extends SessionStorageException {
          * Not encrypted although encryption keys are configured and {@code encryption_required} is on:
          * possibly planted by someone who can write to the store.
          */
-        NOT_ENCRYPTED
+        NOT_ENCRYPTED,
+        /**
+         * The record's version is not the version the store keeps beside it (Redis hash field,
+         * S3 metadata): an older record was put back in place of a newer one (a replay).
+         */
+        VERSION_MISMATCH
     }
 
     private final Reason reason;

@@ -315,6 +315,10 @@ public final class SessionManager {
                 stored.put("encryption_required", format.encryptionRequired());
             }
             stats.put("stored_format", stored);
+            if (!config.deprecations().isEmpty()) {
+                // also here, not only in the log: without an SLF4J binding the log shows nothing
+                stats.put("deprecations", config.deprecations());
+            }
             stats.put("available", available);
             return stats;
         });

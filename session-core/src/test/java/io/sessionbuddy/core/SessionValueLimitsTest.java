@@ -103,4 +103,16 @@ class SessionValueLimitsTest {
                 .isInstanceOf(CorruptSessionException.class)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("SECRETVALUE"));
     }
+
+    @Test
+    void anOlderJacksonOnTheClasspathIsNamedWithTheVersionNeeded() {
+        com.fasterxml.jackson.core.Version old = new com.fasterxml.jackson.core.Version(2, 18, 2, null,
+                "com.fasterxml.jackson.core", "jackson-databind");
+        com.fasterxml.jackson.core.Version current = com.fasterxml.jackson.core.json.PackageVersion.VERSION;
+        assertThatThrownBy(() -> JsonSupport.checkJacksonVersion(old, current))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("jackson-databind 2.18.2").hasMessageContaining("needs Jackson 2.23")
+                .hasMessageContaining("jackson-bom");
+        JsonSupport.checkJacksonVersion(com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION, current);
+    }
 }

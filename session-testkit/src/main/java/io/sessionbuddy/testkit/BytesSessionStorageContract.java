@@ -103,6 +103,21 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
         assertThat(((CorruptSessionException) refused).reason()).isEqualTo(Reason.TOO_LARGE);
     }
 
+    /**
+     * Stores a session, keeps its record, updates it, puts the older record back (as someone with
+     * write access to the store could), and returns what reading it then does: for a backend that
+     * keeps the version beside the record, a {@link CorruptSessionException} with
+     * {@link Reason#VERSION_MISMATCH}.
+     */
+    protected final Throwable readAfterAnOlderRecordIsPutBack() throws Exception {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String id = await(manager.createSession("replay-user", "p", Map.of("n", 1), null));
+        byte[] older = rawRecords().read(id);
+        await(manager.updateSession(id, Map.of("permissions", List.of("revoked-later")), null));
+        rawRecords().write(id, older);
+        return failureOf(() -> storage.retrieveSession(id));
+    }
+
     @Test
     void storedRecordsAreTheVersionedEnvelope() throws Exception {
         RawRecords raw = rawRecords();
