@@ -61,27 +61,18 @@ public record SessionState(
         lastActivity = lastActivity == null ? createdAt : lastActivity;
         permissions = permissions == null ? List.of() : List.copyOf(permissions);
         for (String permission : permissions) {
-            JsonLimits.checkValue(permission, "permissions");
+            JsonLimits.checkString(permission, "permissions");
         }
-        if (conversationHistory != null) {
-            for (ObjectNode entry : conversationHistory) {
-                JsonLimits.check(entry, "conversation_history");
-            }
-        }
-        JsonLimits.check(reflectionData, "reflection_data");
-        JsonLimits.check(appMonitoringState, "app_monitoring_state");
-        JsonLimits.check(llmProviderConfigs, "llm_provider_configs");
-        JsonLimits.check(metadata, "metadata");
-        JsonLimits.check(extraFields, "extra fields");
-        conversationHistory = copyHistory(conversationHistory);
-        reflectionData = copy(reflectionData);
-        appMonitoringState = copy(appMonitoringState);
-        llmProviderConfigs = copy(llmProviderConfigs);
-        metadata = copy(metadata);
+        // copied once, and checked against the reader's limits while copied (JsonLimits)
+        conversationHistory = checkedHistory(conversationHistory);
+        reflectionData = JsonLimits.checkedCopy(reflectionData, "reflection_data");
+        appMonitoringState = JsonLimits.checkedCopy(appMonitoringState, "app_monitoring_state");
+        llmProviderConfigs = JsonLimits.checkedCopy(llmProviderConfigs, "llm_provider_configs");
+        metadata = JsonLimits.checkedCopy(metadata, "metadata");
         if (version < 0) {
             throw new IllegalArgumentException("version must be >= 0, was " + version);
         }
-        extraFields = copy(extraFields);
+        extraFields = JsonLimits.checkedCopy(extraFields, "extra fields");
         for (Map.Entry<String, JsonNode> field : extraFields.properties()) {
             String name = field.getKey();
             if (SessionJsonCodec.KNOWN_FIELDS.contains(name)) {
@@ -174,8 +165,16 @@ public record SessionState(
         return value;
     }
 
-    private static ObjectNode copy(ObjectNode node) {
-        return node == null ? JsonSupport.MAPPER.createObjectNode() : node.deepCopy();
+    private static List<ObjectNode> checkedHistory(List<ObjectNode> history) {
+        if (history == null) {
+            return List.of();
+        }
+        List<ObjectNode> copies = new ArrayList<>(history.size());
+        for (ObjectNode entry : history) {
+            copies.add(JsonLimits.checkedCopy(Objects.requireNonNull(entry, "conversation_history entry"),
+                    "conversation_history"));
+        }
+        return List.copyOf(copies);
     }
 
     private static List<ObjectNode> copyHistory(List<ObjectNode> history) {
