@@ -26,7 +26,11 @@ class FileSessionStorageTest extends BytesSessionStorageContract {
 
     @Override
     protected RawRecords rawRecords() {
-        Path root = directory.resolve(FileSessionStorage.DEFAULT_NAMESPACE);
+        return rawRecordsIn(directory.resolve(FileSessionStorage.DEFAULT_NAMESPACE));
+    }
+
+    /** The session files under a namespace directory, read and written directly. */
+    static RawRecords rawRecordsIn(Path root) {
         return new RawRecords() {
             @Override
             public byte[] read(String sessionId) throws Exception {

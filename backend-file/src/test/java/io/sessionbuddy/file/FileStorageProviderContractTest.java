@@ -3,7 +3,6 @@ package io.sessionbuddy.file;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.testkit.RawRecords;
 import io.sessionbuddy.testkit.StorageProviderContract;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,17 +23,6 @@ class FileStorageProviderContractTest extends StorageProviderContract {
 
     @Override
     protected RawRecords rawRecords(SessionStorage storage) {
-        Path root = ((FileSessionStorage) storage).directory();
-        return new RawRecords() {
-            @Override
-            public byte[] read(String sessionId) throws Exception {
-                return Files.readAllBytes(root.resolve(sessionId + ".json"));
-            }
-
-            @Override
-            public void write(String sessionId, byte[] record) throws Exception {
-                Files.write(root.resolve(sessionId + ".json"), record);
-            }
-        };
+        return FileSessionStorageTest.rawRecordsIn(((FileSessionStorage) storage).directory());
     }
 }

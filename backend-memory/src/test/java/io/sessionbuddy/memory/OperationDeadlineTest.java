@@ -7,7 +7,7 @@ import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
-import io.sessionbuddy.testkit.ForwardingSessionStorage;
+import io.sessionbuddy.spi.ForwardingSessionStorage;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;

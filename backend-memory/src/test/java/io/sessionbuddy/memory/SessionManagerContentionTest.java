@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import io.sessionbuddy.testkit.ForwardingSessionStorage;
+import io.sessionbuddy.testkit.ConflictCountingStorage;
 import org.junit.jupiter.api.Test;
 
 /** Local writers of one session take turns, so sustained contention never exhausts the attempts. */
@@ -24,17 +24,7 @@ class SessionManagerContentionTest {
     void eightThreadsHammeringOneSessionNeverRunOutOfAttempts() throws Exception {
         AtomicInteger lostCompareAndSets = new AtomicInteger();
         try (MemorySessionStorage memory = MemorySessionStorage.builder().build()) {
-            SessionStorage counting = new ForwardingSessionStorage(memory) {
-                @Override
-                public CompletableFuture<Boolean> replaceSession(SessionState state, long expected, Duration ttl) {
-                    return super.replaceSession(state, expected, ttl).thenApply(ok -> {
-                        if (!ok) {
-                            lostCompareAndSets.incrementAndGet();
-                        }
-                        return ok;
-                    });
-                }
-            };
+            SessionStorage counting = new ConflictCountingStorage(memory, lostCompareAndSets);
             // two attempts only: any local race between these writers would fail an update
             SessionBuddyConfig config = new SessionBuddyConfig("memory", SessionBuddyConfig.DEFAULT_TTL, Duration.ZERO,
                     2, Map.of(), "<test>", List.of(), SessionBuddyConfig.defaults().storedFormat());

@@ -5,6 +5,7 @@ import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.spi.ForwardingSessionStorage;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -72,51 +73,23 @@ public class ContentionBenchmark {
     }
 
     /** Counts, per thread, the replaces that lost their compare-and-set. */
-    private record CountingStorage(SessionStorage delegate, ThreadLocal<long[]> conflicts) implements SessionStorage {
+    private static final class CountingStorage extends ForwardingSessionStorage {
+        private final ThreadLocal<long[]> conflicts;
+
+        CountingStorage(SessionStorage delegate, ThreadLocal<long[]> conflicts) {
+            super(delegate);
+            this.conflicts = conflicts;
+        }
+
         @Override
         public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
             long[] mine = conflicts.get();
-            return delegate.replaceSession(state, expectedVersion, ttl).thenApply(ok -> {
+            return super.replaceSession(state, expectedVersion, ttl).thenApply(ok -> {
                 if (!ok) {
                     mine[0]++;
                 }
                 return ok;
             });
-        }
-
-        @Override
-        public CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
-            return delegate.storeSession(state, ttl);
-        }
-
-        @Override
-        public CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
-            return delegate.retrieveSession(sessionId);
-        }
-
-        @Override
-        public CompletableFuture<Boolean> deleteSession(String sessionId) {
-            return delegate.deleteSession(sessionId);
-        }
-
-        @Override
-        public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
-            return delegate.listSessions(userId, projectId);
-        }
-
-        @Override
-        public CompletableFuture<Integer> cleanupExpiredSessions() {
-            return delegate.cleanupExpiredSessions();
-        }
-
-        @Override
-        public CompletableFuture<Boolean> isAvailable() {
-            return delegate.isAvailable();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }

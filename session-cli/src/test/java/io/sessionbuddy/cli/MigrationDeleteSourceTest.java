@@ -7,7 +7,7 @@ import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.file.FileSessionStorage;
 import io.sessionbuddy.memory.MemorySessionStorage;
-import io.sessionbuddy.testkit.ForwardingSessionStorage;
+import io.sessionbuddy.spi.ForwardingSessionStorage;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;

@@ -512,7 +512,7 @@ public abstract class SessionStorageContract {
             if (own != storage) {
                 closeAfterTest(own);
             }
-            all.add(new SessionManager(new ConflictCounting(own, conflicts), SessionBuddyConfig.defaults(), clock));
+            all.add(new SessionManager(new ConflictCountingStorage(own, conflicts), SessionBuddyConfig.defaults(), clock));
         }
         String id = await(all.get(0).createSession("race-user", "race-project", Map.of("count", 0), null));
         ExecutorService pool = Executors.newFixedThreadPool(managers * threadsPerManager);
@@ -545,26 +545,6 @@ public abstract class SessionStorageContract {
         int total = managers * threadsPerManager * incrementsPerThread;
         assertThat(stored(id).metadata().get("count").asInt()).isEqualTo(total);
         assertThat(conflicts.get()).as("compare-and-set conflicts between the managers").isPositive();
-    }
-
-    /** Counts the compare-and-sets that lost; forwards everything. */
-    private static final class ConflictCounting extends ForwardingSessionStorage {
-        private final java.util.concurrent.atomic.AtomicInteger conflicts;
-
-        ConflictCounting(SessionStorage delegate, java.util.concurrent.atomic.AtomicInteger conflicts) {
-            super(delegate);
-            this.conflicts = conflicts;
-        }
-
-        @Override
-        public CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
-            return super.replaceSession(state, expectedVersion, ttl).thenApply(replaced -> {
-                if (!replaced) {
-                    conflicts.incrementAndGet();
-                }
-                return replaced;
-            });
-        }
     }
 
     // ---- the manager's TTL rules on this backend ----

@@ -1,4 +1,4 @@
-package io.sessionbuddy.testkit;
+package io.sessionbuddy.spi;
 
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
@@ -8,7 +8,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
-/** A {@link SessionStorage} that forwards every call to another; tests override what they watch or break. */
+/**
+ * A {@link SessionStorage} that forwards every call to another: the base of decorators (counting,
+ * metrics, fault injection in tests), which override only what they watch or change.
+ */
 public class ForwardingSessionStorage implements SessionStorage {
     private final SessionStorage delegate;
 
