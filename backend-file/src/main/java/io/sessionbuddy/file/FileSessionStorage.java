@@ -1,6 +1,7 @@
 package io.sessionbuddy.file;
 
 import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.StoredFormat;
@@ -347,7 +348,14 @@ public final class FileSessionStorage extends AbstractSessionStorage {
             }
             throw e;
         }
-        syncDirectory(root);
+        try {
+            syncDirectory(root);
+        } catch (IOException e) {
+            // The rename is done and visible, but may not survive a crash: neither stored nor not.
+            throw new SessionOutcomeUnknownException(FileStorageProvider.NAME, state.sessionId(), "written to "
+                    + target + ", but the directory could not be synced (" + describe(e) + "): the write may not"
+                    + " survive a crash", e);
+        }
     }
 
     private boolean removeIfExpired(String id) throws IOException {
@@ -512,11 +520,8 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     private void syncDirectory(Path dir) throws IOException {
-        if (!posix) {
-            return;
-        }
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
+        if (posix) {
+            writer.syncDirectory(dir);
         }
     }
 

@@ -8,7 +8,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 
 /**
- * Writes and fsyncs a new temp file. A seam: tests replace it with one that fails part-way, as a
+ * Writes and fsyncs a new temp file, and fsyncs directories. A seam: tests replace it with one that fails part-way, as a
  * full disk does, to check that the previous version of a session survives.
  */
 @FunctionalInterface
@@ -27,4 +27,11 @@ interface TempFileWriter {
 
     /** Creates {@code path} (which must not exist), writes {@code bytes} and forces them to disk. */
     void write(Path path, byte[] bytes, FileAttribute<?>[] attributes) throws IOException;
+
+    /** Forces a directory's entries (a rename into it) to disk. */
+    default void syncDirectory(Path dir) throws IOException {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
 }

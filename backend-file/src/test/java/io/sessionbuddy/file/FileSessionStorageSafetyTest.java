@@ -116,6 +116,42 @@ class FileSessionStorageSafetyTest {
     }
 
     @Test
+    void aWriteWhoseDirectorySyncFailsIsReportedUnknownAndTheManagerSettlesIt() {
+        java.util.concurrent.atomic.AtomicBoolean failSync = new java.util.concurrent.atomic.AtomicBoolean();
+        TempFileWriter flakySync = new TempFileWriter() {
+            @Override
+            public void write(Path path, byte[] bytes, java.nio.file.attribute.FileAttribute<?>[] attributes)
+                    throws java.io.IOException {
+                TempFileWriter.DEFAULT.write(path, bytes, attributes);
+            }
+
+            @Override
+            public void syncDirectory(Path dir) throws java.io.IOException {
+                if (failSync.getAndSet(false)) {
+                    throw new java.io.IOException("Input/output error");
+                }
+                TempFileWriter.DEFAULT.syncDirectory(dir);
+            }
+        };
+        try (FileSessionStorage storage = FileSessionStorage.builder(directory).writer(flakySync).build()) {
+            io.sessionbuddy.core.SessionManager manager = new io.sessionbuddy.core.SessionManager(storage);
+            String id = manager.createSession("u", "p", java.util.Map.of("n", 0), null).join();
+
+            failSync.set(true);
+            Throwable unknown = failure(() -> storage.storeSession(storage.retrieveSession(id).join().orElseThrow(),
+                    null).join());
+            assertThat(unknown).isInstanceOf(io.sessionbuddy.core.SessionOutcomeUnknownException.class)
+                    .hasMessageContaining("[file]").hasMessageContaining("could not be synced");
+
+            failSync.set(true);
+            manager.updateSession(id, s -> s.toBuilder().metadata(java.util.Map.of("n",
+                    s.metadata().get("n").asInt() + 1)).build()).join();
+            assertThat(storage.retrieveSession(id).join().orElseThrow().metadata().get("n").asInt())
+                    .as("applied once").isEqualTo(1);
+        }
+    }
+
+    @Test
     void aRestartKeepsSessionsAndTheirTtls() {
         MutableClock clock = MutableClock.ofNow();
         SessionState kept = session("kept", "u");
