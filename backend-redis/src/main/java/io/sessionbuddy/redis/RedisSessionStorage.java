@@ -345,7 +345,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
         CompletableFuture<List<Object>> read = this.<List<Object>>script(RedisScripts.READ_BOUNDED,
                 ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
-        return corruptIfDamaged(sessionId, read).thenApply(fields -> {
+        // decoded off Lettuce's event loop (see codecExecutor), which then reads the next reply
+        return corruptIfDamaged(sessionId, read).thenApplyAsync(fields -> {
             if (fields == null || fields.isEmpty() || fields.get(0) == null) {
                 return Optional.empty();
             }
@@ -357,7 +358,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                         + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
             }
             return Optional.of(state);
-        });
+        }, codecExecutor());
     }
 
     @Override

@@ -99,6 +99,22 @@ class RedisBehaviourTest {
     }
 
     @Test
+    void decodingAndTheCallersCodeNeverRunOnLettucesEventLoop() {
+        try (SessionStorage storage = open(server, Map.of("namespace", "threads"))) {
+            storage.storeSession(session("t1", "u"), null).join();
+            String decodedOn = storage.retrieveSession("t1").thenApply(found -> Thread.currentThread().getName()).join();
+            String[] changedOn = new String[1];
+            new io.sessionbuddy.core.SessionManager(storage).updateSession("t1", s -> {
+                changedOn[0] = Thread.currentThread().getName();
+                return s;
+            }).join();
+
+            assertThat(decodedOn).doesNotContain("lettuce").doesNotContain("EventLoop");
+            assertThat(changedOn[0]).doesNotContain("lettuce").doesNotContain("EventLoop");
+        }
+    }
+
+    @Test
     void serviceLoaderFindsTheRedisProvider() {
         assertThat(StorageProviders.discover()).extracting(StorageProvider::name).contains("redis");
     }

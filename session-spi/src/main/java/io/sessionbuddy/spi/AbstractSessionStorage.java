@@ -324,6 +324,38 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return failure(sessionId, "could not " + operation + ": " + cause, cause);
     }
 
+    /**
+     * Where a backend whose client completes futures on its I/O threads (Lettuce's event loop)
+     * decodes what it read: a pool shared by every storage, as many threads as cores (system
+     * property {@code sessionbuddy.codec.threads} to change), daemon threads that end when idle.
+     * Decoding there keeps the I/O thread free for the next replies, so throughput with many
+     * operations in flight grows with cores, and the caller's continuations (an update function)
+     * never run on the I/O thread either.
+     */
+    protected static java.util.concurrent.Executor codecExecutor() {
+        return CodecPool.EXECUTOR;
+    }
+
+    /** The shared codec pool, made on first use. */
+    private static final class CodecPool {
+        static final java.util.concurrent.ThreadPoolExecutor EXECUTOR = create();
+
+        private static java.util.concurrent.ThreadPoolExecutor create() {
+            int threads = Math.max(1, Integer.getInteger("sessionbuddy.codec.threads",
+                    Runtime.getRuntime().availableProcessors()));
+            java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads,
+                    30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                    task -> {
+                        Thread thread = new Thread(task, "session-buddy-codec-" + count.incrementAndGet());
+                        thread.setDaemon(true);
+                        return thread;
+                    });
+            pool.allowCoreThreadTimeOut(true);
+            return pool;
+        }
+    }
+
     /** The default TTL of this storage. */
     protected final Duration defaultTtl() {
         return defaultTtl;
