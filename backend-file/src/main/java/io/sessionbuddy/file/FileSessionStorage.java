@@ -9,9 +9,7 @@ import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;
 import java.io.IOException;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -41,7 +39,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -292,12 +289,17 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         try {
             return read(id);
         } catch (IOException | SessionStorageException e) {
-            Path file = sessionFile(id);
-            String fingerprint = file + "|" + lastModified(file);
-            if (reportedCorrupt.add(fingerprint)) {
-                LOG.warn("[file] skipping unreadable session file {}: {}", file, e.getMessage());
-            }
+            reportUnreadable(id, e);
             return Optional.empty();
+        }
+    }
+
+    /** Logs an unreadable session file once (per version of the file). */
+    private void reportUnreadable(String id, Exception e) {
+        Path file = sessionFile(id);
+        String fingerprint = file + "|" + lastModified(file);
+        if (reportedCorrupt.add(fingerprint)) {
+            LOG.warn("[file] skipping unreadable session file {}: {}", file, e.getMessage());
         }
     }
 
@@ -310,7 +312,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         try {
             return read(id);
         } catch (IOException | SessionStorageException e) {
-            readQuietly(id); // reports it once
+            reportUnreadable(id, e);
             return null;
         }
     }

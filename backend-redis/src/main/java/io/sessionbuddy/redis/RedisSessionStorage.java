@@ -148,6 +148,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         connection = fresh;
         connected = fresh instanceof StatefulRedisClusterConnection<String, byte[]> c ? c.async()
                 : ((StatefulRedisConnection<String, byte[]>) fresh).async();
+        if (isClosed()) {
+            fresh.close(); // closed while connecting: doClose may have missed it
+        }
     }
 
     /** The commands of the connection; fails fast, typed, while the first connection is not made yet. */

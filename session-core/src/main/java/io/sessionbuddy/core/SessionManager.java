@@ -186,7 +186,7 @@ public final class SessionManager {
             UnaryOperator<SessionState> change, Duration ttl) {
         SessionIds.requireValid(sessionId);
         Objects.requireNonNull(change, "change");
-        return this.<Optional<SessionState>>boundedUpdate(sessionId, "update", deadline -> inTurn(sessionId,
+        return this.<Optional<SessionState>>boundedUpdate(sessionId, "update", true, deadline -> inTurn(sessionId,
                 () -> attempt(sessionId, change, ttl, true, 1, deadline)));
     }
 
@@ -210,7 +210,7 @@ public final class SessionManager {
      */
     public CompletableFuture<Boolean> rewriteSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        return this.<Optional<SessionState>>boundedUpdate(sessionId, "rewrite", deadline -> inTurn(sessionId,
+        return this.<Optional<SessionState>>boundedUpdate(sessionId, "rewrite", true, deadline -> inTurn(sessionId,
                 () -> attempt(sessionId, UnaryOperator.identity(), null, false, 1, deadline)))
                 .thenApply(Optional::isPresent);
     }
@@ -361,11 +361,6 @@ public final class SessionManager {
         return boundedUpdate(sessionId, operation, write, deadline -> call.get());
     }
 
-    private <T> CompletableFuture<T> boundedUpdate(String sessionId, String operation,
-            java.util.function.Function<CompletableFuture<T>, CompletableFuture<T>> call) {
-        return boundedUpdate(sessionId, operation, true, call);
-    }
-
     /**
      * Runs {@code call} with a deadline: the returned future fails when the deadline passes first
      * (queue wait included), and {@code call} gets the same future to see that it was abandoned.
@@ -389,8 +384,7 @@ public final class SessionManager {
             if (error == null) {
                 result.complete(value);
             } else {
-                result.completeExceptionally(error instanceof java.util.concurrent.CompletionException
-                        && error.getCause() != null ? error.getCause() : error);
+                result.completeExceptionally(unwrap(error));
             }
         });
         return result;
