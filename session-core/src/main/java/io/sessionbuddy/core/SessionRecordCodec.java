@@ -103,6 +103,20 @@ public final class SessionRecordCodec {
     }
 
     /**
+     * Checks {@code state} against the size limit without encoding it when a cheap upper bound of
+     * its JSON size is already within the limit (stores that keep objects: memory); only a session
+     * near or over the limit is encoded to count exactly, so the same sessions are accepted as by
+     * {@link #encode}.
+     *
+     * @throws SessionTooLargeException when it is over {@link StoredFormat#maxSessionBytes()}
+     */
+    public void checkLimit(SessionState state) {
+        if (SessionJsonCodec.sizeUpperBound(state) > format.maxSessionBytes()) {
+            checkSize(state);
+        }
+    }
+
+    /**
      * The stored bytes of {@code state}.
      *
      * @param scope the namespace the record is written to (bound into encrypted records)

@@ -115,4 +115,32 @@ class SessionValueLimitsTest {
                 .hasMessageContaining("jackson-bom");
         JsonSupport.checkJacksonVersion(com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION, current);
     }
+
+    @Test
+    void theCheapSizeBoundIsNeverBelowTheEncodedSize() {
+        java.util.Random random = new java.util.Random(42);
+        String[] samples = {"", "plain", "ümlaut ß", "日本語テキスト", "🦊🦊", "ctl\u0001\u001f\n\t\"\\", "x".repeat(5000)};
+        for (int round = 0; round < 200; round++) {
+            Map<String, Object> metadata = new HashMap<>();
+            for (int i = 0; i < random.nextInt(20); i++) {
+                String key = samples[random.nextInt(samples.length)] + i;
+                Object value = switch (random.nextInt(7)) {
+                    case 0 -> samples[random.nextInt(samples.length)];
+                    case 1 -> random.nextLong();
+                    case 2 -> -random.nextDouble() * Math.pow(10, random.nextInt(300) - 150);
+                    case 3 -> new BigInteger(990, random);
+                    case 4 -> List.of(samples[random.nextInt(samples.length)], random.nextBoolean(), Map.of());
+                    case 5 -> Map.of("nested", Map.of("deeper", samples[random.nextInt(samples.length)]));
+                    default -> null;
+                };
+                metadata.put(key, value);
+            }
+            SessionState state = builder().metadata(metadata)
+                    .permissions(List.of(samples[random.nextInt(samples.length)]))
+                    .conversationHistory(List.of(nestedNodes(1 + random.nextInt(30)))).build()
+                    .withExpiresAt(Instant.parse("2099-12-31T23:59:59.999999999Z"));
+            assertThat(SessionJsonCodec.sizeUpperBound(state)).as("round %d", round)
+                    .isGreaterThanOrEqualTo(SessionJsonCodec.size(state));
+        }
+    }
 }

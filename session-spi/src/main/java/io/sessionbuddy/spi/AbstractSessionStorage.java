@@ -221,7 +221,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
             if (storesBytes) {
                 return codec.encode(state, scope);
             }
-            codec.checkSize(state);
+            codec.checkLimit(state);
             return null;
         } catch (SessionTooLargeException e) {
             throw new SessionTooLargeException(backendName, state.sessionId(), e.size(), e.limit());
