@@ -114,11 +114,7 @@ final class JsonLimits {
         return value;
     }
 
-    /** Checks a Jackson tree given for {@code field}. */
-    static void check(JsonNode root, String field) {
-        check(root, field, 1);
-    }
-
+    /** Checks a Jackson tree given for {@code field}, which starts at {@code rootDepth}. */
     private static void check(JsonNode root, String field, int rootDepth) {
         if (root == null) {
             return;
