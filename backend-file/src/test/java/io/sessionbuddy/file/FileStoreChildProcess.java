@@ -40,9 +40,8 @@ public final class FileStoreChildProcess {
         int times = Integer.parseInt(args[3]);
         for (int i = 0; i < times; i++) {
             manager.updateSession(args[2], state -> {
-                ObjectNode metadata = state.metadata();
-                metadata.put("count", metadata.get("count").asInt() + 1);
-                return state.toBuilder().metadata(metadata).build();
+                return state.toBuilder()
+                        .putMetadata("count", state.metadata().get("count").asInt() + 1).build();
             }).join().orElseThrow();
         }
         storage.close();

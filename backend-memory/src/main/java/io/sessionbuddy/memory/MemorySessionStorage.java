@@ -48,17 +48,17 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     private MemorySessionStorage(Builder builder) {
         super(MemoryStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, false, "");
         Clock clock = builder.clock;
-        Ticker ticker = () -> {
-            Instant now = clock.instant();
-            return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-        };
+        // Milliseconds, not clock.instant(): the system clock's millis() allocates nothing, and this
+        // is read on every get. Caffeine may evict up to 1 ms after expires_at, never before (the
+        // tick is rounded down); reads check expires_at exactly either way.
+        Ticker ticker = () -> clock.millis() * 1_000_000L;
         cache = Caffeine.newBuilder()
                 .maximumSize(builder.maximumSize)
                 .ticker(ticker)
                 // Maintenance (evictions and their index updates) runs on the writing thread, so
                 // indexes are consistent when a write returns.
                 .executor(Runnable::run)
-                .expireAfter(new SessionExpiry(clock))
+                .expireAfter(new SessionExpiry())
                 // Every eviction (size or expiry) takes its index entries with it, atomically with
                 // the entry, so indexes never outgrow the cache whether or not cleanup runs.
                 .evictionListener((String id, SessionState state, RemovalCause cause) -> {
@@ -231,22 +231,16 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         });
     }
 
-    /** Expires each entry at its state's {@code expires_at}. */
+    /** Each entry's life ends at its {@code expires_at}, counted on the ticker (epoch nanoseconds). */
     private static final class SessionExpiry implements Expiry<String, SessionState> {
-        private final Clock clock;
-
-        SessionExpiry(Clock clock) {
-            this.clock = clock;
-        }
-
         @Override
         public long expireAfterCreate(String key, SessionState value, long currentTime) {
-            return remainingNanos(value);
+            return remainingNanos(value, currentTime);
         }
 
         @Override
         public long expireAfterUpdate(String key, SessionState value, long currentTime, long currentDuration) {
-            return remainingNanos(value);
+            return remainingNanos(value, currentTime);
         }
 
         @Override
@@ -254,12 +248,19 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
             return currentDuration;
         }
 
-        private long remainingNanos(SessionState state) {
+        /** From the tick (rounded down) to expires_at: the entry never leaves before it. */
+        private static long remainingNanos(SessionState state, long currentTime) {
             if (state.expiresAt() == null) {
                 return Long.MAX_VALUE;
             }
-            Duration left = Duration.between(clock.instant(), state.expiresAt());
-            return left.isNegative() ? 0 : left.toNanos();
+            long at;
+            try {
+                at = Math.addExact(Math.multiplyExact(state.expiresAt().getEpochSecond(), 1_000_000_000L),
+                        state.expiresAt().getNano());
+            } catch (ArithmeticException beyond2262) {
+                return Long.MAX_VALUE;
+            }
+            return Math.max(0, at - currentTime);
         }
     }
 

@@ -56,6 +56,10 @@ class QuickStartTest {
         SessionState state = sessions.getSession(id).join().orElseThrow();
         assertThat(state.permissions()).hasSize(50);
         assertThat(state.metadata().get("theme").asText()).isEqualTo("dark");
+        sessions.updateSession(id, s -> s.toBuilder().putMetadata("theme", "light").build()).join();
+        SessionState light = sessions.getSession(id).join().orElseThrow();
+        assertThat(light.metadata().get("theme").asText()).isEqualTo("light");
+        assertThat(light.permissions()).isEqualTo(state.permissions());
         assertThat(sessions.listUserSessions("alice").join()).containsExactly(id);
         assertThat(sessions.listProjectSessions("demo").join()).containsExactlyInAnyOrder(id, other);
         assertThat(sessions.stats().join()).containsEntry("storage_backend", "memory").containsEntry("available", true);

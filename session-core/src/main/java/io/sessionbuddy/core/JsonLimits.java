@@ -38,82 +38,6 @@ final class JsonLimits {
     private JsonLimits() {
     }
 
-    /**
-     * A deep copy of {@code root}, checked while it is copied (one walk, not two): what
-     * {@link SessionState} keeps of a caller's object. Scalar nodes are immutable and shared.
-     *
-     * @return the copy, or an empty object when {@code root} is {@code null}
-     */
-    static com.fasterxml.jackson.databind.node.ObjectNode checkedCopy(
-            com.fasterxml.jackson.databind.node.ObjectNode root, String field) {
-        com.fasterxml.jackson.databind.node.ObjectNode copy = NODES.objectNode();
-        if (root == null || root.isEmpty()) {
-            return copy;
-        }
-        // Frames are only made for nested containers: a flat object is copied without any.
-        Deque<Frame> pending = null;
-        Frame frame = new Frame(root, copy, 1);
-        while (frame != null) {
-            if (frame.depth > MAX_DEPTH) {
-                throw tooDeep(field);
-            }
-            if (frame.source.isObject()) {
-                com.fasterxml.jackson.databind.node.ObjectNode object =
-                        (com.fasterxml.jackson.databind.node.ObjectNode) frame.target;
-                for (Map.Entry<String, JsonNode> entry : frame.source.properties()) {
-                    checkName(entry.getKey(), field);
-                    JsonNode value = entry.getValue();
-                    if (value.isContainerNode()) {
-                        JsonNode child = value.isObject() ? NODES.objectNode() : NODES.arrayNode(value.size());
-                        object.set(entry.getKey(), child);
-                        pending = push(pending, new Frame(value, child, frame.depth + 1));
-                    } else {
-                        object.set(entry.getKey(), checkedScalar(value, field));
-                    }
-                }
-            } else {
-                com.fasterxml.jackson.databind.node.ArrayNode array =
-                        (com.fasterxml.jackson.databind.node.ArrayNode) frame.target;
-                for (JsonNode value : frame.source) {
-                    if (value.isContainerNode()) {
-                        JsonNode child = value.isObject() ? NODES.objectNode() : NODES.arrayNode(value.size());
-                        array.add(child);
-                        pending = push(pending, new Frame(value, child, frame.depth + 1));
-                    } else {
-                        array.add(checkedScalar(value, field));
-                    }
-                }
-            }
-            frame = pending == null ? null : pending.poll();
-        }
-        return copy;
-    }
-
-    private static final com.fasterxml.jackson.databind.node.JsonNodeFactory NODES =
-            com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
-
-    /** A container still to copy: its source, its (empty, already linked) copy, its depth. */
-    private record Frame(JsonNode source, JsonNode target, int depth) {
-    }
-
-    private static Deque<Frame> push(Deque<Frame> pending, Frame frame) {
-        Deque<Frame> deque = pending != null ? pending : new ArrayDeque<>();
-        deque.push(frame);
-        return deque;
-    }
-
-    /** A scalar, checked; scalar nodes are immutable, so it is shared, not copied. */
-    private static JsonNode checkedScalar(JsonNode value, String field) {
-        if (value.isTextual()) {
-            checkString(value.textValue(), field);
-        } else if (value.isNumber()) {
-            checkNumber(value.numberValue(), field);
-        } else if (value.isPojo()) {
-            throw new IllegalArgumentException(field + ": holds a Java object, not JSON");
-        }
-        return value;
-    }
-
     /** Checks a Jackson tree given for {@code field}, which starts at {@code rootDepth}. */
     private static void check(JsonNode root, String field, int rootDepth) {
         if (root == null) {
@@ -204,12 +128,12 @@ final class JsonLimits {
         }
     }
 
-    private static IllegalArgumentException tooDeep(String field) {
+    static IllegalArgumentException tooDeep(String field) {
         return new IllegalArgumentException(field + ": JSON nested deeper than " + MAX_DEPTH
                 + " levels; a session value may nest at most " + MAX_DEPTH + " levels");
     }
 
-    private static void checkName(String name, String field) {
+    static void checkName(String name, String field) {
         if (name.length() > MAX_NAME_CHARS) {
             throw new IllegalArgumentException(field + ": an object key of " + name.length()
                     + " characters is longer than the limit of " + MAX_NAME_CHARS);
@@ -248,7 +172,7 @@ final class JsonLimits {
                 + " (not valid Unicode, cannot be stored as UTF-8)");
     }
 
-    private static void checkNumber(Number number, String field) {
+    static void checkNumber(Number number, String field) {
         if (number instanceof Double d && (d.isNaN() || d.isInfinite())
                 || number instanceof Float f && (f.isNaN() || f.isInfinite())) {
             throw new IllegalArgumentException(field + ": " + number

@@ -51,6 +51,22 @@ final class JsonSupport {
         return (ObjectNode) node;
     }
 
+    /** Any JSON-compatible Java value (or a {@link JsonNode}, returned as it is) as a tree. */
+    static JsonNode toNode(Object value, String field) {
+        if (value instanceof JsonNode node) {
+            return node;
+        }
+        if (value == null) {
+            return com.fasterxml.jackson.databind.node.NullNode.getInstance();
+        }
+        JsonLimits.checkValue(value, field);
+        try {
+            return MAPPER.valueToTree(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": value is not JSON-compatible: " + e.getMessage(), e);
+        }
+    }
+
     /**
      * Fails with a message naming what was found and what is needed when the Jackson on the
      * classpath is older than the one this library needs (a build tool's nearest-wins rule can

@@ -2,7 +2,6 @@ package io.sessionbuddy.core;
 
 import java.security.SecureRandom;
 import java.util.HexFormat;
-import java.util.regex.Pattern;
 
 /**
  * Session id generation and validation.
@@ -16,7 +15,6 @@ public final class SessionIds {
     /** The longest id accepted. */
     public static final int MAX_LENGTH = 128;
 
-    private static final Pattern VALID = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_LENGTH + "}");
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
 
@@ -32,7 +30,18 @@ public final class SessionIds {
 
     /** Whether {@code id} is an acceptable session id. */
     public static boolean isValid(String id) {
-        return id != null && VALID.matcher(id).matches() && !id.equals(".") && !id.equals("..");
+        // a loop, not a regular expression: checked on every call, it allocates nothing
+        if (id == null || id.isEmpty() || id.length() > MAX_LENGTH || id.equals(".") || id.equals("..")) {
+            return false;
+        }
+        for (int i = 0, n = id.length(); i < n; i++) {
+            char c = id.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_'
+                    || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -84,13 +84,13 @@ public final class SessionJsonCodec {
         for (String permission : state.permissions()) {
             bound += textBound(permission) + 1;
         }
-        for (ObjectNode entry : state.historyView()) {
+        for (ObjectNode entry : state.conversationHistory()) {
             bound += nodeBound(entry) + 1;
         }
-        for (ObjectNode object : state.objectViews()) {
+        for (ObjectNode object : state.objects()) {
             bound += nodeBound(object);
         }
-        for (Map.Entry<String, JsonNode> extra : state.extraFieldsView().properties()) {
+        for (Map.Entry<String, JsonNode> extra : state.extraFields().properties()) {
             bound += textBound(extra.getKey()) + 2 + nodeBound(extra.getValue());
         }
         return bound;
@@ -143,12 +143,12 @@ public final class SessionJsonCodec {
             }
             json.writeEndArray();
             json.writeArrayFieldStart(CONVERSATION_HISTORY);
-            for (ObjectNode entry : state.historyView()) {
+            for (ObjectNode entry : state.conversationHistory()) {
                 json.writeTree(entry);
             }
             json.writeEndArray();
             String[] names = {REFLECTION_DATA, APP_MONITORING_STATE, LLM_PROVIDER_CONFIGS, METADATA};
-            ObjectNode[] objects = state.objectViews();
+            ObjectNode[] objects = state.objects();
             for (int i = 0; i < names.length; i++) {
                 json.writeFieldName(names[i]);
                 json.writeTree(objects[i]);
@@ -157,7 +157,7 @@ public final class SessionJsonCodec {
                 json.writeStringField(EXPIRES_AT, state.expiresAt().toString());
             }
             json.writeNumberField(VERSION, state.version());
-            for (Map.Entry<String, JsonNode> extra : state.extraFieldsView().properties()) {
+            for (Map.Entry<String, JsonNode> extra : state.extraFields().properties()) {
                 json.writeFieldName(extra.getKey());
                 json.writeTree(extra.getValue());
             }
@@ -182,18 +182,37 @@ public final class SessionJsonCodec {
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json, int offset, int length) {
-        JsonNode tree;
-        try {
-            tree = JsonSupport.MAPPER.readTree(json, offset, length);
+        // One streaming pass straight into frozen (read-only) trees, checked against the limits
+        // as they are read: the state owns them from the start and never copies them.
+        ObjectNode record = JsonSupport.MAPPER.createObjectNode();
+        try (com.fasterxml.jackson.core.JsonParser parser = JsonSupport.MAPPER.createParser(json, offset, length)) {
+            if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                throw corrupt(null, "a session record must be a JSON object");
+            }
+            for (com.fasterxml.jackson.core.JsonToken token = parser.nextToken();
+                    token == com.fasterxml.jackson.core.JsonToken.FIELD_NAME; token = parser.nextToken()) {
+                String name = parser.currentName();
+                parser.nextToken();
+                try {
+                    record.set(name, FrozenJson.read(parser, name, name.equals(CONVERSATION_HISTORY) ? 0 : 1));
+                } catch (IllegalArgumentException e) {
+                    JsonNode id = record.get(SESSION_ID);
+                    throw corrupt(id != null && id.isTextual() ? id.textValue() : null, e.getMessage());
+                }
+            }
         } catch (JsonProcessingException e) {
             throw new CorruptSessionException(null, null, "not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new CorruptSessionException(null, null, "not valid JSON: " + e.getMessage(), e);
         }
-        return fromTree(tree);
+        return fromTree(record);
     }
 
-    /** The JSON tree of {@code state}. */
+    /**
+     * The JSON tree of {@code state}. The top-level object is new and editable; the values in it
+     * are the state's own read-only ones ({@code deepCopy()} the result for a tree editable at
+     * every depth).
+     */
     public static ObjectNode toTree(SessionState state) {
         ObjectNode node = JsonSupport.MAPPER.createObjectNode();
         node.put(SESSION_ID, state.sessionId());
@@ -203,7 +222,7 @@ public final class SessionJsonCodec {
         node.put(LAST_ACTIVITY, state.lastActivity().toString());
         ArrayNode permissions = node.putArray(PERMISSIONS);
         state.permissions().forEach(permissions::add);
-        node.putArray(CONVERSATION_HISTORY).addAll(state.conversationHistory());
+        node.putArray(CONVERSATION_HISTORY).addAll(state.conversationHistory()); // shared: read-only
         node.set(REFLECTION_DATA, state.reflectionData());
         node.set(APP_MONITORING_STATE, state.appMonitoringState());
         node.set(LLM_PROVIDER_CONFIGS, state.llmProviderConfigs());

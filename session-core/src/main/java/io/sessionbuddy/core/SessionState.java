@@ -12,9 +12,18 @@ import java.util.Objects;
  * One user's session: who the user is, which project, what they may do, the conversation so far
  * and application state.
  *
- * <p>Immutable: JSON objects are deep-copied on the way in and on the way out, so neither the
- * caller nor a store can change a state another holds. Use {@link #toBuilder()} to make a changed
- * copy. The JSON field names (see {@link SessionJsonCodec}) are those of the original Python model
+ * <p>Deeply immutable, without copies on the way out. A JSON value given to the constructor or
+ * the {@link Builder} is copied once (and checked against the limits a reader applies); a value
+ * read from a record is owned from the start and not copied at all. The accessors return the
+ * state's own values, which are read-only: every Jackson read method works on them, and every
+ * mutator ({@code put}, {@code set}, {@code remove}, {@code add}, ...) throws
+ * {@link UnsupportedOperationException}, at any depth. To edit one, take
+ * {@code state.metadata().deepCopy()} (an ordinary {@link ObjectNode}), or use the builder's
+ * {@link Builder#putMetadata putMetadata}, which shares every other value. A changed state made
+ * with {@link #toBuilder()} or {@link #withExpiresAt} shares every value it did not change, so
+ * making one costs what was changed, not the size of the session.
+ *
+ * <p>The JSON field names (see {@link SessionJsonCodec}) are those of the original Python model
  * plus {@code expires_at} and {@code version}; unknown fields read from a record are kept in
  * {@link #extraFields()} and written back.
  *
@@ -52,7 +61,7 @@ public record SessionState(
         long version,
         ObjectNode extraFields) {
 
-    /** Validates and copies; see the class description. */
+    /** Validates, and freezes (copies once) JSON values that are not already a state's; see the class description. */
     public SessionState {
         SessionIds.requireValid(sessionId);
         userId = requireText(userId, "user_id");
@@ -63,16 +72,17 @@ public record SessionState(
         for (String permission : permissions) {
             JsonLimits.checkString(permission, "permissions");
         }
-        // copied once, and checked against the reader's limits while copied (JsonLimits)
-        conversationHistory = checkedHistory(conversationHistory);
-        reflectionData = JsonLimits.checkedCopy(reflectionData, "reflection_data");
-        appMonitoringState = JsonLimits.checkedCopy(appMonitoringState, "app_monitoring_state");
-        llmProviderConfigs = JsonLimits.checkedCopy(llmProviderConfigs, "llm_provider_configs");
-        metadata = JsonLimits.checkedCopy(metadata, "metadata");
+        // frozen: copied once and checked against the reader's limits (JsonLimits), unless
+        // already frozen (from a record or another state), which is shared as it is
+        conversationHistory = frozenHistory(conversationHistory);
+        reflectionData = FrozenJson.freeze(reflectionData, "reflection_data");
+        appMonitoringState = FrozenJson.freeze(appMonitoringState, "app_monitoring_state");
+        llmProviderConfigs = FrozenJson.freeze(llmProviderConfigs, "llm_provider_configs");
+        metadata = FrozenJson.freeze(metadata, "metadata");
         if (version < 0) {
             throw new IllegalArgumentException("version must be >= 0, was " + version);
         }
-        extraFields = JsonLimits.checkedCopy(extraFields, "extra fields");
+        extraFields = FrozenJson.freeze(extraFields, "extra fields");
         for (Map.Entry<String, JsonNode> field : extraFields.properties()) {
             String name = field.getKey();
             if (SessionJsonCodec.KNOWN_FIELDS.contains(name)) {
@@ -101,52 +111,12 @@ public record SessionState(
         return expiresAt != null && !expiresAt.isAfter(now);
     }
 
-    @Override
-    public List<ObjectNode> conversationHistory() {
-        return copyHistory(conversationHistory);
-    }
-
-    @Override
-    public ObjectNode reflectionData() {
-        return reflectionData.deepCopy();
-    }
-
-    @Override
-    public ObjectNode appMonitoringState() {
-        return appMonitoringState.deepCopy();
-    }
-
-    @Override
-    public ObjectNode llmProviderConfigs() {
-        return llmProviderConfigs.deepCopy();
-    }
-
-    @Override
-    public ObjectNode metadata() {
-        return metadata.deepCopy();
-    }
-
-    @Override
-    public ObjectNode extraFields() {
-        return extraFields.deepCopy();
-    }
-
-    /** The conversation entries themselves, not copies: only for the codec, which only reads them. */
-    List<ObjectNode> historyView() {
-        return conversationHistory;
-    }
-
-    /** The JSON objects themselves, not copies, in JSON field order: only for the codec. */
-    ObjectNode[] objectViews() {
+    /** The JSON objects in JSON field order: for the codec. */
+    ObjectNode[] objects() {
         return new ObjectNode[] {reflectionData, appMonitoringState, llmProviderConfigs, metadata};
     }
 
-    /** The extra fields themselves, not a copy: only for the codec. */
-    ObjectNode extraFieldsView() {
-        return extraFields;
-    }
-
-    /** The number of conversation entries, without copying them. */
+    /** The number of conversation entries (the same as {@code conversationHistory().size()}). */
     public int conversationSize() {
         return conversationHistory.size();
     }
@@ -165,27 +135,21 @@ public record SessionState(
         return value;
     }
 
-    private static List<ObjectNode> checkedHistory(List<ObjectNode> history) {
-        if (history == null) {
+    private static List<ObjectNode> frozenHistory(List<ObjectNode> history) {
+        if (history == null || history.isEmpty()) {
             return List.of();
         }
-        List<ObjectNode> copies = new ArrayList<>(history.size());
+        ObjectNode[] entries = new ObjectNode[history.size()];
+        boolean changed = false;
+        int i = 0;
         for (ObjectNode entry : history) {
-            copies.add(JsonLimits.checkedCopy(Objects.requireNonNull(entry, "conversation_history entry"),
-                    "conversation_history"));
+            ObjectNode frozen = FrozenJson.freeze(Objects.requireNonNull(entry, "conversation_history entry"),
+                    "conversation_history");
+            changed |= frozen != entry;
+            entries[i++] = frozen;
         }
-        return List.copyOf(copies);
-    }
-
-    private static List<ObjectNode> copyHistory(List<ObjectNode> history) {
-        if (history == null) {
-            return List.of();
-        }
-        List<ObjectNode> copies = new ArrayList<>(history.size());
-        for (ObjectNode entry : history) {
-            copies.add(Objects.requireNonNull(entry, "conversation_history entry").deepCopy());
-        }
-        return List.copyOf(copies);
+        // List.copyOf returns an unmodifiable list as it is: a shared history is not copied either
+        return changed ? List.of(entries) : List.copyOf(history);
     }
 
     /** Builds a {@link SessionState}; JSON objects may be given as Jackson nodes or as plain maps. */
@@ -330,12 +294,44 @@ public record SessionState(
             return this;
         }
 
-        /** Sets one field unknown to this version. */
+        /** Sets one field unknown to this version (the other extra fields are shared, not copied). */
         public Builder extraField(String name, JsonNode value) {
-            ObjectNode grown = extraFields == null ? JsonSupport.MAPPER.createObjectNode() : extraFields.deepCopy();
-            grown.set(name, value);
-            extraFields = grown;
+            extraFields = with(extraFields, name, value);
             return this;
+        }
+
+        /**
+         * Sets one metadata value, keeping the others (shared, not copied).
+         *
+         * @param value a {@link JsonNode}, or a JSON-compatible Java value (string, number, boolean,
+         *     map, list, {@code null})
+         * @throws IllegalArgumentException when {@code value} is not JSON-compatible
+         */
+        public Builder putMetadata(String name, Object value) {
+            metadata = with(metadata, name, value);
+            return this;
+        }
+
+        /**
+         * Sets one app monitoring state value, keeping the others (shared, not copied).
+         *
+         * @param value a {@link JsonNode}, or a JSON-compatible Java value
+         * @throws IllegalArgumentException when {@code value} is not JSON-compatible
+         */
+        public Builder putAppMonitoringState(String name, Object value) {
+            appMonitoringState = with(appMonitoringState, name, value);
+            return this;
+        }
+
+        /** A shallow copy of {@code object} with {@code name} set: children stay shared (frozen at build). */
+        private static ObjectNode with(ObjectNode object, String name, Object value) {
+            Objects.requireNonNull(name, "name");
+            ObjectNode grown = JsonSupport.MAPPER.createObjectNode();
+            if (object != null) {
+                grown.setAll(object);
+            }
+            grown.set(name, JsonSupport.toNode(value, name));
+            return grown;
         }
 
         /**

@@ -40,7 +40,7 @@ class SessionIdsAndStateTest {
         SessionState state = SessionState.builder("s", "u", "p").metadata(metadata).build();
 
         metadata.put("a", 2);
-        state.metadata().put("a", 3);
+        assertThatThrownBy(() -> state.metadata().put("a", 3)).isInstanceOf(UnsupportedOperationException.class);
 
         assertThat(state.metadata().get("a").asInt()).isEqualTo(1);
         assertThatThrownBy(() -> state.permissions().add("x")).isInstanceOf(UnsupportedOperationException.class);

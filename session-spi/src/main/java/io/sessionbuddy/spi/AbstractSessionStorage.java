@@ -108,8 +108,14 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        return guarded(sessionId, "retrieve", () -> doRetrieve(sessionId)
-                .thenApply(found -> found.filter(s -> !s.isExpiredAt(clock.instant()))));
+        CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "retrieve", () -> doRetrieve(sessionId));
+        if (found.isDone() && !found.isCompletedExceptionally()) {
+            // the in-process backends: no second future unless the session has expired
+            Optional<SessionState> state = found.join();
+            return state.isEmpty() || !isExpired(state.get()) ? found
+                    : CompletableFuture.completedFuture(Optional.empty());
+        }
+        return found.thenApply(state -> state.filter(s -> !isExpired(s)));
     }
 
     @Override

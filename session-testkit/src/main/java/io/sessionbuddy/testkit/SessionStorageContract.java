@@ -252,7 +252,10 @@ public abstract class SessionStorageContract {
         await(storage.storeSession(state, null));
 
         metadata.put("a", 2);
-        stored(state.sessionId()).metadata().put("a", 3);
+        SessionState read = stored(state.sessionId());
+        // returned values are read-only: a caller cannot change what a store (or its cache) holds
+        assertThatThrownBy(() -> read.metadata().put("a", 3)).isInstanceOf(UnsupportedOperationException.class);
+        read.metadata().deepCopy().put("a", 4);
 
         assertThat(stored(state.sessionId()).metadata().get("a").asInt()).isEqualTo(1);
     }
@@ -468,9 +471,8 @@ public abstract class SessionStorageContract {
                     start.await();
                     for (int i = 0; i < incrementsPerThread; i++) {
                         Optional<SessionState> updated = await(manager.updateSession(id, state -> {
-                            ObjectNode metadata = state.metadata();
-                            metadata.put("count", metadata.get("count").asInt() + 1);
-                            return state.toBuilder().metadata(metadata).build();
+                            return state.toBuilder()
+                                    .putMetadata("count", state.metadata().get("count").asInt() + 1).build();
                         }));
                         assertThat(updated).isPresent();
                     }
@@ -525,9 +527,8 @@ public abstract class SessionStorageContract {
                         start.await();
                         for (int i = 0; i < incrementsPerThread; i++) {
                             assertThat(await(manager.updateSession(id, state -> {
-                                ObjectNode metadata = state.metadata();
-                                metadata.put("count", metadata.get("count").asInt() + 1);
-                                return state.toBuilder().metadata(metadata).build();
+                                return state.toBuilder()
+                                        .putMetadata("count", state.metadata().get("count").asInt() + 1).build();
                             }))).isPresent();
                         }
                         return null;

@@ -1,0 +1,395 @@
+package io.sessionbuddy.core;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.BigIntegerNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.io.IOException;
+import java.util.AbstractMap;
+import java.util.AbstractSet;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+
+/**
+ * Read-only Jackson trees: what a {@link SessionState} holds and hands out, so that reading a
+ * field costs nothing and a changed state shares every part it did not change.
+ *
+ * <p>A frozen object or array is a plain {@link ObjectNode}/{@link ArrayNode} to its reader
+ * (every read method works, it serialises and compares as usual) whose children live in an
+ * unmodifiable map or list: every mutator ({@code put}, {@code set}, {@code remove},
+ * {@code add}, ...) throws {@link UnsupportedOperationException}, and so do mutations through
+ * {@code properties()}, iterators and nested nodes, which are frozen too. {@code deepCopy()}
+ * returns an ordinary, editable tree.
+ *
+ * <p>Freezing is the one place a caller's tree is copied and checked against {@link JsonLimits}.
+ * A subtree that is already frozen was checked when it was frozen and is shared, not walked: each
+ * frozen container remembers its height, so the depth limit still holds wherever it is put.
+ */
+final class FrozenJson {
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    /** Objects of at most this many fields keep them in two arrays (looked up by a scan). */
+    private static final int SMALL = 8;
+
+    /** The empty frozen object, shared by every state that has one. */
+    static final ObjectNode EMPTY_OBJECT = new FrozenObject(Collections.emptyMap(), 1);
+
+    private FrozenJson() {
+    }
+
+    /** Whether {@code node} is frozen (or a scalar, which is immutable anyway). */
+    static boolean isFrozen(JsonNode node) {
+        return node instanceof FrozenObject || node instanceof FrozenArray || !node.isContainerNode();
+    }
+
+    /**
+     * {@code root} frozen: itself when already frozen, else a checked, frozen copy.
+     *
+     * @return the frozen object; the shared empty object for {@code null} or an empty object
+     * @throws IllegalArgumentException when a value breaks a {@link JsonLimits} limit
+     */
+    static ObjectNode freeze(ObjectNode root, String field) {
+        if (root == null || root.isEmpty()) {
+            return EMPTY_OBJECT;
+        }
+        return (ObjectNode) freezeNode(root, field);
+    }
+
+    /** Any JSON value frozen (containers copied unless already frozen, scalars checked). */
+    static JsonNode freezeNode(JsonNode root, String field) {
+        if (root instanceof FrozenObject || root instanceof FrozenArray) {
+            return root;
+        }
+        if (!root.isContainerNode()) {
+            return checkedScalar(root, field);
+        }
+        Deque<Builder> open = new ArrayDeque<>();
+        Builder top = new Builder(root, 1, null);
+        while (true) {
+            if (top.hasNext()) {
+                String key = top.nextKey();
+                JsonNode value = top.nextValue();
+                if (key != null) {
+                    checkName(key, field);
+                }
+                int height = height(value);
+                if (height > 0 && isFrozen(value)) {
+                    if (top.depth + height > JsonLimits.MAX_DEPTH) {
+                        throw JsonLimits.tooDeep(field);
+                    }
+                    top.add(key, value, height);
+                } else if (height < 0) {
+                    if (top.depth + 1 > JsonLimits.MAX_DEPTH) {
+                        throw JsonLimits.tooDeep(field);
+                    }
+                    open.push(top);
+                    top = new Builder(value, top.depth + 1, key);
+                } else {
+                    top.add(key, checkedScalar(value, field), 0);
+                }
+            } else {
+                JsonNode built = top.build();
+                if (open.isEmpty()) {
+                    return built;
+                }
+                top = open.pop().add(top.key, built, top.height);
+            }
+        }
+    }
+
+    /**
+     * Reads the JSON value at the parser's current token into a frozen tree, checked against the
+     * limits as it is read (no second walk); the parser is left on the value's last token.
+     *
+     * @param rootDepth the depth the value counts as (1; 0 for a list whose entries are each
+     *     checked as a field of their own, as {@code conversation_history})
+     * @throws IllegalArgumentException when a value breaks a {@link JsonLimits} limit
+     */
+    static JsonNode read(JsonParser parser, String field, int rootDepth) throws IOException {
+        JsonToken token = parser.currentToken();
+        if (token != JsonToken.START_OBJECT && token != JsonToken.START_ARRAY) {
+            return readScalar(parser, token, field);
+        }
+        Deque<Builder> open = new ArrayDeque<>();
+        Builder top = new Builder(token == JsonToken.START_OBJECT, rootDepth, null);
+        while (true) {
+            token = parser.nextToken();
+            String key = null;
+            if (token == JsonToken.FIELD_NAME) {
+                key = parser.currentName();
+                checkName(key, field);
+                token = parser.nextToken();
+            }
+            if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
+                JsonNode built = top.build();
+                if (open.isEmpty()) {
+                    return built;
+                }
+                top = open.pop().add(top.key, built, top.height);
+            } else if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+                if (top.depth + 1 > JsonLimits.MAX_DEPTH) {
+                    throw JsonLimits.tooDeep(field);
+                }
+                open.push(top);
+                top = new Builder(token == JsonToken.START_OBJECT, top.depth + 1, key);
+            } else if (token == null) {
+                throw new IllegalArgumentException(field + ": the JSON ends inside a value");
+            } else {
+                top.add(key, readScalar(parser, token, field), 0);
+            }
+        }
+    }
+
+    private static JsonNode readScalar(JsonParser parser, JsonToken token, String field) throws IOException {
+        switch (token) {
+            case VALUE_STRING: {
+                String text = parser.getText();
+                JsonLimits.checkString(text, field);
+                return TextNode.valueOf(text);
+            }
+            case VALUE_NUMBER_INT:
+                return switch (parser.getNumberType()) {
+                    case INT -> IntNode.valueOf(parser.getIntValue());
+                    case LONG -> LongNode.valueOf(parser.getLongValue());
+                    default -> BigIntegerNode.valueOf(parser.getBigIntegerValue());
+                };
+            case VALUE_NUMBER_FLOAT: {
+                double value = parser.getDoubleValue();
+                if (Double.isNaN(value) || Double.isInfinite(value)) {
+                    throw new IllegalArgumentException(field + ": a number out of the range of a double");
+                }
+                return DoubleNode.valueOf(value);
+            }
+            case VALUE_TRUE:
+                return BooleanNode.TRUE;
+            case VALUE_FALSE:
+                return BooleanNode.FALSE;
+            case VALUE_NULL:
+                return NullNode.getInstance();
+            default:
+                throw new IllegalArgumentException(field + ": unexpected JSON token " + token);
+        }
+    }
+
+    /** 0 for a scalar; 1 + the tallest child for a container (frozen containers know theirs). */
+    private static int height(JsonNode node) {
+        if (node instanceof FrozenObject object) {
+            return object.height;
+        }
+        if (node instanceof FrozenArray array) {
+            return array.height;
+        }
+        return node.isContainerNode() ? -1 : 0; // -1: not known, walked when frozen
+    }
+
+    private static JsonNode checkedScalar(JsonNode value, String field) {
+        if (value.isPojo()) {
+            throw new IllegalArgumentException(field + ": holds a Java object, not JSON");
+        }
+        if (value.isBinary()) {
+            // what the record will hold anyway (Jackson writes binary as base64 text)
+            return TextNode.valueOf(value.asText());
+        }
+        if (value.isMissingNode()) {
+            throw new IllegalArgumentException(field + ": holds a missing node, not a JSON value");
+        }
+        if (value.isTextual()) {
+            JsonLimits.checkString(value.textValue(), field);
+        } else if (value.isNumber()) {
+            JsonLimits.checkNumber(value.numberValue(), field);
+        }
+        return value;
+    }
+
+    private static void checkName(String name, String field) {
+        JsonLimits.checkName(name, field);
+    }
+
+    /** A container being frozen: its source (or none when read from a parser) and its children. */
+    private static final class Builder {
+        final int depth;
+        final String key;
+        final boolean object;
+        int height = 1;
+        private Iterator<Map.Entry<String, JsonNode>> fields;
+        private Iterator<JsonNode> elements;
+        private Map.Entry<String, JsonNode> field;
+        private final List<String> keys;
+        private final List<JsonNode> values = new ArrayList<>();
+
+        Builder(JsonNode source, int depth, String key) {
+            this(source.isObject(), depth, key);
+            if (object) {
+                fields = source.properties().iterator();
+            } else {
+                elements = source.elements();
+            }
+        }
+
+        Builder(boolean object, int depth, String key) {
+            this.object = object;
+            this.depth = depth;
+            this.key = key;
+            this.keys = object ? new ArrayList<>() : null;
+        }
+
+        boolean hasNext() {
+            return object ? fields.hasNext() : elements.hasNext();
+        }
+
+        String nextKey() {
+            if (object) {
+                field = fields.next();
+                return field.getKey();
+            }
+            return null;
+        }
+
+        JsonNode nextValue() {
+            return object ? field.getValue() : elements.next();
+        }
+
+        Builder add(String name, JsonNode value, int childHeight) {
+            if (object) {
+                int existing = keys.size() <= SMALL ? keys.indexOf(name) : -1;
+                if (existing >= 0) {
+                    values.set(existing, value); // a repeated key: the last one wins, as in Jackson
+                } else {
+                    keys.add(name);
+                    values.add(value);
+                }
+            } else {
+                values.add(value);
+            }
+            height = Math.max(height, childHeight + 1);
+            return this;
+        }
+
+        JsonNode build() {
+            if (!object) {
+                return new FrozenArray(List.copyOf(values), height);
+            }
+            if (keys.isEmpty()) {
+                return EMPTY_OBJECT;
+            }
+            if (keys.size() <= SMALL) {
+                return new FrozenObject(new SmallMap(keys, values), height);
+            }
+            Map<String, JsonNode> map = new LinkedHashMap<>((int) (keys.size() / 0.75f) + 1);
+            for (int i = 0; i < keys.size(); i++) {
+                map.put(keys.get(i), values.get(i)); // a repeated key: the last one wins
+            }
+            return new FrozenObject(Collections.unmodifiableMap(map), height);
+        }
+    }
+
+    /** A frozen object; see the class description. */
+    // Jackson's ObjectNode.deepCopy() overrides the generic JsonNode.deepCopy() unchecked: not ours
+    @SuppressWarnings("unchecked")
+    static final class FrozenObject extends ObjectNode {
+        private static final long serialVersionUID = 1L;
+        final int height;
+
+        FrozenObject(Map<String, JsonNode> children, int height) {
+            super(NODES, children);
+            this.height = height;
+        }
+    }
+
+    /** A frozen array; see the class description. */
+    @SuppressWarnings("unchecked") // as for FrozenObject
+    static final class FrozenArray extends ArrayNode {
+        private static final long serialVersionUID = 1L;
+        final int height;
+
+        FrozenArray(List<JsonNode> children, int height) {
+            super(NODES, children);
+            this.height = height;
+        }
+    }
+
+    /**
+     * An unmodifiable, insertion-ordered map in one array of alternating keys and values, for the
+     * many small objects of a session (one array, not two: 32 bytes less per object).
+     */
+    private static final class SmallMap extends AbstractMap<String, JsonNode> {
+        private final Object[] keysAndValues;
+
+        SmallMap(List<String> keys, List<JsonNode> values) {
+            keysAndValues = new Object[keys.size() * 2];
+            for (int i = 0; i < keys.size(); i++) {
+                keysAndValues[2 * i] = keys.get(i);
+                keysAndValues[2 * i + 1] = values.get(i);
+            }
+        }
+
+        @Override
+        public int size() {
+            return keysAndValues.length / 2;
+        }
+
+        @Override
+        public JsonNode get(Object key) {
+            for (int i = 0; i < keysAndValues.length; i += 2) {
+                if (keysAndValues[i].equals(key)) {
+                    return (JsonNode) keysAndValues[i + 1];
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return get(key) != null;
+        }
+
+        @Override
+        public Set<Map.Entry<String, JsonNode>> entrySet() {
+            return new AbstractSet<>() {
+                @Override
+                public int size() {
+                    return keysAndValues.length / 2;
+                }
+
+                @Override
+                public Iterator<Map.Entry<String, JsonNode>> iterator() {
+                    return new Iterator<>() {
+                        private int next;
+
+                        @Override
+                        public boolean hasNext() {
+                            return next < keysAndValues.length;
+                        }
+
+                        @Override
+                        public Map.Entry<String, JsonNode> next() {
+                            if (next >= keysAndValues.length) {
+                                throw new NoSuchElementException();
+                            }
+                            int i = next;
+                            next += 2;
+                            return new AbstractMap.SimpleImmutableEntry<>((String) keysAndValues[i],
+                                    (JsonNode) keysAndValues[i + 1]);
+                        }
+                    };
+                }
+            };
+        }
+    }
+}
