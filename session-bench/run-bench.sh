@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The short benchmark profile (< 10 minutes on 2 cores): every backend against its raw client in
-# the same run, listing cost by store size, contention, and cold starts. Starts its own
+# The short benchmark profile (about 15 minutes on 2 cores): every backend against its raw client
+# in the same run with allocation per operation (-prof gc), listing cost by store size, contention,
+# the mixed workload, heap per stored session, cold starts, and the hot-path goals. Starts its own
 # redis-server and S3Proxy on loopback. Writes session-bench/target/bench-report.md and prints it.
 # Usage: session-bench/run-bench.sh [extra JMH options, e.g. -p size=1024]
 set -euo pipefail
@@ -12,17 +13,22 @@ fi
 out=session-bench/target
 jmh_settings="-f 1 -wi 1 -w 1s -i 2 -r 1s"
 # JMH waits 30 s for stray non-daemon threads (S3Proxy's store keeps some) unless told otherwise
-java -jar "$jar" 'MemoryBenchmark|RedisBenchmark|FileBenchmark|ListBenchmark|ContentionBenchmark' \
-  $jmh_settings -jvmArgsAppend -Djmh.shutdownTimeout=1 -rf json -rff "$out/bench-main.json" "$@" \
+java -jar "$jar" 'MemoryBenchmark|RedisBenchmark|FileBenchmark|ListBenchmark|ContentionBenchmark|MixedWorkloadBenchmark' \
+  $jmh_settings -prof gc -jvmArgsAppend -Djmh.shutdownTimeout=1 -rf json -rff "$out/bench-main.json" "$@" \
   > "$out/bench-jmh.log"
 # S3Proxy runs in the benchmark JVM and needs a longer warm-up
-java -jar "$jar" 'S3Benchmark' -f 1 -wi 2 -w 2s -i 2 -r 2s -jvmArgsAppend -Djmh.shutdownTimeout=1 \
+java -jar "$jar" 'S3Benchmark' -f 1 -wi 2 -w 2s -i 2 -r 2s -prof gc -jvmArgsAppend -Djmh.shutdownTimeout=1 \
   -rf json -rff "$out/bench-s3.json" "$@" >> "$out/bench-jmh.log"
 {
   echo "Run on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
   echo "$(java -version 2>&1 | head -1); JMH $jmh_settings (S3: -wi 2 -w 2s -i 2 -r 2s); ± is JMH's 99.9% interval."
   echo
-  java -cp "$jar" io.sessionbuddy.bench.BenchReport "$out/bench-main.json" "$out/bench-s3.json"
+  echo "Heap per stored session, measured after full GCs in a fresh JVM:"
+  echo
+  java -cp "$jar" io.sessionbuddy.bench.HeapPerSession "$out/heap-per-session.txt"
+  echo
+  java -cp "$jar" io.sessionbuddy.bench.BenchReport "$out/bench-main.json" "$out/bench-s3.json" \
+    --heap "$out/heap-per-session.txt"
   echo
   echo "Cold start: JVM start to the first session stored and read back, in a new JVM each time."
   echo

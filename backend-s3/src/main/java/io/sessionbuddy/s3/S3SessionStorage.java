@@ -296,9 +296,10 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             Map<String, Instant> candidates = idsUnder(markerPrefix != null ? markerPrefix : sessionsPrefix);
             Instant repairBefore = now().minus(REPAIR_GRACE);
             List<String> live = new ArrayList<>();
+            Map<String, Optional<HeadObjectResponse>> heads = headAll(candidates.keySet());
             for (Map.Entry<String, Instant> candidate : candidates.entrySet()) {
                 String id = candidate.getKey();
-                Optional<HeadObjectResponse> head = head(id);
+                Optional<HeadObjectResponse> head = heads.get(id);
                 boolean alive;
                 try {
                     alive = head.isPresent() && !expired(id, head.get());
@@ -328,8 +329,10 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             int removed = 0;
             Map<String, HeadObjectResponse> live = new HashMap<>();
             java.util.Set<String> damaged = new java.util.HashSet<>();
-            for (String id : idsUnder(sessionsPrefix).keySet()) {
-                Optional<HeadObjectResponse> head = head(id);
+            for (Map.Entry<String, Optional<HeadObjectResponse>> found : headAll(idsUnder(sessionsPrefix).keySet())
+                    .entrySet()) {
+                String id = found.getKey();
+                Optional<HeadObjectResponse> head = found.getValue();
                 if (head.isEmpty()) {
                     continue;
                 }
@@ -410,6 +413,42 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             }
             throw e;
         }
+    }
+
+    /**
+     * The HEADs of many objects, up to {@value #HEAD_PARALLELISM} at a time (listing and cleanup
+     * would otherwise pay one round trip per candidate in turn), in the order of {@code ids}.
+     */
+    private Map<String, Optional<HeadObjectResponse>> headAll(java.util.Collection<String> ids) {
+        Map<String, Optional<HeadObjectResponse>> heads = new LinkedHashMap<>();
+        if (ids.size() <= 1) {
+            ids.forEach(id -> heads.put(id, head(id)));
+            return heads;
+        }
+        Map<String, CompletableFuture<Optional<HeadObjectResponse>>> pending = new LinkedHashMap<>();
+        for (String id : ids) {
+            pending.put(id, CompletableFuture.supplyAsync(() -> head(id), HeadPool.EXECUTOR));
+        }
+        for (Map.Entry<String, CompletableFuture<Optional<HeadObjectResponse>>> entry : pending.entrySet()) {
+            try {
+                heads.put(entry.getKey(), entry.getValue().join());
+            } catch (java.util.concurrent.CompletionException e) {
+                pending.values().forEach(future -> future.cancel(false));
+                if (e.getCause() instanceof RuntimeException cause) {
+                    throw cause; // as a HEAD on this thread would have
+                }
+                throw e;
+            }
+        }
+        return heads;
+    }
+
+    /** HEADs in flight at once, over all stores of this JVM. */
+    static final int HEAD_PARALLELISM = 16;
+
+    /** The threads of {@link #headAll}: daemon, made on first use, gone when idle. */
+    private static final class HeadPool {
+        static final java.util.concurrent.Executor EXECUTOR = daemonPool("session-buddy-s3-head", HEAD_PARALLELISM);
     }
 
     private SessionState decode(String id, byte[] bytes) {

@@ -23,7 +23,9 @@ import org.openjdk.jmh.annotations.Threads;
 
 /**
  * {@code updateSession} of one session from 8 threads at once: throughput of successful updates and
- * the compare-and-set conflicts (retries) per success.
+ * the compare-and-set conflicts (retries) per success. Next to it, the raw client's loop doing
+ * the same serially on one thread: a GET then a SET of the encoded record (Redis), a
+ * {@code getIfPresent} then a {@code put} (Caffeine), with no decoding and no compare-and-set.
  */
 @State(Scope.Benchmark)
 public class ContentionBenchmark {
@@ -35,6 +37,9 @@ public class ContentionBenchmark {
     private SessionStorage storage;
     private SessionManager manager;
     private String id;
+    private io.lettuce.core.api.StatefulRedisConnection<String, byte[]> connection;
+    private com.github.benmanes.caffeine.cache.Cache<String, SessionState> caffeine;
+    private byte[] record;
     private final ThreadLocal<long[]> conflicts = ThreadLocal.withInitial(() -> new long[1]);
 
     /** Per-thread counts JMH reports next to the score. */
@@ -52,10 +57,24 @@ public class ContentionBenchmark {
         storage = new CountingStorage(real, conflicts);
         manager = new SessionManager(storage, SessionBuddyConfig.defaults(), Clock.systemUTC());
         id = manager.createSession("user", "project", Map.of("counter", 0), null).join();
+        SessionState state = manager.getSession(id).join().orElseThrow();
+        record = new io.sessionbuddy.core.SessionRecordCodec(io.sessionbuddy.core.StoredFormat.defaults())
+                .encode(state, "raw");
+        if (backend.equals("redis")) {
+            connection = client.connect(io.lettuce.core.codec.RedisCodec.of(io.lettuce.core.codec.StringCodec.UTF8,
+                    io.lettuce.core.codec.ByteArrayCodec.INSTANCE), BenchServers.redis().uri());
+            connection.sync().set("raw:contention", record);
+        } else {
+            caffeine = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(1000).build();
+            caffeine.put(id, state);
+        }
     }
 
     @TearDown
     public void tearDown() {
+        if (connection != null) {
+            connection.close();
+        }
         storage.close();
         client.shutdown();
         BenchServers.stop();
@@ -70,6 +89,19 @@ public class ContentionBenchmark {
                 .metadata(Map.of("counter", s.metadata().path("counter").asLong() + 1)).build(), null).join();
         counts.conflicts += mine[0] - before;
         return updated;
+    }
+
+    /** The raw client's read-then-write of the same record, serially on one thread. */
+    @Benchmark
+    @Threads(1)
+    public Object updateRaw() {
+        if (connection != null) {
+            byte[] read = connection.sync().get("raw:contention");
+            return connection.sync().set("raw:contention", read);
+        }
+        SessionState read = caffeine.getIfPresent(id);
+        caffeine.put(id, read);
+        return read;
     }
 
     /** Counts, per thread, the replaces that lost their compare-and-set. */

@@ -70,17 +70,22 @@ public class FileBenchmark {
 
     @Benchmark
     public void storeRaw() throws IOException {
-        Path temp = rawFile.resolveSibling(rawFile.getFileName() + ".tmp");
+        writeDurably(rawFile, record);
+    }
+
+    /** What a careful raw writer does: temp file, fsync, rename over the target, fsync the directory. */
+    static void writeDurably(Path file, byte[] bytes) throws IOException {
+        Path temp = file.resolveSibling(file.getFileName() + "." + Thread.currentThread().getId() + ".tmp");
         try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buffer = ByteBuffer.wrap(record);
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
             while (buffer.hasRemaining()) {
                 channel.write(buffer);
             }
             channel.force(true);
         }
-        Files.move(temp, rawFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel dir = FileChannel.open(rawFile.getParent(), StandardOpenOption.READ)) {
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
             dir.force(true);
         }
     }

@@ -14,8 +14,9 @@ import java.util.Map;
  * Heap held per stored session by the memory backend: 50,000 sessions, each with a distinct 1 KiB
  * string in its metadata, stored through {@link MemorySessionStorage}, and the same states put in
  * a raw Caffeine cache; retained heap measured after full GCs ({@code used} of all pools). Run in
- * a fresh JVM ({@code java -cp benchmarks.jar io.sessionbuddy.bench.HeapPerSession}); prints one
- * Markdown table.
+ * a fresh JVM ({@code java -cp benchmarks.jar io.sessionbuddy.bench.HeapPerSession [FILE]}); prints
+ * one Markdown table, and writes the memory backend's bytes per session to {@code FILE} when given
+ * (for {@link BenchReport}'s goals).
  */
 public final class HeapPerSession {
     private static final int SESSIONS = 50_000;
@@ -24,7 +25,7 @@ public final class HeapPerSession {
     }
 
     /** Entry point. */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws java.io.IOException {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         long empty = usedAfterGc();
         MemorySessionStorage storage = MemorySessionStorage.builder().maximumSize(SESSIONS * 2L).build();
@@ -48,6 +49,9 @@ public final class HeapPerSession {
         out.printf("| memory backend | %,d | %,d |%n", SESSIONS, library / SESSIONS);
         out.printf("| the same states in a raw Caffeine cache | %,d | %,d |%n", raw.estimatedSize(),
                 cached / SESSIONS);
+        if (args.length > 0) {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(args[0]), Long.toString(library / SESSIONS));
+        }
         if (kept != SESSIONS / 1000) {
             throw new IllegalStateException("sessions of user-1: " + kept);
         }

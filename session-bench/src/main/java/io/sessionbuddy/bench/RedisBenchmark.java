@@ -48,6 +48,7 @@ public class RedisBenchmark {
     private RedisAsyncCommands<String, byte[]> raw;
     private SessionState[] states;
     private byte[][] records;
+    private String readSha;
 
     @Setup
     public void setUp() {
@@ -57,6 +58,7 @@ public class RedisBenchmark {
                 .build();
         connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE), server.uri());
         raw = connection.async();
+        readSha = connection.sync().scriptLoad(READ_SCRIPT);
         SessionRecordCodec codec = new SessionRecordCodec(StoredFormat.defaults());
         states = new SessionState[inFlight];
         records = new byte[inFlight][];
@@ -117,6 +119,30 @@ public class RedisBenchmark {
         }
         pending.forEach(f -> f.toCompletableFuture().join());
     }
+
+    /**
+     * Not a baseline but a breakdown: the library's read script (type check, {@code HSTRLEN}
+     * bound, {@code HMGET} of record and version) sent raw, without decoding: what the server and
+     * the wire cost, apart from the library's own work.
+     */
+    @Benchmark
+    public void retrieveScriptRaw() {
+        List<RedisFuture<List<Object>>> pending = new ArrayList<>(inFlight);
+        for (SessionState state : states) {
+            pending.add(raw.evalsha(readSha, io.lettuce.core.ScriptOutputType.MULTI,
+                    new String[] {"bench" + size + "x" + inFlight + ":{" + state.sessionId() + "}"},
+                    "16777216".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        }
+        pending.forEach(f -> f.toCompletableFuture().join());
+    }
+
+    /** The Redis backend's read script (RedisScripts.READ_BOUNDED), for {@link #retrieveScriptRaw}. */
+    private static final String READ_SCRIPT = "local t = redis.call('TYPE', KEYS[1])['ok'] "
+            + "if t == 'none' then return false end "
+            + "if t ~= 'hash' then return redis.error_reply('SBCORRUPT the key is not a hash') end "
+            + "local n = redis.call('HSTRLEN', KEYS[1], 'd') "
+            + "if n > tonumber(ARGV[1]) then return redis.error_reply('SBTOOLARGE ' .. n) end "
+            + "return redis.call('HMGET', KEYS[1], 'd', 'v')";
 
     @Benchmark
     public void retrieveRaw() {
