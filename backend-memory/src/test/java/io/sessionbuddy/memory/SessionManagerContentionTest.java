@@ -68,4 +68,35 @@ class SessionManagerContentionTest {
             assertThat(manager.getSession(id).join().orElseThrow().metadata().path("n").asInt()).isEqualTo(20_000);
         }
     }
+
+    @Test
+    void queuedUpdatesOverAStoreThatAnswersOnAnotherThreadRunInTurnWithoutNesting() {
+        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().build()) {
+            // every read completes later, on another thread, as a network store's does
+            io.sessionbuddy.spi.ForwardingSessionStorage later = new io.sessionbuddy.spi.ForwardingSessionStorage(memory) {
+                @Override
+                public CompletableFuture<java.util.Optional<io.sessionbuddy.core.SessionState>> retrieveSession(
+                        String sessionId) {
+                    return super.retrieveSession(sessionId).thenApplyAsync(found -> found, io);
+                }
+            };
+            SessionManager manager = new SessionManager(later);
+            String id = manager.createSession("u", "p", Map.of("n", 0), null).join();
+            int[] deepest = {0};
+            List<CompletableFuture<?>> pending = new ArrayList<>();
+            for (int i = 0; i < 5_000; i++) {
+                pending.add(manager.updateSession(id, s -> {
+                    deepest[0] = Math.max(deepest[0], Thread.currentThread().getStackTrace().length);
+                    return s.toBuilder().putMetadata("n", s.metadata().path("n").asInt() + 1).build();
+                }));
+            }
+            CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
+
+            assertThat(manager.getSession(id).join().orElseThrow().metadata().path("n").asInt()).isEqualTo(5_000);
+            assertThat(deepest[0]).as("stack depth inside an update").isLessThan(300);
+        } finally {
+            io.shutdownNow();
+        }
+    }
 }

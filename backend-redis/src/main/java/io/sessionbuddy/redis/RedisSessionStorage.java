@@ -348,8 +348,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
         CompletableFuture<List<Object>> read = this.<List<Object>>script(RedisScripts.READ_BOUNDED,
                 ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
-        // decoded off Lettuce's event loop (see codecExecutor), which then reads the next reply
-        return corruptIfDamaged(sessionId, read).thenApplyAsync(fields -> {
+        // decoded off Lettuce's event loop, which then reads the next reply: by a caller waiting for
+        // it, or on the codec pool (see decodeAfter)
+        return decodeAfter(corruptIfDamaged(sessionId, read), fields -> {
             if (fields == null || fields.isEmpty() || fields.get(0) == null) {
                 return Optional.empty();
             }
@@ -361,7 +362,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
                         + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
             }
             return Optional.of(state);
-        }, codecExecutor());
+        });
     }
 
     @Override

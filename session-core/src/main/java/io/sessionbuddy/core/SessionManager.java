@@ -77,8 +77,13 @@ public final class SessionManager {
     private final SessionStorage storage;
     private final SessionBuddyConfig config;
     private final Clock clock;
-    private final java.util.concurrent.ConcurrentHashMap<String, CompletableFuture<Void>> turns =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The queued updates of each session that has one running; see {@link #inTurn}. */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.ArrayDeque<Supplier<CompletableFuture<?>>>>
+            turns = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Set while a thread drains a session's queue, so that a completion on it does not nest a drain. */
+    private static final ThreadLocal<Boolean> DRAINING = ThreadLocal.withInitial(() -> false);
+    /** Updates one thread runs in a row for others before it hands the rest to a pool thread. */
+    private static final int DRAIN_BUDGET = 64;
 
     /** A manager over {@code storage} with the default configuration and the system clock. */
     public SessionManager(SessionStorage storage) {
@@ -367,18 +372,24 @@ public final class SessionManager {
      */
     private <T> CompletableFuture<T> boundedUpdate(String sessionId, String operation, boolean write,
             java.util.function.Function<CompletableFuture<T>, CompletableFuture<T>> call) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Duration limit = operationTimeout();
-        java.util.concurrent.ScheduledFuture<?> timer = DEADLINES.schedule(() -> HANDOFF.execute(
-                () -> result.completeExceptionally(deadlinePassed(sessionId, operation, write))),
-                limit.toNanos(), TimeUnit.NANOSECONDS);
-        result.whenComplete((value, error) -> timer.cancel(false));
+        CallerRunsFuture<T> result = new CallerRunsFuture<>();
+        long started = System.nanoTime();
         CompletableFuture<T> work;
         try {
             work = call.apply(result);
         } catch (RuntimeException e) {
             result.completeExceptionally(e);
             throw e;
+        }
+        result.follow(work); // a caller waiting on the result decodes the reply itself (CallerRunsFuture)
+        if (!work.isDone()) {
+            // No timer for a call that finished at once (an in-process store): scheduling and
+            // cancelling one would cost more than the call.
+            long left = operationTimeout().toNanos() - (System.nanoTime() - started);
+            java.util.concurrent.ScheduledFuture<?> timer = DEADLINES.schedule(() -> HANDOFF.execute(
+                    () -> result.completeExceptionally(deadlinePassed(sessionId, operation, write))),
+                    Math.max(0, left), TimeUnit.NANOSECONDS);
+            result.whenComplete((value, error) -> timer.cancel(false));
         }
         work.whenComplete((value, error) -> {
             if (error == null) {
@@ -397,22 +408,89 @@ public final class SessionManager {
      * settles races with other processes.
      */
     private <T> CompletableFuture<T> inTurn(String sessionId, Supplier<CompletableFuture<T>> body) {
-        CompletableFuture<Void> mine = new CompletableFuture<>();
-        CompletableFuture<Void> previous = turns.put(sessionId, mine);
-        CompletableFuture<T> result;
-        if (previous == null || previous.isDone()) {
-            result = start(body);
-        } else {
-            // Handed over to a pool thread: running it on the thread that finished the previous update
-            // would nest one update in the other's completion, a stack that grows without bound under
-            // sustained contention.
-            result = previous.thenComposeAsync(ignored -> start(body), HANDOFF);
-        }
-        result.whenComplete((value, error) -> {
-            turns.remove(sessionId, mine);
-            mine.complete(null);
+        CallerRunsFuture<T> result = new CallerRunsFuture<>();
+        Supplier<CompletableFuture<?>> task = () -> {
+            CompletableFuture<T> work = start(body);
+            result.follow(work);
+            work.whenComplete((value, error) -> {
+                if (error == null) {
+                    result.complete(value);
+                } else {
+                    result.completeExceptionally(error);
+                }
+            });
+            return work;
+        };
+        boolean[] first = {false};
+        // The map holds a session's queue while one of its updates runs: the caller that finds none
+        // runs the queue (its own update first); the others only add theirs.
+        turns.compute(sessionId, (id, queue) -> {
+            if (queue == null) {
+                first[0] = true;
+                queue = new java.util.ArrayDeque<>();
+            }
+            queue.add(task);
+            return queue;
         });
+        if (first[0]) {
+            drain(sessionId);
+        }
         return result;
+    }
+
+    /**
+     * Runs a session's queued updates one after the other, in a loop rather than nested in each
+     * other's completion: an update that finishes at once (an in-process store) lets the loop go
+     * on, on this thread, with no hand-over to another thread; one that waits for I/O resumes the
+     * loop from its completion. After {@value #DRAIN_BUDGET} in a row a pool thread takes over, so
+     * no caller runs others' updates for long.
+     */
+    private void drain(String sessionId) {
+        boolean outer = !DRAINING.get();
+        DRAINING.set(true);
+        try {
+            for (int budget = DRAIN_BUDGET; ; budget--) {
+                if (budget == 0) {
+                    HANDOFF.execute(() -> drain(sessionId));
+                    return;
+                }
+                Supplier<CompletableFuture<?>> task = next(sessionId);
+                if (task == null) {
+                    return;
+                }
+                CompletableFuture<?> work = task.get();
+                if (!work.isDone()) {
+                    work.whenComplete((value, error) -> resume(sessionId));
+                    return;
+                }
+            }
+        } finally {
+            if (outer) {
+                DRAINING.set(false);
+            }
+        }
+    }
+
+    /** Goes on with a session's queue after an update finished later than it started. */
+    private void resume(String sessionId) {
+        if (DRAINING.get()) {
+            // finished while its drain was still registering this callback: not on this stack
+            HANDOFF.execute(() -> drain(sessionId));
+        } else {
+            drain(sessionId);
+        }
+    }
+
+    /** The next queued update of a session, or {@code null} (and the queue gone) when there is none. */
+    private Supplier<CompletableFuture<?>> next(String sessionId) {
+        Object[] next = {null};
+        turns.computeIfPresent(sessionId, (id, queue) -> {
+            next[0] = queue.poll();
+            return next[0] == null ? null : queue;
+        });
+        @SuppressWarnings("unchecked")
+        Supplier<CompletableFuture<?>> task = (Supplier<CompletableFuture<?>>) next[0];
+        return task;
     }
 
     private static <T> CompletableFuture<T> start(Supplier<CompletableFuture<T>> body) {

@@ -299,7 +299,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         if (started.isDone() && !started.isCompletedExceptionally()) {
             return started; // the in-process backends finish at once: no second future needed
         }
-        CompletableFuture<T> result = new CompletableFuture<>();
+        CompletableFuture<T> result = started.newIncompleteFuture(); // keeps a CallerRunsFuture's kind
         started.whenComplete((value, error) -> {
             if (error == null) {
                 result.complete(value);
@@ -342,24 +342,37 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return CodecPool.EXECUTOR;
     }
 
+    /**
+     * {@code decode} applied to a reply that an I/O thread will deliver, never on that thread: on
+     * the caller's thread when it waits for the result ({@code join()}/{@code get()}, on this
+     * future or one made from it, the manager's included), else on {@link #codecExecutor()}. A
+     * synchronous caller then pays one thread wake-up per read, as with the raw client.
+     */
+    protected static <R, T> CompletableFuture<T> decodeAfter(CompletableFuture<R> reply,
+            java.util.function.Function<? super R, ? extends T> decode) {
+        return io.sessionbuddy.core.CallerRunsFuture.afterReply(reply, decode, CodecPool.EXECUTOR);
+    }
+
     /** The shared codec pool, made on first use. */
     private static final class CodecPool {
-        static final java.util.concurrent.ThreadPoolExecutor EXECUTOR = create();
+        static final java.util.concurrent.ThreadPoolExecutor EXECUTOR = daemonPool("session-buddy-codec",
+                Math.max(1, Integer.getInteger("sessionbuddy.codec.threads", Runtime.getRuntime().availableProcessors())));
+    }
 
-        private static java.util.concurrent.ThreadPoolExecutor create() {
-            int threads = Math.max(1, Integer.getInteger("sessionbuddy.codec.threads",
-                    Runtime.getRuntime().availableProcessors()));
-            java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads,
-                    30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
-                    task -> {
-                        Thread thread = new Thread(task, "session-buddy-codec-" + count.incrementAndGet());
-                        thread.setDaemon(true);
-                        return thread;
-                    });
-            pool.allowCoreThreadTimeOut(true);
-            return pool;
-        }
+    /**
+     * A pool of {@code threads} daemon threads named {@code name-N}, with an unbounded queue,
+     * whose threads end after 30 s idle: for a backend's own bounded parallelism.
+     */
+    protected static java.util.concurrent.ThreadPoolExecutor daemonPool(String name, int threads) {
+        java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads,
+                30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), task -> {
+                    Thread thread = new Thread(task, name + "-" + count.incrementAndGet());
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /** The default TTL of this storage. */
