@@ -257,20 +257,24 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         Path file = sessionFile(id);
         byte[] bytes;
         try {
+            bytes = readBounded(id, file);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            // opened without following links (O_NOFOLLOW; the JDK reports ELOOP as a plain
+            // IOException): one system call less than an lstat before every read
             if (Files.isSymbolicLink(file)) {
                 throw new CorruptSessionException(FileStorageProvider.NAME, id,
                         "refusing to follow symbolic link " + file, null);
             }
-            bytes = readBounded(id, file);
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
+            throw e;
         }
         return Optional.of(decode(id, bytes, "session file " + file));
     }
 
     /** The file's bytes, refusing (before reading) a file larger than any record this store writes. */
     private byte[] readBounded(String id, Path file) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             long size = channel.size();
             if (size > maxRecordBytes()) {
                 throw recordTooLarge(id, size, "session file " + file);

@@ -80,10 +80,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     @Override
     protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
         cache.asMap().compute(state.sessionId(), (id, old) -> {
-            if (old != null) {
-                unindex(id, old);
-            }
-            index(id, state);
+            reindex(id, old, state);
             return state;
         });
         return CompletableFuture.completedFuture(null);
@@ -181,8 +178,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
             if (isExpired(old) || old.version() != expectedVersion) {
                 return old;
             }
-            unindex(id, old);
-            index(id, state);
+            reindex(id, old, state);
             replaced[0] = true;
             return state;
         });
@@ -206,9 +202,23 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         return byUser.size() + byProject.size();
     }
 
-    private void index(String id, SessionState state) {
-        add(byUser, state.userId(), id);
-        add(byProject, state.projectId(), id);
+    /**
+     * Moves a session's index entries from {@code old}'s owner to {@code state}'s; an entry whose
+     * owner is unchanged is left alone (most writes: no index work, no lock on a shared index key).
+     */
+    private void reindex(String id, SessionState old, SessionState state) {
+        if (old == null || !old.userId().equals(state.userId())) {
+            if (old != null) {
+                remove(byUser, old.userId(), id);
+            }
+            add(byUser, state.userId(), id);
+        }
+        if (old == null || !old.projectId().equals(state.projectId())) {
+            if (old != null) {
+                remove(byProject, old.projectId(), id);
+            }
+            add(byProject, state.projectId(), id);
+        }
     }
 
     private void unindex(String id, SessionState state) {

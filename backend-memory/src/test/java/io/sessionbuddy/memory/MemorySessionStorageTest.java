@@ -2,6 +2,7 @@ package io.sessionbuddy.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.testkit.SessionStorageContract;
@@ -30,6 +31,27 @@ class MemorySessionStorageTest extends SessionStorageContract {
             assertThat(memory.estimatedSize()).isLessThanOrEqualTo(1000);
             assertThat(memory.indexKeyCount()).as("user and project index keys").isLessThanOrEqualTo(1001 + 1);
             assertThat(await(memory.cleanupExpiredSessions())).isGreaterThanOrEqualTo(1000);
+        }
+    }
+
+    @Test
+    void aSessionStoredAgainAfterItExpiredIsListedAndRewritesKeepItsIndexEntries() {
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().clock(clock).build()) {
+            String id = id();
+            await(memory.storeSession(session(id, "u", "p"), Duration.ofMinutes(1)));
+            clock.advance(Duration.ofMinutes(2));
+            await(memory.storeSession(session(id, "u", "p"), Duration.ofMinutes(10)));
+            assertThat(await(memory.listSessions("u", null))).containsExactly(id);
+            assertThat(await(memory.listSessions(null, "p"))).containsExactly(id);
+
+            // rewrites with the same owner leave the entries; a new owner moves them
+            SessionState stored = await(memory.retrieveSession(id)).orElseThrow();
+            assertThat(await(memory.replaceSession(stored.toBuilder().version(stored.version() + 1).build(),
+                    stored.version(), Duration.ofMinutes(10)))).isTrue();
+            assertThat(await(memory.listSessions("u", "p"))).containsExactly(id);
+            await(memory.storeSession(session(id, "v", "p"), Duration.ofMinutes(10)));
+            assertThat(await(memory.listSessions("u", null))).isEmpty();
+            assertThat(await(memory.listSessions("v", "p"))).containsExactly(id);
         }
     }
 }
