@@ -284,6 +284,10 @@ public final class SessionJsonCodec {
      * @throws IllegalArgumentException when {@code text} is not an ISO-8601 date-time
      */
     public static Instant parseTimestamp(String text) {
+        Instant fast = parseCommonTimestamp(text);
+        if (fast != null) {
+            return fast;
+        }
         try {
             return OffsetDateTime.parse(text).toInstant();
         } catch (DateTimeException withZone) {
@@ -293,6 +297,77 @@ public final class SessionJsonCodec {
                 throw new IllegalArgumentException("not an ISO-8601 timestamp: \"" + text + "\"", naive);
             }
         }
+    }
+
+    /**
+     * The forms this library and the original write ({@code 2026-11-20T09:15:00Z},
+     * {@code 2026-11-20T09:15:00.123456Z}, {@code 2026-11-20T09:15:00.123456} naive = UTC,
+     * {@code +02:00} offsets), parsed by hand: {@code DateTimeFormatter} allocates kilobytes per
+     * call, and every read parses three timestamps. {@code null} for anything else (the general
+     * parser then decides), including values out of range.
+     */
+    static Instant parseCommonTimestamp(String t) {
+        int n = t.length();
+        if (n < 19 || t.charAt(4) != '-' || t.charAt(7) != '-' || t.charAt(10) != 'T' || t.charAt(13) != ':'
+                || t.charAt(16) != ':') {
+            return null;
+        }
+        int year = digits(t, 0, 4);
+        int month = digits(t, 5, 2);
+        int day = digits(t, 8, 2);
+        int hour = digits(t, 11, 2);
+        int minute = digits(t, 14, 2);
+        int second = digits(t, 17, 2);
+        if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59
+                || second < 0 || second > 59 || day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+            return null;
+        }
+        int i = 19;
+        int nanos = 0;
+        if (i < n && t.charAt(i) == '.') {
+            int start = ++i;
+            while (i < n && t.charAt(i) >= '0' && t.charAt(i) <= '9') {
+                i++;
+            }
+            int count = i - start;
+            if (count == 0 || count > 9) {
+                return null;
+            }
+            nanos = digits(t, start, count);
+            for (int k = count; k < 9; k++) {
+                nanos *= 10;
+            }
+        }
+        int offsetSeconds;
+        if (i == n) {
+            offsetSeconds = 0; // naive: UTC, as the original wrote them
+        } else if (t.charAt(i) == 'Z' && i + 1 == n) {
+            offsetSeconds = 0;
+        } else if ((t.charAt(i) == '+' || t.charAt(i) == '-') && i + 6 == n && t.charAt(i + 3) == ':') {
+            int oh = digits(t, i + 1, 2);
+            int om = digits(t, i + 4, 2);
+            if (oh < 0 || oh > 18 || om < 0 || om > 59) {
+                return null;
+            }
+            offsetSeconds = (t.charAt(i) == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+        } else {
+            return null;
+        }
+        long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
+        return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second - offsetSeconds, nanos);
+    }
+
+    /** The decimal number of {@code count} ASCII digits at {@code start}, or -1. */
+    private static int digits(String text, int start, int count) {
+        int value = 0;
+        for (int i = start; i < start + count; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return value;
     }
 
     private static CorruptSessionException corrupt(String id, String message) {

@@ -1,0 +1,65 @@
+package io.sessionbuddy.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The hand-written timestamp parser agrees with java.time on every form, and leaves the rest to it. */
+class TimestampParsingTest {
+
+    private static Instant general(String text) {
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (java.time.DateTimeException e) {
+            return LocalDateTime.parse(text).toInstant(ZoneOffset.UTC);
+        }
+    }
+
+    @Test
+    void agreesWithJavaTimeOnRandomTimestampsInEveryFormWritten() {
+        Random random = new Random(11);
+        for (int i = 0; i < 20_000; i++) {
+            Instant instant = Instant.ofEpochSecond(random.nextInt(Integer.MAX_VALUE) * 2L - Integer.MAX_VALUE,
+                    random.nextBoolean() ? 0 : random.nextInt(1_000_000_000));
+            ZoneOffset offset = ZoneOffset.ofTotalSeconds((random.nextInt(37) - 18) * 1800);
+            List<String> forms = List.of(instant.toString(),
+                    LocalDateTime.ofInstant(instant, ZoneOffset.UTC).toString(),
+                    OffsetDateTime.ofInstant(instant, offset).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
+                    LocalDateTime.ofInstant(instant, ZoneOffset.UTC)
+                            .format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS")));
+            for (String form : forms) {
+                Instant fast = SessionJsonCodec.parseCommonTimestamp(form);
+                if (fast != null) {
+                    assertThat(fast).as(form).isEqualTo(general(form));
+                }
+                assertThat(SessionJsonCodec.parseTimestamp(form)).as(form).isEqualTo(general(form));
+            }
+            assertThat(SessionJsonCodec.parseCommonTimestamp(instant.toString()))
+                    .as("the form this library writes takes the fast path").isNotNull();
+        }
+    }
+
+    @Test
+    void invalidOrUnusualTextIsLeftToTheGeneralParser() {
+        for (String text : List.of("2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z",
+                "2026-01-01T23:59:60Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.1234567890Z",
+                "2026-01-01T00:00:00+19:00", "2026-01-01 00:00:00Z", "2026-01-01T00:00:00z", "x".repeat(25),
+                "2026-01-01T00:00:00+0100", "+12026-01-01T00:00:00Z")) {
+            assertThat(SessionJsonCodec.parseCommonTimestamp(text)).as(text).isNull();
+        }
+        assertThatThrownBy(() -> SessionJsonCodec.parseTimestamp("2026-02-30T00:00:00Z"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> SessionJsonCodec.parseTimestamp("2026-01-01T00:00:00+0100"))
+                .isInstanceOf(IllegalArgumentException.class); // as java.time decides
+        assertThat(SessionJsonCodec.parseTimestamp("2026-01-01T00:00:00+01:00"))
+                .isEqualTo(Instant.parse("2025-12-31T23:00:00Z"));
+    }
+}
