@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The short benchmark profile (about 15 minutes on 2 cores): every backend against its raw client
+# The short benchmark profile (about 20 minutes on 2 cores): every backend against its raw client
 # in the same run with allocation per operation (-prof gc), listing cost by store size, contention,
 # the mixed workload, heap per stored session, cold starts, and the hot-path goals. Starts its own
 # redis-server and S3Proxy on loopback. Writes session-bench/target/bench-report.md and prints it.
@@ -11,7 +11,7 @@ if [ ! -f "$jar" ]; then
   mvn -B -q -pl session-bench -am package -DskipTests
 fi
 out=session-bench/target
-jmh_settings="-f 1 -wi 1 -w 1s -i 2 -r 1s"
+jmh_settings="-f 1 -wi 3 -w 1s -i 3 -r 1s"
 # JMH waits 30 s for stray non-daemon threads (S3Proxy's store keeps some) unless told otherwise
 java -jar "$jar" 'MemoryBenchmark|RedisBenchmark|FileBenchmark|ListBenchmark|ContentionBenchmark|MixedWorkloadBenchmark' \
   $jmh_settings -prof gc -jvmArgsAppend -Djmh.shutdownTimeout=1 -rf json -rff "$out/bench-main.json" "$@" \
