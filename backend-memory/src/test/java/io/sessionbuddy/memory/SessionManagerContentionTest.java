@@ -99,4 +99,23 @@ class SessionManagerContentionTest {
             io.shutdownNow();
         }
     }
+
+    @Test
+    void anUpdateFunctionThatThrowsFailsOnlyItsOwnUpdateAndTheQueueGoesOn() {
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().build()) {
+            SessionManager manager = new SessionManager(memory);
+            String id = manager.createSession("u", "p", Map.of("n", 0), null).join();
+
+            CompletableFuture<?> broken = manager.updateSession(id, s -> {
+                throw new AssertionError("the caller's bug");
+            });
+            CompletableFuture<?> fine = manager.updateSession(id, s -> s.toBuilder().putMetadata("n", 1).build());
+
+            assertThat(broken).failsWithin(java.time.Duration.ofSeconds(5))
+                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(AssertionError.class);
+            fine.join();
+            assertThat(manager.getSession(id).join().orElseThrow().metadata().path("n").asInt()).isEqualTo(1);
+        }
+    }
 }

@@ -493,10 +493,15 @@ public final class SessionManager {
         return task;
     }
 
+    /**
+     * Starts {@code body}; whatever it throws (an {@link Error} from a caller's update function
+     * included, as a {@code CompletableFuture} stage would) fails its future instead, so a queue's
+     * loop always goes on to the next update.
+     */
     private static <T> CompletableFuture<T> start(Supplier<CompletableFuture<T>> body) {
         try {
             return body.get();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             return CompletableFuture.failedFuture(e);
         }
     }
