@@ -86,12 +86,11 @@ enum RedisScripts {
             """),
     /**
      * Reads a session's record only when it is no larger than a bound, so a huge value is never
-     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns {record, version}, or nil.
+     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns {record, version} ({nil,
+     * nil} when absent). A key of another type fails {@code HSTRLEN} with WRONGTYPE (read as a
+     * damaged record): no {@code TYPE} call, the script runs on every read.
      */
     READ_BOUNDED("""
-            local t = redis.call('TYPE', KEYS[1])['ok']
-            if t == 'none' then return false end
-            if t ~= 'hash' then return redis.error_reply('SBCORRUPT the key is not a hash') end
             local n = redis.call('HSTRLEN', KEYS[1], 'd')
             if n > tonumber(ARGV[1]) then return redis.error_reply('SBTOOLARGE ' .. n) end
             return redis.call('HMGET', KEYS[1], 'd', 'v')
