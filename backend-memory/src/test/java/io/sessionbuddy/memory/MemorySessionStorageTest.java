@@ -54,4 +54,22 @@ class MemorySessionStorageTest extends SessionStorageContract {
             assertThat(await(memory.listSessions("v", "p"))).containsExactly(id);
         }
     }
+
+    @Test
+    void expiryIsExactBelowAMillisecond() {
+        io.sessionbuddy.testkit.MutableClock fine = new io.sessionbuddy.testkit.MutableClock(
+                java.time.Instant.parse("2026-11-27T10:00:00.000400Z"));
+        try (MemorySessionStorage memory = MemorySessionStorage.builder().clock(fine).build()) {
+            String id = id();
+            // expires at 10:00:00.000900: the same millisecond as "now" until then
+            await(memory.storeSession(session(id, "u", "p"), Duration.ofNanos(500_000)));
+            assertThat(await(memory.retrieveSession(id))).isPresent();
+            fine.advance(Duration.ofNanos(499_999));
+            assertThat(await(memory.retrieveSession(id))).as("1 ns before expires_at").isPresent();
+            fine.advance(Duration.ofNanos(1));
+            assertThat(await(memory.retrieveSession(id))).as("at expires_at").isEmpty();
+            fine.advance(Duration.ofMillis(1));
+            assertThat(await(memory.retrieveSession(id))).isEmpty();
+        }
+    }
 }

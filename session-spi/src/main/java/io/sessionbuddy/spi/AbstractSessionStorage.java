@@ -108,7 +108,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "retrieve", () -> doRetrieve(sessionId));
+        CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "retrieve", RETRIEVE);
         if (found.isDone() && !found.isCompletedExceptionally()) {
             // the in-process backends: no second future unless the session has expired
             Optional<SessionState> state = found.join();
@@ -175,8 +175,24 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return closed.get();
     }
 
-    /** Whether {@code state} has expired now. */
+    /**
+     * Whether {@code state} has expired now. Decided on the clock's milliseconds when they differ
+     * from the expiry's (no {@code Instant} made: this runs on every read), exactly otherwise.
+     */
     protected final boolean isExpired(SessionState state) {
+        Instant at = state.expiresAt();
+        if (at == null) {
+            return false;
+        }
+        try {
+            long atMillis = at.toEpochMilli(); // rounded down, as clock.millis() is
+            long nowMillis = clock.millis();
+            if (atMillis != nowMillis) {
+                return atMillis < nowMillis;
+            }
+        } catch (ArithmeticException beyondMillis) {
+            // an expiry too far out for epoch milliseconds: decided exactly below
+        }
         return state.isExpiredAt(clock.instant());
     }
 
@@ -286,13 +302,22 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     private <T> CompletableFuture<T> guarded(String sessionId, String operation, Supplier<CompletableFuture<T>> body) {
+        return guarded(sessionId, operation, (storage, id) -> body.get());
+    }
+
+    /** The read of every request: a constant, so that a call allocates no lambda capturing the id. */
+    private static final java.util.function.BiFunction<AbstractSessionStorage, String,
+            CompletableFuture<Optional<SessionState>>> RETRIEVE = AbstractSessionStorage::doRetrieve;
+
+    private <T> CompletableFuture<T> guarded(String sessionId, String operation,
+            java.util.function.BiFunction<AbstractSessionStorage, String, CompletableFuture<T>> body) {
         if (closed.get()) {
             return CompletableFuture.failedFuture(failure(sessionId, "cannot " + operation
                     + ": the storage is closed", null));
         }
         CompletableFuture<T> started;
         try {
-            started = body.get();
+            started = body.apply(this, sessionId);
         } catch (RuntimeException e) {
             started = CompletableFuture.failedFuture(e);
         }
