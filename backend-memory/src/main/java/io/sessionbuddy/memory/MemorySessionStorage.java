@@ -11,7 +11,6 @@ import io.sessionbuddy.core.StoredFormat;
 import io.sessionbuddy.spi.AbstractSessionStorage;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -207,18 +206,19 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
      * owner is unchanged is left alone (most writes: no index work, no lock on a shared index key).
      */
     private void reindex(String id, SessionState old, SessionState state) {
-        if (old == null || !old.userId().equals(state.userId())) {
-            if (old != null) {
-                remove(byUser, old.userId(), id);
-            }
-            add(byUser, state.userId(), id);
+        move(byUser, old == null ? null : old.userId(), state.userId(), id);
+        move(byProject, old == null ? null : old.projectId(), state.projectId(), id);
+    }
+
+    /** Moves {@code id} from key {@code from} ({@code null}: none) to key {@code to} of {@code index}. */
+    private static void move(Map<String, Set<String>> index, String from, String to, String id) {
+        if (to.equals(from)) {
+            return;
         }
-        if (old == null || !old.projectId().equals(state.projectId())) {
-            if (old != null) {
-                remove(byProject, old.projectId(), id);
-            }
-            add(byProject, state.projectId(), id);
+        if (from != null) {
+            remove(index, from, id);
         }
+        add(index, to, id);
     }
 
     private void unindex(String id, SessionState state) {

@@ -86,7 +86,7 @@ final class FrozenJson {
                 String key = top.nextKey();
                 JsonNode value = top.nextValue();
                 if (key != null) {
-                    checkName(key, field);
+                    JsonLimits.checkName(key, field);
                 }
                 int height = height(value);
                 if (height > 0 && isFrozen(value)) {
@@ -133,7 +133,7 @@ final class FrozenJson {
             String key = null;
             if (token == JsonToken.FIELD_NAME) {
                 key = parser.currentName();
-                checkName(key, field);
+                JsonLimits.checkName(key, field);
                 token = parser.nextToken();
             }
             if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
@@ -215,10 +215,6 @@ final class FrozenJson {
             JsonLimits.checkNumber(value.numberValue(), field);
         }
         return value;
-    }
-
-    private static void checkName(String name, String field) {
-        JsonLimits.checkName(name, field);
     }
 
     /** A container being frozen: its source (or none when read from a parser) and its children. */

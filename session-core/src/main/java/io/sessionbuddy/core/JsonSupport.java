@@ -38,17 +38,7 @@ final class JsonSupport {
     }
 
     static ObjectNode toObjectNode(Map<String, ?> value, String field) {
-        if (value == null) {
-            return MAPPER.createObjectNode();
-        }
-        JsonLimits.checkValue(value, field);
-        JsonNode node;
-        try {
-            node = MAPPER.valueToTree(value);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(field + ": value is not JSON-compatible: " + e.getMessage(), e);
-        }
-        return (ObjectNode) node;
+        return value == null ? MAPPER.createObjectNode() : (ObjectNode) toNode(value, field);
     }
 
     /** Any JSON-compatible Java value (or a {@link JsonNode}, returned as it is) as a tree. */

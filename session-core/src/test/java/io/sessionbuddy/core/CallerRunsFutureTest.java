@@ -37,6 +37,14 @@ class CallerRunsFutureTest {
         }, io);
     }
 
+    /** A step that returns its input and notes the thread it ran on. */
+    private static java.util.function.Function<String, String> recording(AtomicReference<String> ranOn) {
+        return value -> {
+            ranOn.set(Thread.currentThread().getName());
+            return value;
+        };
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);
@@ -48,10 +56,8 @@ class CallerRunsFutureTest {
     @Test
     void aCallerWaitingInJoinRunsTheStepItself() {
         AtomicReference<String> ranOn = new AtomicReference<>();
-        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(replyLater("x", 100), reply -> {
-            ranOn.set(Thread.currentThread().getName());
-            return reply + "!";
-        }, pool);
+        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(replyLater("x", 100),
+                recording(ranOn).andThen(reply -> reply + "!"), pool);
 
         assertThat(decoded.join()).isEqualTo("x!");
         assertThat(ranOn.get()).isEqualTo(Thread.currentThread().getName());
@@ -60,10 +66,7 @@ class CallerRunsFutureTest {
     @Test
     void aCallerWaitingOnADerivedOrFollowingFutureRunsTheStepToo() throws Exception {
         AtomicReference<String> ranOn = new AtomicReference<>();
-        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(replyLater("x", 100), reply -> {
-            ranOn.set(Thread.currentThread().getName());
-            return reply;
-        }, pool);
+        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(replyLater("x", 100), recording(ranOn), pool);
         CompletableFuture<Integer> derived = decoded.thenApply(String::length).thenCompose(
                 n -> CompletableFuture.completedFuture(n + 1));
         CallerRunsFuture<Integer> follower = new CallerRunsFuture<>();
@@ -78,10 +81,7 @@ class CallerRunsFutureTest {
     void withNobodyWaitingThePoolRunsTheStepNeverTheIoThread() {
         AtomicReference<String> ranOn = new AtomicReference<>();
         CompletableFuture<String> reply = replyLater("x", 0);
-        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(reply, value -> {
-            ranOn.set(Thread.currentThread().getName());
-            return value;
-        }, pool);
+        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(reply, recording(ranOn), pool);
         reply.join();
         sleep(200); // the step has run by now, without anyone waiting
 
@@ -119,10 +119,7 @@ class CallerRunsFutureTest {
     @Test
     void aCallerThatGivesUpLeavesTheStepToThePool() throws Exception {
         AtomicReference<String> ranOn = new AtomicReference<>();
-        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(replyLater("x", 300), value -> {
-            ranOn.set(Thread.currentThread().getName());
-            return value;
-        }, pool);
+        CompletableFuture<String> decoded = CallerRunsFuture.afterReply(replyLater("x", 300), recording(ranOn), pool);
 
         assertThatThrownBy(() -> decoded.get(50, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
         Thread.currentThread().interrupt();
