@@ -5,12 +5,13 @@ import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.SessionRecordCodec.Summary;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -23,13 +24,10 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +59,12 @@ import org.slf4j.LoggerFactory;
  * written under the session's lock before its data. Every process sees every other's writes at
  * once; listing reads only the candidates' files (to drop expired or stale entries) and never
  * every session. Cleanup removes expired sessions and repairs markers.
+ *
+ * <p><b>Metadata without decoding.</b> Records carry a summary in their envelope header (stored
+ * format version 2: version, expiry, SHA-256 of user and project), so writes (the previous
+ * owner, the compare-and-set version), deletes, listings and cleanup read it after the checksum
+ * instead of decompressing and parsing the session. Records without one (version 1, written
+ * with {@code stored_format_version: 1} or by an older library, and plain JSON) are decoded.
  *
  * <p><b>Safety.</b> Ids are validated before a path is built; a session file that is a symbolic
  * link is refused. A corrupt file is reported once (with its path), fails {@code retrieveSession}
@@ -138,11 +142,16 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
         String id = state.sessionId();
         return run(id, () -> withLock(id, () -> {
-            Optional<SessionState> old = readQuietly(id);
+            Optional<Summary> old = headQuietly(id);
             write(state, record);
             old.ifPresent(previous -> removeMarkersIfMoved(previous, state));
             return null;
         }));
+    }
+
+    @Override
+    protected boolean readsSummaries() {
+        return true;
     }
 
     @Override
@@ -153,7 +162,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     @Override
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         return run(sessionId, () -> withLock(sessionId, () -> {
-            Optional<SessionState> old = readQuietly(sessionId);
+            Optional<Summary> old = headQuietly(sessionId);
             Path file = sessionFile(sessionId);
             boolean existed = Files.deleteIfExists(file);
             if (existed) {
@@ -184,11 +193,13 @@ public final class FileSessionStorage extends AbstractSessionStorage {
                 candidates = allSessionIds();
             }
             List<String> live = new ArrayList<>();
+            String userHash = userId == null ? null : hash(userId);
+            String projectHash = projectId == null ? null : hash(projectId);
             for (String id : candidates) {
-                Optional<SessionState> state = readQuietly(id);
-                if (state.isPresent() && !isExpired(state.get())
-                        && (userId == null || state.get().userId().equals(userId))
-                        && (projectId == null || state.get().projectId().equals(projectId))) {
+                Optional<Summary> head = headQuietly(id);
+                if (head.isPresent() && !isExpired(head.get())
+                        && (userHash == null || head.get().userHash().equals(userHash))
+                        && (projectHash == null || head.get().projectHash().equals(projectHash))) {
                     live.add(id);
                 }
             }
@@ -201,9 +212,9 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     protected CompletableFuture<Integer> doCleanup() {
         return run(null, () -> {
             int removed = 0;
-            Map<String, SessionState> live = new HashMap<>();
+            Map<String, Summary> live = new HashMap<>();
             for (String id : allSessionIds()) {
-                Optional<SessionState> state = readQuietly(id);
+                Optional<Summary> state = headQuietly(id);
                 if (state.isEmpty()) {
                     continue;
                 }
@@ -236,7 +247,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
             Duration ttl) {
         String id = state.sessionId();
         return run(id, () -> withLock(id, () -> {
-            Optional<SessionState> old = read(id);
+            Optional<Summary> old = head(id);
             if (old.isEmpty() || isExpired(old.get()) || old.get().version() != expectedVersion) {
                 return false;
             }
@@ -255,11 +266,36 @@ public final class FileSessionStorage extends AbstractSessionStorage {
 
     private Optional<SessionState> read(String id) throws IOException {
         Path file = sessionFile(id);
-        byte[] bytes;
-        try {
-            bytes = readBounded(id, file);
-        } catch (NoSuchFileException e) {
+        byte[] bytes = readFile(id, file);
+        return bytes == null ? Optional.empty() : Optional.of(decode(id, bytes, "session file " + file));
+    }
+
+    /**
+     * The record's version, expiry and owners: from the summary in its header (no decoding) when
+     * it has one, else decoded.
+     */
+    private Optional<Summary> head(String id) throws IOException {
+        Path file = sessionFile(id);
+        byte[] bytes = readFile(id, file);
+        if (bytes == null) {
             return Optional.empty();
+        }
+        String location = "session file " + file;
+        Optional<Summary> summary = summary(id, bytes, location);
+        if (summary.isPresent()) {
+            return summary;
+        }
+        SessionState state = decode(id, bytes, location);
+        return Optional.of(new Summary(state.version(), state.expiresAt(), hash(state.userId()),
+                hash(state.projectId())));
+    }
+
+    /** The file's bytes, or {@code null} when there is no file. */
+    private byte[] readFile(String id, Path file) throws IOException {
+        try {
+            return readBounded(id, file);
+        } catch (NoSuchFileException e) {
+            return null;
         } catch (IOException e) {
             // opened without following links (O_NOFOLLOW; the JDK reports ELOOP as a plain
             // IOException): one system call less than an lstat before every read
@@ -269,7 +305,6 @@ public final class FileSessionStorage extends AbstractSessionStorage {
             }
             throw e;
         }
-        return Optional.of(decode(id, bytes, "session file " + file));
     }
 
     /** The file's bytes, refusing (before reading) a file larger than any record this store writes. */
@@ -288,10 +323,10 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         }
     }
 
-    /** Like {@link #read} but a corrupt or unreadable file is reported once and read as absent. */
-    private Optional<SessionState> readQuietly(String id) {
+    /** Like {@link #head} but a corrupt or unreadable file is reported once and read as absent. */
+    private Optional<Summary> headQuietly(String id) {
         try {
-            return read(id);
+            return head(id);
         } catch (IOException | SessionStorageException e) {
             reportUnreadable(id, e);
             return Optional.empty();
@@ -312,9 +347,9 @@ public final class FileSessionStorage extends AbstractSessionStorage {
      * one that cannot be read (reported once), since only an absent or expired session may lose its
      * index markers.
      */
-    private Optional<SessionState> readForRepair(String id) {
+    private Optional<Summary> headForRepair(String id) {
         try {
-            return read(id);
+            return head(id);
         } catch (IOException | SessionStorageException e) {
             reportUnreadable(id, e);
             return null;
@@ -338,8 +373,8 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     // ---- writing ----
 
     private void write(SessionState state, byte[] record) throws IOException {
-        addMarker(usersIndex, state.userId(), state.sessionId());
-        addMarker(projectsIndex, state.projectId(), state.sessionId());
+        addMarker(usersIndex, hash(state.userId()), state.sessionId());
+        addMarker(projectsIndex, hash(state.projectId()), state.sessionId());
         Path target = sessionFile(state.sessionId());
         Path temp = root.resolve(state.sessionId() + SUFFIX + "." + ProcessHandle.current().pid() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + TEMP_SUFFIX);
@@ -366,7 +401,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
 
     private boolean removeIfExpired(String id) throws IOException {
         return withLock(id, () -> {
-            Optional<SessionState> state = readQuietly(id);
+            Optional<Summary> state = headQuietly(id);
             if (state.isEmpty() || !isExpired(state.get())) {
                 return false;
             }
@@ -379,8 +414,8 @@ public final class FileSessionStorage extends AbstractSessionStorage {
 
     // ---- index markers ----
 
-    private void addMarker(Path index, String key, String id) throws IOException {
-        Path dir = index.resolve(hash(key));
+    private void addMarker(Path index, String keyHash, String id) throws IOException {
+        Path dir = index.resolve(keyHash);
         Path marker = dir.resolve(id);
         if (Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
             return;
@@ -405,22 +440,23 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         syncDirectory(dir);
     }
 
-    private void removeMarkersIfMoved(SessionState previous, SessionState next) {
-        if (!previous.userId().equals(next.userId())) {
-            removeMarker(usersIndex, previous.userId(), previous.sessionId());
+    private void removeMarkersIfMoved(Summary previous, SessionState next) {
+        String userHash = hash(next.userId());
+        if (!previous.userHash().equals(userHash)) {
+            removeMarker(usersIndex, previous.userHash(), next.sessionId());
         }
-        if (!previous.projectId().equals(next.projectId())) {
-            removeMarker(projectsIndex, previous.projectId(), previous.sessionId());
+        if (!previous.projectHash().equals(hash(next.projectId()))) {
+            removeMarker(projectsIndex, previous.projectHash(), next.sessionId());
         }
     }
 
-    private void removeMarkers(SessionState state, String id) {
-        removeMarker(usersIndex, state.userId(), id);
-        removeMarker(projectsIndex, state.projectId(), id);
+    private void removeMarkers(Summary state, String id) {
+        removeMarker(usersIndex, state.userHash(), id);
+        removeMarker(projectsIndex, state.projectHash(), id);
     }
 
-    private void removeMarker(Path index, String key, String id) {
-        Path marker = index.resolve(hash(key)).resolve(id);
+    private void removeMarker(Path index, String keyHash, String id) {
+        Path marker = index.resolve(keyHash).resolve(id);
         try {
             Files.deleteIfExists(marker);
         } catch (IOException e) {
@@ -446,7 +482,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     /** Removes markers of gone, expired or moved sessions, adds missing ones, drops empty directories. */
-    private void sweepMarkers(Path index, Map<String, SessionState> live, boolean users) throws IOException {
+    private void sweepMarkers(Path index, Map<String, Summary> live, boolean users) throws IOException {
         Set<String> present = new java.util.HashSet<>();
         try (DirectoryStream<Path> keys = Files.newDirectoryStream(index)) {
             for (Path keyDir : keys) {
@@ -457,19 +493,19 @@ public final class FileSessionStorage extends AbstractSessionStorage {
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(keyDir)) {
                     for (Path entry : entries) {
                         String id = entry.getFileName().toString();
-                        SessionState state = live.get(id);
-                        if (state != null && hash(users ? state.userId() : state.projectId()).equals(keyHash)) {
+                        Summary state = live.get(id);
+                        if (state != null && (users ? state.userHash() : state.projectHash()).equals(keyHash)) {
                             present.add(id);
                             continue;
                         }
                         withLock(id, () -> {
                             // Re-check under the lock: a writer may be adding this very session.
-                            Optional<SessionState> now = SessionIds.isValid(id) ? readForRepair(id) : Optional.empty();
+                            Optional<Summary> now = SessionIds.isValid(id) ? headForRepair(id) : Optional.empty();
                             if (now == null) {
                                 return null; // cannot be read (a missing key, damage): not gone, keep its marker
                             }
                             boolean belongs = now.isPresent() && !isExpired(now.get())
-                                    && hash(users ? now.get().userId() : now.get().projectId()).equals(keyHash);
+                                    && (users ? now.get().userHash() : now.get().projectHash()).equals(keyHash);
                             if (!belongs) {
                                 Files.deleteIfExists(entry);
                             }
@@ -484,12 +520,12 @@ public final class FileSessionStorage extends AbstractSessionStorage {
                 }
             }
         }
-        for (Map.Entry<String, SessionState> entry : live.entrySet()) {
+        for (Map.Entry<String, Summary> entry : live.entrySet()) {
             if (!present.contains(entry.getKey())) {
                 withLock(entry.getKey(), () -> {
-                    Optional<SessionState> now = readQuietly(entry.getKey());
+                    Optional<Summary> now = headQuietly(entry.getKey());
                     if (now.isPresent() && !isExpired(now.get())) {
-                        addMarker(index, users ? now.get().userId() : now.get().projectId(), entry.getKey());
+                        addMarker(index, users ? now.get().userHash() : now.get().projectHash(), entry.getKey());
                     }
                     return null;
                 });
@@ -558,12 +594,7 @@ public final class FileSessionStorage extends AbstractSessionStorage {
     }
 
     static String hash(String key) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(sha.digest(key.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+        return SessionRecordCodec.ownerHash(key);
     }
 
     private static String describe(IOException e) {

@@ -195,6 +195,67 @@ class FileSessionStorageSafetyTest {
     }
 
     @Test
+    void writesListingsAndCleanupReadTheRecordSummaryInsteadOfDecoding() throws IOException {
+        MutableClock clock = MutableClock.ofNow();
+        try (FileSessionStorage storage = FileSessionStorage.builder(directory).clock(clock).build()) {
+            storage.storeSession(session("s", "u"), null).join();
+            storage.storeSession(session("short", "u"), Duration.ofMinutes(1)).join();
+            Path file = storage.directory().resolve("s.json");
+            byte[] record = Files.readAllBytes(file);
+            assertThat(record[3]).as("stored-format version").isEqualTo((byte) 2);
+            // Spoil the JSON body (the first byte after the 99-byte header) behind a valid checksum:
+            // only a decode can notice.
+            assertThat(record[99]).isEqualTo((byte) '{');
+            record[99] = 'X';
+            Files.write(file, withChecksum(record));
+
+            assertThat(failure(() -> storage.retrieveSession("s").join()))
+                    .isInstanceOf(CorruptSessionException.class).hasMessageContaining("not valid JSON");
+            assertThat(storage.listSessions("u", null).join()).containsExactly("s", "short");
+            assertThat(storage.replaceSession(session("s", "v"), 2, null).join()).as("wrong version").isFalse();
+            assertThat(storage.replaceSession(session("s", "v"), 1, null).join()).isTrue();
+            assertThat(storage.listSessions("u", null).join()).containsExactly("short");
+            assertThat(storage.listSessions("v", null).join()).containsExactly("s");
+            assertThat(storage.retrieveSession("s").join()).map(SessionState::userId).contains("v");
+
+            clock.advance(Duration.ofMinutes(2));
+            assertThat(storage.cleanupExpiredSessions().join()).isEqualTo(1);
+            assertThat(storage.directory().resolve("short.json")).doesNotExist();
+        }
+    }
+
+    @Test
+    void storedFormatVersion1WritesRecordsAnOlderLibraryReadsAndEverythingStillWorks() throws IOException {
+        MutableClock clock = MutableClock.ofNow();
+        StoredFormat v1 = StoredFormat.defaults().withWriteVersion(1);
+        try (FileSessionStorage old = FileSessionStorage.builder(directory).clock(clock).storedFormat(v1).build();
+                FileSessionStorage current = FileSessionStorage.builder(directory).clock(clock).build()) {
+            old.storeSession(session("a", "u"), null).join();
+            current.storeSession(session("b", "u"), null).join();
+            assertThat(Files.readAllBytes(old.directory().resolve("a.json"))[3]).isEqualTo((byte) 1);
+            assertThat(Files.readAllBytes(old.directory().resolve("b.json"))[3]).isEqualTo((byte) 2);
+
+            // each reads and moves the other's records (a version-1 record is decoded instead)
+            old.storeSession(session("b", "w"), null).join();
+            current.storeSession(session("a", "w"), null).join();
+            assertThat(current.replaceSession(session("b", "x"), 1, null).join()).isTrue();
+            assertThat(Files.readAllBytes(old.directory().resolve("b.json"))[3]).isEqualTo((byte) 2);
+            assertThat(old.listSessions("u", null).join()).isEmpty();
+            assertThat(current.listSessions("w", null).join()).containsExactly("a");
+            assertThat(old.listSessions("x", null).join()).containsExactly("b");
+            assertThat(old.deleteSession("a").join()).isTrue();
+            assertThat(current.listSessions("w", null).join()).isEmpty();
+        }
+    }
+
+    private static byte[] withChecksum(byte[] record) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(record, 0, record.length - 4);
+        java.nio.ByteBuffer.wrap(record, record.length - 4, 4).putInt((int) crc.getValue());
+        return record;
+    }
+
+    @Test
     void namespacesAreIsolated() {
         try (FileSessionStorage a = FileSessionStorage.builder(directory).namespace("a").build();
                 FileSessionStorage b = FileSessionStorage.builder(directory).namespace("b").build()) {

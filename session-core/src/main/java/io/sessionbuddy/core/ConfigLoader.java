@@ -62,10 +62,11 @@ public final class ConfigLoader {
     static final String ENCRYPTION_KEYS = "encryption_keys";
     static final String ENCRYPTION_ACTIVE_KEY = "encryption_active_key";
     static final String ENCRYPTION_REQUIRED = "encryption_required";
+    static final String STORED_FORMAT_VERSION = "stored_format_version";
     private static final Set<String> TOP_LEVEL_KEYS = Set.of(STORAGE_BACKEND, SESSION_TTL_HOURS,
             DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, OPERATION_TIMEOUT_SECONDS, BACKENDS, COMPRESSION,
             COMPRESSION_THRESHOLD_BYTES, MAX_SESSION_BYTES, MAX_DECODED_BYTES, ENCRYPTION_KEYS,
-            ENCRYPTION_ACTIVE_KEY, ENCRYPTION_REQUIRED);
+            ENCRYPTION_ACTIVE_KEY, ENCRYPTION_REQUIRED, STORED_FORMAT_VERSION);
     /** The original's key names inside backend blocks, and ours. */
     private static final Map<String, String> KEY_ALIASES = Map.of(
             "storage_dir", "directory",
@@ -251,7 +252,19 @@ public final class ConfigLoader {
                         + describe(requiredValue));
             }
         }
-        return new StoredFormat(compression, threshold, maxSession, maxDecoded, keyRing(top, source), required);
+        int writeVersion = SessionRecordCodec.FORMAT_VERSION;
+        Object versionValue = top.get(STORED_FORMAT_VERSION);
+        if (versionValue != null) {
+            BigDecimal number = number(versionValue, STORED_FORMAT_VERSION, source);
+            if (number.stripTrailingZeros().scale() > 0 || number.compareTo(BigDecimal.ONE) < 0
+                    || number.compareTo(BigDecimal.valueOf(SessionRecordCodec.FORMAT_VERSION)) > 0) {
+                throw new SessionConfigException(source, STORED_FORMAT_VERSION, "must be 1 or "
+                        + SessionRecordCodec.FORMAT_VERSION + " (the envelope version written), was " + number);
+            }
+            writeVersion = number.intValue();
+        }
+        return new StoredFormat(compression, threshold, maxSession, maxDecoded, keyRing(top, source), required,
+                writeVersion);
     }
 
     private static int byteCount(Map<String, Object> top, String key, int min, int fallback, String source) {

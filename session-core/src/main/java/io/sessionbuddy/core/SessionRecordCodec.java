@@ -13,9 +13,11 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.zip.CRC32C;
@@ -32,12 +34,15 @@ import javax.crypto.spec.GCMParameterSpec;
  * <pre>
  * offset  size  field
  * 0       3     magic "SBF"
- * 3       1     format version (1)
+ * 3       1     format version (1 or 2)
  * 4       1     compression id (0 none, 1 gzip, 2 zstd)
  * 5       1     cipher id (0 none, 1 AES-256-GCM)
  * 6       1     key id length n (0 when not encrypted)
  * 7       n     key id (ASCII)
  *               when encrypted: key check (4), nonce (12), binding (4)
+ *               version 2 only, the summary (84): record version (8), expires_at epoch
+ *               seconds (8) and nanoseconds (4, -1 = none), SHA-256 of user id (32) and of
+ *               project id (32)
  *         4     decoded length: bytes of the JSON
  *         4     payload length
  *         ...   payload: the (compressed) JSON, or its ciphertext with the 16-byte GCM tag
@@ -50,6 +55,12 @@ import javax.crypto.spec.GCMParameterSpec;
  * key check (four bytes of an HMAC of a fixed label under the key) only serve to tell a moved record
  * and a wrong key apart from tampering; the GCM tag is what authenticates.
  *
+ * <p>The summary of version 2 lets a backend learn a record's version, expiry and owners without
+ * decompressing or parsing it ({@link #summary}); it is covered by the CRC and, when encrypted, by
+ * the GCM tag, and a decode checks that it agrees with the body. A backend asks for it with
+ * {@link #encode(SessionState, String, boolean)}; {@link StoredFormat#writeVersion()} 1 turns it
+ * off for rolling upgrades.
+ *
  * <p>Reading accepts every earlier form: plain JSON records (written before the envelope existed)
  * and gzip-compressed JSON (the original Python store's records). A record of a newer format
  * version fails with {@link Reason#UNSUPPORTED_VERSION}. Decompression is bounded by
@@ -58,8 +69,10 @@ import javax.crypto.spec.GCMParameterSpec;
  * <p>Instances are immutable and thread-safe.
  */
 public final class SessionRecordCodec {
-    /** The format version this library writes, and the newest it reads. */
-    public static final int FORMAT_VERSION = 1;
+    /** The newest format version this library writes and reads. */
+    public static final int FORMAT_VERSION = 2;
+    /** Bytes of the version 2 summary. */
+    private static final int SUMMARY_BYTES = 8 + 8 + 4 + 32 + 32;
 
     private static final byte[] MAGIC = {'S', 'B', 'F'};
     private static final int CIPHER_NONE = 0;
@@ -76,6 +89,8 @@ public final class SessionRecordCodec {
     private static final int POOLED_CONTEXTS = 32;
     private static final BlockingQueue<ZstdCompressCtx> COMPRESSORS = new ArrayBlockingQueue<>(POOLED_CONTEXTS);
     private static final BlockingQueue<ZstdDecompressCtx> DECOMPRESSORS = new ArrayBlockingQueue<>(POOLED_CONTEXTS);
+
+    private static final HexFormat HEX = HexFormat.of();
 
     private final StoredFormat format;
 
@@ -123,6 +138,18 @@ public final class SessionRecordCodec {
      * @throws SessionTooLargeException when the JSON is over {@link StoredFormat#maxSessionBytes()}
      */
     public byte[] encode(SessionState state, String scope) {
+        return encode(state, scope, false);
+    }
+
+    /**
+     * The stored bytes of {@code state}, with the {@linkplain #summary summary} when
+     * {@code withSummary} is set and {@link StoredFormat#writeVersion()} is 2.
+     *
+     * @param scope the namespace the record is written to (bound into encrypted records)
+     * @param withSummary whether the backend reads the summary (the file backend does)
+     * @throws SessionTooLargeException when the JSON is over {@link StoredFormat#maxSessionBytes()}
+     */
+    public byte[] encode(SessionState state, String scope, boolean withSummary) {
         byte[] json = checkedJson(state);
         Compression compression = format.compression();
         byte[] payload = json;
@@ -140,15 +167,22 @@ public final class SessionRecordCodec {
         boolean encrypt = !ring.isEmpty();
         byte[] keyId = encrypt ? ring.activeKeyId().getBytes(StandardCharsets.US_ASCII) : new byte[0];
         int payloadLength = encrypt ? payload.length + TAG_BYTES : payload.length;
-        int headerLength = 7 + keyId.length + (encrypt ? 4 + NONCE_BYTES + 4 : 0) + 8;
+        boolean summary = withSummary && format.writeVersion() >= 2;
+        int headerLength = 7 + keyId.length + (encrypt ? 4 + NONCE_BYTES + 4 : 0) + (summary ? SUMMARY_BYTES : 0) + 8;
         ByteBuffer out = ByteBuffer.allocate(headerLength + payloadLength + 4);
-        out.put(MAGIC).put((byte) FORMAT_VERSION).put((byte) compression.id())
+        out.put(MAGIC).put((byte) (summary ? 2 : 1)).put((byte) compression.id())
                 .put((byte) (encrypt ? CIPHER_AES_GCM : CIPHER_NONE)).put((byte) keyId.length).put(keyId);
         byte[] nonce = null;
         if (encrypt) {
             nonce = new byte[NONCE_BYTES];
             RANDOM.nextBytes(nonce);
             out.put(ring.check(ring.activeKeyId())).put(nonce).put(binding(scope, state.sessionId()));
+        }
+        if (summary) {
+            Instant expires = state.expiresAt();
+            out.putLong(state.version()).putLong(expires == null ? 0 : expires.getEpochSecond())
+                    .putInt(expires == null ? -1 : expires.getNano())
+                    .put(sha256(state.userId())).put(sha256(state.projectId()));
         }
         out.putInt(json.length).putInt(payloadLength);
         if (encrypt) {
@@ -214,7 +248,44 @@ public final class SessionRecordCodec {
                 null);
     }
 
-    private SessionState decodeEnvelope(byte[] record, String scope, String expectedId) {
+    /** What an envelope's header says, after its lengths and checksum are verified. */
+    private record Header(int headerLength, Compression compression, boolean encrypted, String keyId, byte[] check,
+            byte[] nonce, byte[] bound, Summary summary, int decodedLength, int payloadLength) {
+    }
+
+    /**
+     * The summary of a version 2 record: a record's version, expiry and owners, read without
+     * decompressing, decrypting or parsing it. The record's length, checksum and (when encrypted)
+     * its binding to {@code expectedId} are verified; the GCM tag is not (a full {@link #decode}
+     * verifies it, and checks that the summary agrees with the body). Empty for records without a
+     * summary (version 1, plain or gzip JSON): decode those.
+     *
+     * @param record the stored bytes
+     * @param scope the namespace it was read from
+     * @param expectedId the session id it was stored under
+     * @throws CorruptSessionException when the record is damaged, of a newer version, or bound to
+     *     another session
+     */
+    public Optional<Summary> summary(byte[] record, String scope, String expectedId) {
+        if (!startsWith(record, MAGIC)) {
+            if (format.refusesPlaintext()) {
+                throw notEncrypted(expectedId);
+            }
+            return Optional.empty();
+        }
+        Header header = header(record, expectedId);
+        if (header.summary() == null) {
+            return Optional.empty();
+        }
+        if (header.encrypted()) {
+            checkBinding(header, scope, expectedId);
+        } else if (format.refusesPlaintext()) {
+            throw notEncrypted(expectedId);
+        }
+        return Optional.of(header.summary());
+    }
+
+    private Header header(byte[] record, String expectedId) {
         if (record.length < 7) {
             throw corrupt(expectedId, Reason.TRUNCATED, "record of " + record.length
                     + " bytes is cut off inside its header", null);
@@ -238,18 +309,44 @@ public final class SessionRecordCodec {
         }
         boolean encrypted = cipherId == CIPHER_AES_GCM;
         int keyIdLength = record[6] & 0xff;
-        int headerLength = 7 + keyIdLength + (encrypted ? 4 + NONCE_BYTES + 4 : 0) + 8;
+        int headerLength = 7 + keyIdLength + (encrypted ? 4 + NONCE_BYTES + 4 : 0)
+                + (version >= 2 ? SUMMARY_BYTES : 0) + 8;
         if (record.length < headerLength) {
             throw corrupt(expectedId, Reason.TRUNCATED, "record of " + record.length
                     + " bytes is cut off inside its " + headerLength + "-byte header", null);
         }
         ByteBuffer in = ByteBuffer.wrap(record, 7 + keyIdLength, headerLength - 7 - keyIdLength);
         String keyId = new String(record, 7, keyIdLength, StandardCharsets.US_ASCII);
-        byte[] check = new byte[4];
-        byte[] nonce = new byte[NONCE_BYTES];
-        byte[] bound = new byte[4];
+        byte[] check = null;
+        byte[] nonce = null;
+        byte[] bound = null;
         if (encrypted) {
+            check = new byte[4];
+            nonce = new byte[NONCE_BYTES];
+            bound = new byte[4];
             in.get(check).get(nonce).get(bound);
+        }
+        Summary summary = null;
+        if (version >= 2) {
+            long recordVersion = in.getLong();
+            long seconds = in.getLong();
+            int nanos = in.getInt();
+            byte[] user = new byte[32];
+            byte[] project = new byte[32];
+            in.get(user).get(project);
+            Instant expires;
+            try {
+                expires = nanos == -1 ? null : Instant.ofEpochSecond(seconds, nanos);
+            } catch (java.time.DateTimeException e) {
+                expires = null;
+                nanos = -2;
+            }
+            if (nanos < -1 || nanos > 999_999_999) {
+                // judged after the checksum below: damage is CHECKSUM_MISMATCH, not this
+                summary = new Summary(recordVersion, null, null, null);
+            } else {
+                summary = new Summary(recordVersion, expires, HEX.formatHex(user), HEX.formatHex(project));
+            }
         }
         int decodedLength = in.getInt();
         int payloadLength = in.getInt();
@@ -268,18 +365,52 @@ public final class SessionRecordCodec {
             throw corrupt(expectedId, Reason.CHECKSUM_MISMATCH,
                     "checksum mismatch: the record was changed or damaged after it was written", null);
         }
+        if (summary != null && summary.userHash() == null) {
+            throw corrupt(expectedId, Reason.MALFORMED, "record summary has an invalid expiry", null);
+        }
         if (decodedLength < 0 || decodedLength > format.maxDecodedBytes()) {
             throw corrupt(expectedId, Reason.TOO_LARGE, "record decodes to " + decodedLength
                     + " bytes, over max_decoded_bytes (" + format.maxDecodedBytes() + ")", null);
         }
+        return new Header(headerLength, compression, encrypted, keyId, check, nonce, bound, summary, decodedLength,
+                payloadLength);
+    }
+
+    private void checkBinding(Header header, String scope, String expectedId) {
+        if (!Arrays.equals(header.bound(), binding(scope, expectedId))) {
+            throw corrupt(expectedId, Reason.WRONG_SESSION, "the encrypted record was written for another"
+                    + " session id or namespace: it was copied or moved here", null);
+        }
+    }
+
+    private SessionState decodeEnvelope(byte[] record, String scope, String expectedId) {
+        Header header = header(record, expectedId);
+        SessionState state = decodeBody(record, header, scope, expectedId);
+        Summary summary = header.summary();
+        if (summary != null && (summary.version() != state.version()
+                || !java.util.Objects.equals(summary.expiresAt(), state.expiresAt())
+                || !summary.userHash().equals(ownerHash(state.userId()))
+                || !summary.projectHash().equals(ownerHash(state.projectId())))) {
+            throw corrupt(expectedId, Reason.MALFORMED, "the record's summary (version, expiry, owners) disagrees"
+                    + " with its body", null);
+        }
+        return state;
+    }
+
+    private SessionState decodeBody(byte[] record, Header header, String scope, String expectedId) {
+        int headerLength = header.headerLength();
+        int payloadLength = header.payloadLength();
+        int decodedLength = header.decodedLength();
+        Compression compression = header.compression();
+        boolean encrypted = header.encrypted();
+        String keyId = header.keyId();
+        byte[] check = header.check();
+        byte[] nonce = header.nonce();
         byte[] payload = record;
         int payloadOffset = headerLength;
         int plainLength = payloadLength;
         if (encrypted) {
-            if (!Arrays.equals(bound, binding(scope, expectedId))) {
-                throw corrupt(expectedId, Reason.WRONG_SESSION, "the encrypted record was written for another"
-                        + " session id or namespace: it was copied or moved here", null);
-            }
+            checkBinding(header, scope, expectedId);
             KeyRing ring = format.keyRing();
             if (ring.key(keyId) == null) {
                 throw corrupt(expectedId, Reason.UNKNOWN_KEY, "record is encrypted with key '" + keyId + "', which"
@@ -444,6 +575,37 @@ public final class SessionRecordCodec {
             return SessionJsonCodec.fromBytes(json, offset, length);
         } catch (CorruptSessionException e) {
             throw corrupt(id, Reason.MALFORMED, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The lowercase hex SHA-256 of an owner id's UTF-8 bytes, as {@link Summary} holds it (and as
+     * the file backend names its index directories).
+     */
+    public static String ownerHash(String ownerId) {
+        return HEX.formatHex(sha256(ownerId));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JDK", e);
+        }
+    }
+
+    /**
+     * The summary a version 2 record carries in its header.
+     *
+     * @param version the session's version
+     * @param expiresAt its {@code expires_at}, or {@code null} for none
+     * @param userHash {@link #ownerHash} of its user id
+     * @param projectHash {@link #ownerHash} of its project id
+     */
+    public record Summary(long version, Instant expiresAt, String userHash, String projectHash) {
+        /** Whether the session has expired at {@code now} (as {@link SessionState#isExpiredAt}). */
+        public boolean isExpiredAt(Instant now) {
+            return expiresAt != null && !expiresAt.isAfter(now);
         }
     }
 

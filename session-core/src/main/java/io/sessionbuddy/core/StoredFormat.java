@@ -6,8 +6,8 @@ import java.util.Objects;
  * How sessions are written as bytes by the backends that store bytes (file, redis, s3): the
  * compression, the encryption keys and the size limits. Loaded from the top-level config keys
  * {@code compression}, {@code compression_threshold_bytes}, {@code max_session_bytes},
- * {@code max_decoded_bytes}, {@code encryption_keys}, {@code encryption_active_key} and
- * {@code encryption_required}.
+ * {@code max_decoded_bytes}, {@code encryption_keys}, {@code encryption_active_key},
+ * {@code encryption_required} and {@code stored_format_version}.
  *
  * @param compression the compression of payloads at or above the threshold
  * @param compressionThresholdBytes payloads shorter than this are not compressed (default 1 KiB)
@@ -22,9 +22,14 @@ import java.util.Objects;
  *     whoever can write to the store cannot plant a session. Switch it off only while a store is
  *     being moved to encryption (then {@code session-buddy rewrite} finishes the move). Without keys
  *     it has no effect.
+ * @param writeVersion the envelope version written where a backend uses what it adds (1 or 2,
+ *     default {@link SessionRecordCodec#FORMAT_VERSION}): version 2 carries a summary (version,
+ *     expiry, owner hashes) that the file backend reads instead of decoding. Set 1 while
+ *     instances of a library older than 0.2 still read the same store (they refuse version 2 as
+ *     {@link CorruptSessionException.Reason#UNSUPPORTED_VERSION}); every version is always read.
  */
 public record StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
-        int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired) {
+        int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired, int writeVersion) {
     /** Default compression. */
     public static final Compression DEFAULT_COMPRESSION = Compression.ZSTD;
     /** Default compression threshold: 1 KiB. */
@@ -47,6 +52,17 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
         if (maxDecodedBytes < maxSessionBytes) {
             throw new IllegalArgumentException("maxDecodedBytes must be at least maxSessionBytes");
         }
+        if (writeVersion < 1 || writeVersion > SessionRecordCodec.FORMAT_VERSION) {
+            throw new IllegalArgumentException("writeVersion must be 1 to " + SessionRecordCodec.FORMAT_VERSION
+                    + ", was " + writeVersion);
+        }
+    }
+
+    /** A format writing the newest envelope version. */
+    public StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
+            int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired) {
+        this(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired,
+                SessionRecordCodec.FORMAT_VERSION);
     }
 
     /** A format that, with keys, requires encryption (the default). */
@@ -62,7 +78,7 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
 
     /** This format with encryption required or not (see {@link #encryptionRequired()}). */
     public StoredFormat withEncryptionRequired(boolean value) {
-        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, value);
+        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, value, writeVersion);
     }
 
     /** zstd above 1 KiB, 4 MiB limit, 64 MiB decode bound, no encryption. */
@@ -73,22 +89,31 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
 
     /** This format with another compression. */
     public StoredFormat withCompression(Compression value) {
-        return new StoredFormat(value, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired);
+        return new StoredFormat(value, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired,
+                writeVersion);
     }
 
     /** This format with another compression threshold. */
     public StoredFormat withCompressionThreshold(int bytes) {
-        return new StoredFormat(compression, bytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired);
+        return new StoredFormat(compression, bytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired,
+                writeVersion);
     }
 
     /** This format with another size limit (the decode bound grows with it if needed). */
     public StoredFormat withMaxSessionBytes(int bytes) {
         return new StoredFormat(compression, compressionThresholdBytes, bytes, Math.max(bytes, maxDecodedBytes),
-                keyRing, encryptionRequired);
+                keyRing, encryptionRequired, writeVersion);
     }
 
     /** This format with other encryption keys. */
     public StoredFormat withKeyRing(KeyRing value) {
-        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, value, encryptionRequired);
+        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, value, encryptionRequired,
+                writeVersion);
+    }
+
+    /** This format writing envelope version {@code version} (see {@link #writeVersion()}). */
+    public StoredFormat withWriteVersion(int version) {
+        return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing,
+                encryptionRequired, version);
     }
 }

@@ -218,6 +218,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theWrittenStoredFormatVersionDefaultsToTheNewestAndCanBeHeldBackForARollingUpgrade() {
+        assertThat(loader.parse("{}", "c.json").storedFormat().writeVersion()).isEqualTo(2);
+        assertThat(loader.parse("{\"stored_format_version\": 1}", "c.json").storedFormat().writeVersion()).isEqualTo(1);
+        assertThat(new ConfigLoader(Map.of("SESSION_BUDDY_STORED_FORMAT_VERSION", "1"), Map.of()).parse("{}", "c.json")
+                .storedFormat().writeVersion()).isEqualTo(1);
+        for (String bad : List.of("0", "3", "1.5", "\"two\"")) {
+            assertThatThrownBy(() -> loader.parse("{\"stored_format_version\": " + bad + "}", "c.json")).as(bad)
+                    .isInstanceOf(SessionConfigException.class).hasMessageContaining("stored_format_version");
+        }
+    }
+
+    @Test
     void encryptionKeysComeFromBase64AnEnvironmentVariableOrAFile(@TempDir Path dir) throws Exception {
         Path keyFile = dir.resolve("k3.key");
         Files.writeString(keyFile, KEY_A + "\n");

@@ -62,6 +62,73 @@ class SessionRecordCodecTest {
 
     @ParameterizedTest
     @EnumSource(Compression.class)
+    void aVersion2RecordCarriesItsSummaryAndStillRoundTrips(Compression compression) {
+        SessionState state = session("abc", 200).withExpiresAt(Instant.parse("2030-01-02T03:04:05.123456789Z"));
+        for (KeyRing ring : List.of(KeyRing.none(), RING)) {
+            SessionRecordCodec codec = codec(compression, ring);
+            byte[] record = codec.encode(state, "ns", true);
+
+            assertThat(record[3]).isEqualTo((byte) 2);
+            assertThat(codec.decode(record, "ns", "abc")).isEqualTo(state);
+            SessionRecordCodec.Summary summary = codec.summary(record, "ns", "abc").orElseThrow();
+            assertThat(summary.version()).isEqualTo(3);
+            assertThat(summary.expiresAt()).isEqualTo(state.expiresAt());
+            assertThat(summary.userHash()).isEqualTo(SessionRecordCodec.ownerHash("user")).hasSize(64);
+            assertThat(summary.projectHash()).isEqualTo(SessionRecordCodec.ownerHash("project"));
+            assertThat(summary.isExpiredAt(Instant.parse("2030-01-02T03:04:05.123456788Z"))).isFalse();
+            assertThat(summary.isExpiredAt(state.expiresAt())).isTrue();
+        }
+    }
+
+    @Test
+    void withoutSummaryOrWithWriteVersion1TheRecordIsVersion1AndHasNoSummary() {
+        SessionState state = session("abc", 3);
+        SessionRecordCodec codec = codec(Compression.ZSTD, KeyRing.none());
+        SessionRecordCodec v1 = new SessionRecordCodec(StoredFormat.defaults().withWriteVersion(1));
+
+        for (byte[] record : List.of(codec.encode(state, "ns"), v1.encode(state, "ns", true))) {
+            assertThat(record[3]).isEqualTo((byte) 1);
+            assertThat(codec.summary(record, "ns", "abc")).isEmpty();
+            assertThat(codec.decode(record, "ns", "abc")).isEqualTo(state);
+        }
+        assertThat(codec.summary(SessionJsonCodec.toBytes(state), "ns", "abc")).isEmpty();
+        assertThat(session("abc", 0).expiresAt()).isNull();
+        assertThat(codec.summary(codec.encode(state, "ns", true), "ns", "abc").orElseThrow().expiresAt()).isNull();
+        assertThatThrownBy(() -> StoredFormat.defaults().withWriteVersion(3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("writeVersion");
+    }
+
+    @Test
+    void aSummaryIsCheckedLikeTheRecord() {
+        SessionState state = session("abc", 20);
+        SessionRecordCodec plain = codec(Compression.ZSTD, KeyRing.none());
+        byte[] record = plain.encode(state, "ns", true);
+
+        byte[] flipped = record.clone();
+        flipped[10] ^= 1; // inside the summary
+        assertThat(reasonOf(() -> plain.summary(flipped, "ns", "abc"))).isEqualTo(Reason.CHECKSUM_MISMATCH);
+        assertThat(reasonOf(() -> plain.summary(Arrays.copyOf(record, 40), "ns", "abc")))
+                .isEqualTo(Reason.TRUNCATED);
+        byte[] newer = record.clone();
+        newer[3] = 3;
+        assertThat(reasonOf(() -> plain.summary(newer, "ns", "abc"))).isEqualTo(Reason.UNSUPPORTED_VERSION);
+
+        // a summary that disagrees with the body (the version, rewritten with a valid checksum)
+        byte[] forged = record.clone();
+        ByteBuffer.wrap(forged, 7, 8).putLong(99);
+        withChecksum(forged);
+        assertThat(plain.summary(forged, "ns", "abc").orElseThrow().version()).isEqualTo(99);
+        assertThat(reasonOf(() -> plain.decode(forged, "ns", "abc"))).isEqualTo(Reason.MALFORMED);
+
+        SessionRecordCodec encrypted = codec(Compression.ZSTD, RING);
+        byte[] sealed = encrypted.encode(state, "ns", true);
+        assertThat(encrypted.summary(sealed, "ns", "abc")).isPresent();
+        assertThat(reasonOf(() -> encrypted.summary(sealed, "ns", "other"))).isEqualTo(Reason.WRONG_SESSION);
+        assertThat(reasonOf(() -> encrypted.summary(record, "ns", "abc"))).isEqualTo(Reason.NOT_ENCRYPTED);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Compression.class)
     void everyCompressionWithAndWithoutEncryptionRoundTrips(Compression compression) {
         SessionState state = session("abc", 200);
         for (KeyRing ring : List.of(KeyRing.none(), RING)) {

@@ -219,6 +219,37 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     /**
+     * Whether this backend reads record summaries ({@link #summary}) instead of decoding, so that
+     * its records carry one (envelope version 2, unless {@code stored_format_version} is 1).
+     * {@code false} unless overridden: a backend that keeps version and owners beside the record
+     * (Redis hash fields, S3 object metadata) has no use for it.
+     */
+    protected boolean readsSummaries() {
+        return false;
+    }
+
+    /**
+     * A record's version, expiry and owners without decoding it, when the record carries a summary
+     * (see {@link SessionRecordCodec#summary}); empty for a record without one, which the caller
+     * then {@linkplain #decode decodes}.
+     *
+     * @throws CorruptSessionException naming this backend, the session and the location
+     */
+    protected final Optional<SessionRecordCodec.Summary> summary(String sessionId, byte[] record, String location) {
+        try {
+            return codec.summary(record, scope, sessionId);
+        } catch (CorruptSessionException e) {
+            throw new CorruptSessionException(backendName, sessionId, "cannot read " + location + " ("
+                    + record.length + " bytes): " + e.getMessage().substring(prefixLength(e)), e.reason(), e);
+        }
+    }
+
+    /** Whether a record with this summary has expired, by this storage's clock. */
+    protected final boolean isExpired(SessionRecordCodec.Summary summary) {
+        return summary.isExpiredAt(clock.instant());
+    }
+
+    /**
      * The most bytes a stored record may have: {@code max_decoded_bytes} plus room for the envelope.
      * A backend checks a record's size against it before reading the record whole, so that a huge
      * or hostile value never gets allocated.
@@ -241,7 +272,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     private byte[] encode(SessionState state) {
         try {
             if (storesBytes) {
-                return codec.encode(state, scope);
+                return codec.encode(state, scope, readsSummaries());
             }
             codec.checkLimit(state);
             return null;
