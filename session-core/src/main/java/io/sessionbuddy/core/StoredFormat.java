@@ -25,7 +25,7 @@ import java.util.Objects;
  * @param writeVersion the envelope version written where a backend uses what it adds (1 or 2,
  *     default {@link SessionRecordCodec#FORMAT_VERSION}): version 2 carries a summary (version,
  *     expiry, owner hashes) that the file backend reads instead of decoding. Set 1 while
- *     instances of a library older than 0.2 still read the same store (they refuse version 2 as
+ *     instances of an older build (which read only version 1) still read the same store (they refuse version 2 as
  *     {@link CorruptSessionException.Reason#UNSUPPORTED_VERSION}); every version is always read.
  */
 public record StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
