@@ -34,6 +34,44 @@ public enum Compression {
         return configName;
     }
 
+    /**
+     * Whether this compression can be used here: always, except {@link #ZSTD} without
+     * {@code com.github.luben:zstd-jni} on the class path (an optional dependency of session-core;
+     * the file, Redis and S3 backends bring it). Checked once.
+     */
+    public boolean isAvailable() {
+        return this != ZSTD || ZstdCheck.AVAILABLE;
+    }
+
+    /**
+     * The default compression: {@link #ZSTD} when zstd-jni is on the class path, else {@link #GZIP}
+     * (a backend written against session-spi alone works without zstd-jni).
+     */
+    public static Compression preferred() {
+        return ZSTD.isAvailable() ? ZSTD : GZIP;
+    }
+
+    /** The failure of a zstd operation without zstd-jni. */
+    static SessionStorageException zstdMissing(String sessionId) {
+        return new SessionStorageException(null, sessionId, "zstd compression needs com.github.luben:zstd-jni on the"
+                + " class path (the file, redis and s3 backends bring it); add it, or set compression to gzip or none"
+                + " (records already written with zstd need it to be read)", null);
+    }
+
+    /** Looked up once, without initialising zstd-jni (its native library loads on first real use). */
+    private static final class ZstdCheck {
+        static final boolean AVAILABLE = check();
+
+        private static boolean check() {
+            try {
+                Class.forName("com.github.luben.zstd.ZstdCompressCtx", false, Compression.class.getClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
+    }
+
     /** The compression with header id {@code id}, or {@code null}. */
     static Compression byId(int id) {
         for (Compression c : values()) {

@@ -222,12 +222,17 @@ public final class ConfigLoader {
     }
 
     private StoredFormat storedFormat(Map<String, Object> top, String source) {
-        Compression compression = StoredFormat.DEFAULT_COMPRESSION;
+        Compression compression = Compression.preferred();
         if (top.get(COMPRESSION) != null) {
             try {
                 compression = Compression.byConfigName(text(top, COMPRESSION, source, ""));
             } catch (IllegalArgumentException e) {
                 throw new SessionConfigException(source, COMPRESSION, e.getMessage(), e);
+            }
+            if (!compression.isAvailable()) {
+                throw new SessionConfigException(source, COMPRESSION, "\"" + compression.configName() + "\" needs"
+                        + " com.github.luben:zstd-jni on the class path (the file, redis and s3 backends bring it);"
+                        + " add it, or choose gzip or none");
             }
         }
         int threshold = byteCount(top, COMPRESSION_THRESHOLD_BYTES, 0,

@@ -2,7 +2,6 @@ package io.sessionbuddy.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -96,7 +95,6 @@ public final class SessionManager {
      * @param config supplies the default TTL, the update attempt bound and what {@link #stats()} shows
      * @param clock the time source for {@code created_at}, {@code last_activity} and remaining TTLs
      */
-    @Inject
     public SessionManager(SessionStorage storage, SessionBuddyConfig config, Clock clock) {
         this.storage = Objects.requireNonNull(storage, "storage");
         this.config = Objects.requireNonNull(config, "config");

@@ -1,7 +1,5 @@
 package io.sessionbuddy.core;
 
-import com.github.luben.zstd.ZstdCompressCtx;
-import com.github.luben.zstd.ZstdDecompressCtx;
 import io.sessionbuddy.core.CorruptSessionException.Reason;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -18,8 +16,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.zip.CRC32C;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -80,15 +76,7 @@ public final class SessionRecordCodec {
     private static final int NONCE_BYTES = 12;
     private static final int TAG_BITS = 128;
     private static final int TAG_BYTES = TAG_BITS / 8;
-    private static final int ZSTD_LEVEL = 3;
     private static final SecureRandom RANDOM = new SecureRandom();
-    /**
-     * Native zstd contexts are costly to create (tens of microseconds, more than compressing a
-     * 1 KiB session): a few are kept for reuse, one per concurrent caller, closed beyond that.
-     */
-    private static final int POOLED_CONTEXTS = 32;
-    private static final BlockingQueue<ZstdCompressCtx> COMPRESSORS = new ArrayBlockingQueue<>(POOLED_CONTEXTS);
-    private static final BlockingQueue<ZstdDecompressCtx> DECOMPRESSORS = new ArrayBlockingQueue<>(POOLED_CONTEXTS);
 
     private static final HexFormat HEX = HexFormat.of();
 
@@ -445,7 +433,12 @@ public final class SessionRecordCodec {
                 return parse(payload, payloadOffset, plainLength, expectedId);
             }
             case GZIP -> json = gunzip(payload, payloadOffset, plainLength, decodedLength, expectedId);
-            case ZSTD -> json = unzstd(payload, payloadOffset, plainLength, decodedLength, expectedId);
+            case ZSTD -> {
+                if (!compression.isAvailable()) {
+                    throw Compression.zstdMissing(expectedId);
+                }
+                json = Zstd.decompress(payload, payloadOffset, plainLength, decodedLength, expectedId);
+            }
             default -> throw new IllegalStateException(compression.toString());
         }
         if (json.length != decodedLength) {
@@ -466,17 +459,10 @@ public final class SessionRecordCodec {
     private static byte[] compress(Compression compression, byte[] json) {
         return switch (compression) {
             case ZSTD -> {
-                ZstdCompressCtx context = COMPRESSORS.poll();
-                if (context == null) {
-                    context = new ZstdCompressCtx().setLevel(ZSTD_LEVEL).setContentSize(true);
+                if (!compression.isAvailable()) {
+                    throw Compression.zstdMissing(null);
                 }
-                try {
-                    yield context.compress(json);
-                } finally {
-                    if (!COMPRESSORS.offer(context)) {
-                        context.close();
-                    }
-                }
+                yield Zstd.compress(json);
             }
             case GZIP -> {
                 ByteArrayOutputStream bytes = new ByteArrayOutputStream(json.length / 4 + 64);
@@ -489,62 +475,6 @@ public final class SessionRecordCodec {
             }
             case NONE -> json;
         };
-    }
-
-    /**
-     * Up to this many times the payload (plus 64 KiB), a record's declared size is allocated at once;
-     * beyond it the payload is decompressed into a growing buffer, so that a small forged record that
-     * claims a huge body costs what it really decompresses to, not what it claims.
-     */
-    private static final int TRUSTED_RATIO = 64;
-
-    private static byte[] unzstd(byte[] data, int offset, int length, int decodedLength, String id) {
-        if (decodedLength > (long) length * TRUSTED_RATIO + 64 * 1024) {
-            return unzstdGrowing(data, offset, length, decodedLength, id);
-        }
-        ZstdDecompressCtx context = DECOMPRESSORS.poll();
-        if (context == null) {
-            context = new ZstdDecompressCtx();
-        }
-        try {
-            byte[] out = new byte[decodedLength];
-            int size = context.decompressByteArray(out, 0, decodedLength, data, offset, length);
-            return size == decodedLength ? out : Arrays.copyOf(out, size);
-        } catch (RuntimeException e) {
-            // a fresh context after a failure: the failed one may hold state of the bad frame
-            context.close();
-            context = null;
-            throw corrupt(id, Reason.MALFORMED, "not valid zstd data of at most " + decodedLength + " bytes: "
-                    + e.getMessage(), e);
-        } finally {
-            if (context != null && !DECOMPRESSORS.offer(context)) {
-                context.close();
-            }
-        }
-    }
-
-    private static byte[] unzstdGrowing(byte[] data, int offset, int length, int decodedLength, String id) {
-        try (InputStream in = new com.github.luben.zstd.ZstdInputStreamNoFinalizer(
-                new ByteArrayInputStream(data, offset, length))) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(256, length * 4));
-            byte[] buffer = new byte[64 * 1024];
-            long total = 0;
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                total += n;
-                if (total > decodedLength) {
-                    throw corrupt(id, Reason.MALFORMED, "zstd payload decompresses to more than the "
-                            + decodedLength + " bytes its header says", null);
-                }
-                out.write(buffer, 0, n);
-            }
-            return out.toByteArray();
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof CorruptSessionException corrupt) {
-                throw corrupt;
-            }
-            throw corrupt(id, Reason.MALFORMED, "not valid zstd data of at most " + decodedLength + " bytes: "
-                    + e.getMessage(), e);
-        }
     }
 
     private static byte[] gunzip(byte[] data, int offset, int length, int limit, String id) {
@@ -637,7 +567,7 @@ public final class SessionRecordCodec {
         return false;
     }
 
-    private static CorruptSessionException corrupt(String id, Reason reason, String message, Throwable cause) {
+    static CorruptSessionException corrupt(String id, Reason reason, String message, Throwable cause) {
         return new CorruptSessionException(null, id, message, reason, cause);
     }
 }

@@ -30,7 +30,7 @@ import java.util.Objects;
  */
 public record StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
         int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired, int writeVersion) {
-    /** Default compression. */
+    /** Default compression, where zstd-jni is on the class path (else gzip: {@link Compression#preferred()}). */
     public static final Compression DEFAULT_COMPRESSION = Compression.ZSTD;
     /** Default compression threshold: 1 KiB. */
     public static final int DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024;
@@ -43,6 +43,10 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
     public StoredFormat {
         Objects.requireNonNull(compression, "compression");
         Objects.requireNonNull(keyRing, "keyRing");
+        if (!compression.isAvailable()) {
+            throw new IllegalArgumentException("compression " + compression.configName() + " needs"
+                    + " com.github.luben:zstd-jni on the class path (the file, redis and s3 backends bring it)");
+        }
         if (compressionThresholdBytes < 0) {
             throw new IllegalArgumentException("compressionThresholdBytes must not be negative");
         }
@@ -81,9 +85,12 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
         return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, value, writeVersion);
     }
 
-    /** zstd above 1 KiB, 4 MiB limit, 64 MiB decode bound, no encryption. */
+    /**
+     * zstd above 1 KiB (gzip when zstd-jni is not on the class path), 4 MiB limit, 64 MiB decode
+     * bound, no encryption.
+     */
     public static StoredFormat defaults() {
-        return new StoredFormat(DEFAULT_COMPRESSION, DEFAULT_COMPRESSION_THRESHOLD_BYTES, DEFAULT_MAX_SESSION_BYTES,
+        return new StoredFormat(Compression.preferred(), DEFAULT_COMPRESSION_THRESHOLD_BYTES, DEFAULT_MAX_SESSION_BYTES,
                 DEFAULT_MAX_DECODED_BYTES, KeyRing.none());
     }
 

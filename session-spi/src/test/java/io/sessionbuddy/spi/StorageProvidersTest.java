@@ -49,9 +49,6 @@ class StorageProvidersTest {
         assertThatThrownBy(() -> StorageProviders.byName(List.of(new NamedProvider("memory"), new NamedProvider("memory"))))
                 .isInstanceOf(SessionConfigException.class)
                 .hasMessageContaining("two storage providers are named 'memory'");
-        assertThatThrownBy(() -> new SessionBuddyModule(SessionBuddyConfig.defaults(),
-                List.of(new NamedProvider("x"), new NamedProvider("x"))))
-                .isInstanceOf(SessionConfigException.class);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.sessionbuddy.spi;
+package io.sessionbuddy.guice;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
@@ -7,6 +7,9 @@ import io.sessionbuddy.core.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionStorage;
+import io.sessionbuddy.spi.SessionBuddy;
+import io.sessionbuddy.spi.StorageProvider;
+import io.sessionbuddy.spi.StorageProviders;
 import jakarta.inject.Singleton;
 import java.time.Clock;
 import java.util.List;
@@ -19,6 +22,9 @@ import java.util.Objects;
  * {@link SessionStorage} and {@link SessionManager} as singletons. Providers are discovered when
  * the module is constructed, not in {@link #configure()}, so the module stays free of side effects.
  * Close the {@link SessionBuddy} instance at shutdown.
+ *
+ * <p>In its own module ({@code io.sessionbuddy:session-guice}) so that neither backend authors
+ * (who depend on {@code session-spi}) nor applications that do not use Guice carry Guice.
  */
 public final class SessionBuddyModule extends AbstractModule {
     private final SessionBuddyConfig config;

@@ -1,4 +1,4 @@
-package io.sessionbuddy.memory;
+package io.sessionbuddy.guice;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -8,7 +8,6 @@ import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.spi.SessionBuddy;
-import io.sessionbuddy.spi.SessionBuddyModule;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
