@@ -1,7 +1,6 @@
 package io.sessionbuddy.core;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -130,9 +129,11 @@ public final class ConfigLoader {
     public SessionBuddyConfig parse(String json, String source) {
         Map<String, Object> raw;
         try {
-            raw = JsonSupport.MAPPER.readValue(json, new TypeReference<LinkedHashMap<String, Object>>() { });
+            raw = JsonSupport.readObject(json);
         } catch (JsonProcessingException e) {
             throw new SessionConfigException(source, null, "not a JSON object: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new SessionConfigException(source, null, "not a JSON object: " + e.getMessage(), e);
         }
         if (raw == null) {
             throw new SessionConfigException(source, null, "not a JSON object: the file holds null");

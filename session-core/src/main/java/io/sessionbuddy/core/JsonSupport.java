@@ -1,12 +1,19 @@
 package io.sessionbuddy.core;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.util.Map;
 
-/** The one Jackson mapper of core: plain JSON, no default typing, no polymorphic type handling. */
+/** Jackson in core: plain JSON, streaming and trees, no default typing, no polymorphic type handling. */
 final class JsonSupport {
     /** The oldest Jackson this library is built and tested against. */
     static final int REQUIRED_MINOR = 23;
@@ -17,28 +24,43 @@ final class JsonSupport {
                 com.fasterxml.jackson.core.json.PackageVersion.VERSION);
     }
 
-    static final ObjectMapper MAPPER = JsonMapper.builder(com.fasterxml.jackson.core.JsonFactory.builder()
-                    .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
-                            .maxNestingDepth(JsonLimits.READ_MAX_DEPTH)
-                            .maxStringLength(JsonLimits.MAX_STRING_CHARS)
-                            .maxNameLength(JsonLimits.MAX_NAME_CHARS)
-                            .maxNumberLength(JsonLimits.MAX_NUMBER_CHARS)
-                            .build())
-                    .streamWriteConstraints(com.fasterxml.jackson.core.StreamWriteConstraints.builder()
-                            .maxNestingDepth(JsonLimits.READ_MAX_DEPTH)
-                            .build())
-                    // a parse error quotes no part of the record: it may be a plaintext session
-                    .errorReportConfiguration(com.fasterxml.jackson.core.ErrorReportConfiguration.builder()
-                            .maxErrorTokenLength(0).maxRawContentLength(0).build())
-                    .disable(com.fasterxml.jackson.core.StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+    /**
+     * The JSON factory of core: streaming only, so that a start needs no {@code ObjectMapper} (its
+     * set-up and introspection were the largest block of the library's start-up; see the README,
+     * "Cold start"). Parse errors quote no part of the record: it may be a plaintext session.
+     */
+    static final JsonFactory FACTORY = JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxNestingDepth(JsonLimits.READ_MAX_DEPTH)
+                    .maxStringLength(JsonLimits.MAX_STRING_CHARS)
+                    .maxNameLength(JsonLimits.MAX_NAME_CHARS)
+                    .maxNumberLength(JsonLimits.MAX_NUMBER_CHARS)
                     .build())
+            .streamWriteConstraints(com.fasterxml.jackson.core.StreamWriteConstraints.builder()
+                    .maxNestingDepth(JsonLimits.READ_MAX_DEPTH)
+                    .build())
+            .errorReportConfiguration(com.fasterxml.jackson.core.ErrorReportConfiguration.builder()
+                    .maxErrorTokenLength(0).maxRawContentLength(0).build())
+            .disable(com.fasterxml.jackson.core.StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
             .build();
+
+    /** Tree nodes. */
+    static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private JsonSupport() {
     }
 
+    /**
+     * An {@code ObjectMapper} for what the streaming code does not handle itself (a value of a type
+     * other than maps, collections, strings, numbers and booleans: a bean, an enum, a byte array),
+     * made on first use only.
+     */
+    private static final class Mapper {
+        static final ObjectMapper INSTANCE = JsonMapper.builder(FACTORY).build();
+    }
+
     static ObjectNode toObjectNode(Map<String, ?> value, String field) {
-        return value == null ? MAPPER.createObjectNode() : (ObjectNode) toNode(value, field);
+        return value == null ? NODES.objectNode() : (ObjectNode) toNode(value, field);
     }
 
     /** Any JSON-compatible Java value (or a {@link JsonNode}, returned as it is) as a tree. */
@@ -47,13 +69,176 @@ final class JsonSupport {
             return node;
         }
         if (value == null) {
-            return com.fasterxml.jackson.databind.node.NullNode.getInstance();
+            return NullNode.getInstance();
         }
         JsonLimits.checkValue(value, field);
         try {
-            return MAPPER.valueToTree(value);
+            return convert(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(field + ": value is not JSON-compatible: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The tree of a value, as {@code ObjectMapper.valueToTree} makes it (the same node types), without
+     * an {@code ObjectMapper} for the usual JSON-shaped values; nesting was checked by the caller.
+     *
+     * @throws IllegalArgumentException when Jackson cannot represent the value
+     */
+    static JsonNode convert(Object value) {
+        if (value == null) {
+            return NullNode.getInstance();
+        }
+        if (value instanceof JsonNode node) {
+            return node;
+        }
+        if (value instanceof String text) {
+            return NODES.textNode(text);
+        }
+        if (value instanceof Boolean flag) {
+            return NODES.booleanNode(flag);
+        }
+        if (value instanceof Integer || value instanceof Short || value instanceof Byte) {
+            return NODES.numberNode(((Number) value).intValue());
+        }
+        if (value instanceof Long number) {
+            return NODES.numberNode(number.longValue());
+        }
+        if (value instanceof Double number) {
+            return NODES.numberNode(number.doubleValue());
+        }
+        if (value instanceof Map<?, ?> map && allStringKeys(map)) {
+            ObjectNode object = NODES.objectNode();
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                object.set((String) entry.getKey(), convert(entry.getValue()));
+            }
+            return object;
+        }
+        if (value instanceof java.util.Collection<?> collection) {
+            com.fasterxml.jackson.databind.node.ArrayNode array = NODES.arrayNode(collection.size());
+            for (Object element : collection) {
+                array.add(convert(element));
+            }
+            return array;
+        }
+        if (value instanceof Object[] elements) {
+            com.fasterxml.jackson.databind.node.ArrayNode array = NODES.arrayNode(elements.length);
+            for (Object element : elements) {
+                array.add(convert(element));
+            }
+            return array;
+        }
+        return Mapper.INSTANCE.valueToTree(value); // BigDecimal, floats, beans, enums, other keys: Jackson's rules
+    }
+
+    private static boolean allStringKeys(Map<?, ?> map) {
+        for (Object key : map.keySet()) {
+            if (!(key instanceof String)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Writes a tree to a generator without an {@code ObjectCodec} (as {@code writeTree} would). */
+    static void writeTree(JsonGenerator json, JsonNode node) throws IOException {
+        switch (node.getNodeType()) {
+            case OBJECT -> {
+                json.writeStartObject();
+                for (Map.Entry<String, JsonNode> field : node.properties()) {
+                    json.writeFieldName(field.getKey());
+                    writeTree(json, field.getValue());
+                }
+                json.writeEndObject();
+            }
+            case ARRAY -> {
+                json.writeStartArray();
+                for (JsonNode element : node) {
+                    writeTree(json, element);
+                }
+                json.writeEndArray();
+            }
+            case STRING -> json.writeString(node.textValue());
+            case NUMBER -> {
+                switch (node.numberType()) {
+                    case INT -> json.writeNumber(node.intValue());
+                    case LONG -> json.writeNumber(node.longValue());
+                    case BIG_INTEGER -> json.writeNumber(node.bigIntegerValue());
+                    case FLOAT -> json.writeNumber(node.floatValue());
+                    case DOUBLE -> json.writeNumber(node.doubleValue());
+                    default -> json.writeNumber(node.decimalValue());
+                }
+            }
+            case BOOLEAN -> json.writeBoolean(node.booleanValue());
+            case BINARY -> json.writeBinary(node.binaryValue());
+            case POJO -> Mapper.INSTANCE.writeValue(json, ((com.fasterxml.jackson.databind.node.POJONode) node).getPojo());
+            default -> json.writeNull(); // NULL, MISSING
+        }
+    }
+
+    /**
+     * Reads a JSON object as maps, lists, strings, numbers ({@code Integer}, {@code Long},
+     * {@code BigInteger}, {@code Double}), booleans and nulls; {@code null} for the JSON {@code null}.
+     *
+     * @throws IOException when the text is not one JSON object (or null)
+     */
+    static Map<String, Object> readObject(String json) throws IOException {
+        try (JsonParser parser = FACTORY.createParser(json)) {
+            JsonToken first = parser.nextToken();
+            if (first == JsonToken.VALUE_NULL) {
+                return null;
+            }
+            if (first != JsonToken.START_OBJECT) {
+                throw new com.fasterxml.jackson.core.JsonParseException(parser, "expected a JSON object, found "
+                        + (first == null ? "nothing" : first.asString() == null ? first.name() : first.asString()));
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> object = (Map<String, Object>) readValue(parser);
+            if (parser.nextToken() != null) {
+                throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected content after the object");
+            }
+            return object;
+        }
+    }
+
+    private static Object readValue(JsonParser parser) throws IOException {
+        switch (parser.currentToken()) {
+            case START_OBJECT -> {
+                Map<String, Object> object = new java.util.LinkedHashMap<>();
+                for (JsonToken token = parser.nextToken(); token == JsonToken.FIELD_NAME; token = parser.nextToken()) {
+                    String name = parser.currentName();
+                    parser.nextToken();
+                    object.put(name, readValue(parser));
+                }
+                return object;
+            }
+            case START_ARRAY -> {
+                java.util.List<Object> array = new java.util.ArrayList<>();
+                while (parser.nextToken() != JsonToken.END_ARRAY) {
+                    array.add(readValue(parser));
+                }
+                return array;
+            }
+            case VALUE_STRING -> {
+                return parser.getText();
+            }
+            case VALUE_NUMBER_INT -> {
+                return parser.getNumberValue(); // Integer, Long or BigInteger, the smallest that fits
+            }
+            case VALUE_NUMBER_FLOAT -> {
+                return parser.getDoubleValue();
+            }
+            case VALUE_TRUE -> {
+                return Boolean.TRUE;
+            }
+            case VALUE_FALSE -> {
+                return Boolean.FALSE;
+            }
+            case VALUE_NULL -> {
+                return null;
+            }
+            default -> throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected token "
+                    + parser.currentToken());
         }
     }
 

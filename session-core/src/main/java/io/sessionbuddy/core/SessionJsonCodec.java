@@ -130,7 +130,7 @@ public final class SessionJsonCodec {
 
     /** Streams the JSON of {@code state}, straight from its fields (no intermediate tree or copies). */
     private static void write(SessionState state, java.io.OutputStream out) {
-        try (com.fasterxml.jackson.core.JsonGenerator json = JsonSupport.MAPPER.createGenerator(out)) {
+        try (com.fasterxml.jackson.core.JsonGenerator json = JsonSupport.FACTORY.createGenerator(out)) {
             json.writeStartObject();
             json.writeStringField(SESSION_ID, state.sessionId());
             json.writeStringField(USER_ID, state.userId());
@@ -144,14 +144,14 @@ public final class SessionJsonCodec {
             json.writeEndArray();
             json.writeArrayFieldStart(CONVERSATION_HISTORY);
             for (ObjectNode entry : state.conversationHistory()) {
-                json.writeTree(entry);
+                JsonSupport.writeTree(json, entry);
             }
             json.writeEndArray();
             String[] names = {REFLECTION_DATA, APP_MONITORING_STATE, LLM_PROVIDER_CONFIGS, METADATA};
             ObjectNode[] objects = state.objects();
             for (int i = 0; i < names.length; i++) {
                 json.writeFieldName(names[i]);
-                json.writeTree(objects[i]);
+                JsonSupport.writeTree(json, objects[i]);
             }
             if (state.expiresAt() != null) {
                 json.writeStringField(EXPIRES_AT, state.expiresAt().toString());
@@ -159,7 +159,7 @@ public final class SessionJsonCodec {
             json.writeNumberField(VERSION, state.version());
             for (Map.Entry<String, JsonNode> extra : state.extraFields().properties()) {
                 json.writeFieldName(extra.getKey());
-                json.writeTree(extra.getValue());
+                JsonSupport.writeTree(json, extra.getValue());
             }
             json.writeEndObject();
         } catch (IOException e) {
@@ -184,8 +184,8 @@ public final class SessionJsonCodec {
     public static SessionState fromBytes(byte[] json, int offset, int length) {
         // One streaming pass straight into frozen (read-only) trees, checked against the limits
         // as they are read: the state owns them from the start and never copies them.
-        ObjectNode record = JsonSupport.MAPPER.createObjectNode();
-        try (com.fasterxml.jackson.core.JsonParser parser = JsonSupport.MAPPER.createParser(json, offset, length)) {
+        ObjectNode record = JsonSupport.NODES.objectNode();
+        try (com.fasterxml.jackson.core.JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
             if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 throw corrupt(null, "a session record must be a JSON object");
             }
@@ -214,7 +214,7 @@ public final class SessionJsonCodec {
      * every depth).
      */
     public static ObjectNode toTree(SessionState state) {
-        ObjectNode node = JsonSupport.MAPPER.createObjectNode();
+        ObjectNode node = JsonSupport.NODES.objectNode();
         node.put(SESSION_ID, state.sessionId());
         node.put(USER_ID, state.userId());
         node.put(PROJECT_ID, state.projectId());
@@ -246,7 +246,7 @@ public final class SessionJsonCodec {
         }
         String id = tree.path(SESSION_ID).isTextual() ? tree.get(SESSION_ID).asText() : null;
         try {
-            ObjectNode extra = JsonSupport.MAPPER.createObjectNode();
+            ObjectNode extra = JsonSupport.NODES.objectNode();
             for (Map.Entry<String, JsonNode> field : tree.properties()) {
                 if (!KNOWN_FIELDS.contains(field.getKey())) {
                     extra.set(field.getKey(), field.getValue());

@@ -570,7 +570,7 @@ public final class SessionManager {
         JsonLimits.checkValue(value, field);
         JsonNode node;
         try {
-            node = JsonSupport.MAPPER.valueToTree(value);
+            node = JsonSupport.convert(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("session field '" + field + "': value is not JSON-compatible: "
                     + e.getMessage(), e);

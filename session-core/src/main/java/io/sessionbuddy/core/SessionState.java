@@ -326,7 +326,7 @@ public record SessionState(
         /** A shallow copy of {@code object} with {@code name} set: children stay shared (frozen at build). */
         private static ObjectNode with(ObjectNode object, String name, Object value) {
             Objects.requireNonNull(name, "name");
-            ObjectNode grown = JsonSupport.MAPPER.createObjectNode();
+            ObjectNode grown = JsonSupport.NODES.objectNode();
             if (object != null) {
                 grown.setAll(object);
             }
