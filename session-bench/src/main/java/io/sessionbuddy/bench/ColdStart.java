@@ -7,7 +7,6 @@ import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.sessionbuddy.core.ConfigLoader;
 import io.sessionbuddy.core.SessionManager;
-import io.sessionbuddy.s3.S3TestServer;
 import io.sessionbuddy.spi.SessionBuddy;
 import java.io.PrintStream;
 import java.net.URI;
@@ -20,17 +19,27 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * One cold start, in a fresh JVM: the time from the JVM's start to the first session stored and read
  * back, through {@code SessionBuddy.open(config)} ({@code library}) or through the raw client
- * ({@code raw}). Prints {@code coldstart <milliseconds>}. Run by {@link ColdStartRunner}.
+ * ({@code raw}). Prints {@code coldstart <wall milliseconds> <CPU milliseconds>} (CPU of the whole
+ * process: every thread, JIT and GC included). Run by {@link ColdStartRunner}, on a thin class path
+ * (the backend module's runtime dependencies and this class) by {@code run-coldstart.sh}: it uses
+ * nothing of the benchmark module but the S3 test credentials, repeated here.
  *
  * <p>Arguments: {@code library|raw memory|file|redis|s3 [directory | host:port | endpoint]}.
  */
 public final class ColdStart {
+    /** The S3 test server's credentials ({@code S3TestServer}, not on a thin class path). */
+    static final String ACCESS_KEY = "test-access-key";
+    static final String SECRET_KEY = "test-secret-key-do-not-log";
     private ColdStart() {
     }
 
@@ -44,9 +53,10 @@ public final class ColdStart {
         } else {
             raw(backend, where);
         }
-        Instant started = ProcessHandle.current().info().startInstant().orElseThrow();
-        long millis = Duration.between(started, Instant.now()).toMillis();
-        new PrintStream(System.out, true, StandardCharsets.UTF_8).println("coldstart " + millis);
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        long millis = Duration.between(info.startInstant().orElseThrow(), Instant.now()).toMillis();
+        long cpu = info.totalCpuDuration().map(Duration::toMillis).orElse(-1L);
+        new PrintStream(System.out, true, StandardCharsets.UTF_8).println("coldstart " + millis + " " + cpu);
         System.exit(0);
     }
 
@@ -62,8 +72,8 @@ public final class ColdStart {
                 block.put("bucket", "bench");
                 block.put("endpoint", where);
                 block.put("path_style", true);
-                block.put("access_key", S3TestServer.ACCESS_KEY);
-                block.put("secret_key", S3TestServer.SECRET_KEY);
+                block.put("access_key", ACCESS_KEY);
+                block.put("secret_key", SECRET_KEY);
             }
             default -> { }
         }
@@ -106,7 +116,10 @@ public final class ColdStart {
                 }
             }
             case "s3" -> {
-                try (S3Client client = S3TestServer.client(URI.create(where))) {
+                try (S3Client client = S3Client.builder().endpointOverride(URI.create(where)).forcePathStyle(true)
+                        .region(Region.US_EAST_1).credentialsProvider(StaticCredentialsProvider.create(
+                                AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                        .httpClientBuilder(Apache5HttpClient.builder()).build()) {
                     client.putObject(b -> b.bucket("bench").key("cold"), RequestBody.fromBytes(record));
                     require(client.getObjectAsBytes(b -> b.bucket("bench").key("cold")).asByteArray());
                 }

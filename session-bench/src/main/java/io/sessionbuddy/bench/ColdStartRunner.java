@@ -9,72 +9,174 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Measures cold starts: for each backend, starts fresh JVMs ({@link ColdStart}) that store and read
- * one session, through the library and through the raw client, and prints a Markdown table of the
- * median wall time from JVM start. Servers (redis-server, S3Proxy) are started here, once, before
- * the measured JVMs.
+ * one session, through the library and through the raw client, and prints Markdown tables of the
+ * median wall time from JVM start and the median CPU time of the process. Servers (redis-server,
+ * S3Proxy) are started here, once, before the measured JVMs.
  *
- * <p>Arguments: {@code [runs]} (default 5).
+ * <p>Arguments: {@code [runs] [--thin DIR]} (default 5 runs). Without {@code --thin} the children
+ * run on this JVM's class path (the benchmark uber-jar). With it (see {@code run-coldstart.sh}),
+ * each backend's children run on a thin class path, as an application would: {@code DIR/coldstart.jar}
+ * (the {@link ColdStart} class) plus the jars listed in {@code DIR/cp-<backend>.txt} (the backend
+ * module's runtime dependencies); the classes loaded are counted ({@code -Xlog:class+load}) and
+ * each library program is run again with an AppCDS archive made by one training run
+ * ({@code -XX:ArchiveClassesAtExit}), and the goals of issue #15 are checked.
  */
 public final class ColdStartRunner {
+    private static final List<String> BACKENDS = List.of("memory", "file", "redis", "s3");
+
     private ColdStartRunner() {
+    }
+
+    /** One kind of run: medians and the class count. */
+    private record Result(long wall, long cpu, long classes) {
     }
 
     /** Entry point. */
     public static void main(String[] args) throws Exception {
-        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        int runs = 5;
+        Path thin = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--thin")) {
+                thin = Path.of(args[++i]).toAbsolutePath();
+            } else {
+                runs = Integer.parseInt(args[i]);
+            }
+        }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path directory = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()),
                 "coldstart-");
         String redis = "127.0.0.1:" + BenchServers.redis().port();
         String s3 = BenchServers.s3().toString();
-        out.println("| backend | library (ms, median of " + runs + ") | raw client (ms) | difference (ms) |");
-        out.println("|---|---:|---:|---:|");
-        for (String backend : List.of("memory", "file", "redis", "s3")) {
+        Map<String, Result[]> results = new LinkedHashMap<>();
+        for (String backend : BACKENDS) {
             String where = switch (backend) {
                 case "file" -> directory.resolve(backend).toString();
                 case "redis" -> redis;
                 case "s3" -> s3;
                 default -> null;
             };
-            long library = median(runs, "library", backend, where);
-            long raw = median(runs, "raw", backend, where);
-            out.printf("| %s | %d | %d | %+d |%n", backend, library, raw, library - raw);
+            String classPath = thin == null ? System.getProperty("java.class.path")
+                    : thin.resolve("coldstart.jar") + java.io.File.pathSeparator
+                            + Files.readString(thin.resolve("cp-" + backend + ".txt")).trim();
+            Result library = measure(runs, classPath, List.of(), "library", backend, where, thin != null);
+            Result raw = measure(runs, classPath, List.of(), "raw", backend, where, thin != null);
+            Result cds = null;
+            if (thin != null) {
+                Path archive = thin.resolve(backend + ".jsa");
+                Files.deleteIfExists(archive);
+                run(classPath, List.of("-XX:ArchiveClassesAtExit=" + archive), "library", backend, where);
+                cds = measure(runs, classPath, List.of("-XX:SharedArchiveFile=" + archive), "library", backend, where,
+                        false);
+            }
+            results.put(backend, new Result[] {library, raw, cds});
         }
         BenchServers.stop();
+        print(out, runs, thin != null, results);
         System.exit(0);
     }
 
-    private static long median(int runs, String mode, String backend, String where) throws IOException,
-            InterruptedException {
-        List<Long> times = new ArrayList<>();
+    private static void print(PrintStream out, int runs, boolean thin, Map<String, Result[]> results) {
+        if (!thin) {
+            out.println("| backend | library (ms, median of " + runs + ") | raw client (ms) | difference (ms) |");
+            out.println("|---|---:|---:|---:|");
+            results.forEach((backend, r) -> out.printf("| %s | %d | %d | %+d |%n", backend, r[0].wall(), r[1].wall(),
+                    r[0].wall() - r[1].wall()));
+            return;
+        }
+        out.println("| backend | library wall / CPU (ms) | classes loaded | raw client wall / CPU (ms) | raw classes"
+                + " | difference wall / CPU (ms) | library with AppCDS wall / CPU (ms) | AppCDS ratio (wall) |");
+        out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
+        results.forEach((backend, r) -> out.printf("| %s | %d / %d | %,d | %d / %d | %,d | %+d / %+d | %d / %d | %.2f |%n",
+                backend, r[0].wall(), r[0].cpu(), r[0].classes(), r[1].wall(), r[1].cpu(), r[1].classes(),
+                r[0].wall() - r[1].wall(), r[0].cpu() - r[1].cpu(), r[2].wall(), r[2].cpu(),
+                (double) r[2].wall() / r[0].wall()));
+        out.println();
+        out.println("Medians of " + runs + " runs per cell; CPU = user + system time of the whole process.");
+        out.println();
+        out.println("| goal (issue #15) | target | measured | met |");
+        out.println("|---|---|---:|---|");
+        Result[] memory = results.get("memory");
+        goal(out, "memory, wall", "≤ 150 ms", memory[0].wall(), memory[0].wall() <= 150);
+        goal(out, "memory, CPU", "≤ 250 ms", memory[0].cpu(), memory[0].cpu() <= 250);
+        goal(out, "file, wall", "≤ 200 ms", results.get("file")[0].wall(), results.get("file")[0].wall() <= 200);
+        for (String backend : List.of("redis", "s3")) {
+            Result[] r = results.get(backend);
+            goal(out, backend + ", CPU over the raw client's", "≤ +50 ms", r[0].cpu() - r[1].cpu(),
+                    r[0].cpu() - r[1].cpu() <= 50);
+        }
+        for (String backend : BACKENDS) {
+            Result[] r = results.get(backend);
+            out.printf("| %s with AppCDS, wall | ≤ 0.60× without | %.2f× | %s |%n", backend,
+                    (double) r[2].wall() / r[0].wall(), r[2].wall() <= 0.6 * r[0].wall() ? "met" : "**not met**");
+        }
+        goal(out, "classes loaded, memory", "≤ 900", memory[0].classes(), memory[0].classes() <= 900);
+    }
+
+    private static void goal(PrintStream out, String what, String target, long measured, boolean met) {
+        out.printf("| %s | %s | %,d | %s |%n", what, target, measured, met ? "met" : "**not met**");
+    }
+
+    private static Result measure(int runs, String classPath, List<String> jvmOptions, String mode, String backend,
+            String where, boolean countClasses) throws IOException, InterruptedException {
+        List<Long> walls = new ArrayList<>();
+        List<Long> cpus = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), ColdStart.class.getName(), mode, backend));
-            if (where != null) {
-                command.add(where);
+            long[] result = run(classPath, jvmOptions, mode, backend, where);
+            walls.add(result[0]);
+            cpus.add(result[1]);
+        }
+        long classes = -1;
+        if (countClasses) {
+            Path log = Files.createTempFile("classes-", ".log");
+            List<String> options = new ArrayList<>(jvmOptions);
+            options.add("-Xlog:class+load:file=" + log);
+            run(classPath, options, mode, backend, where);
+            try (var lines = Files.lines(log)) {
+                classes = lines.count();
             }
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String result = null;
-            StringBuilder output = new StringBuilder();
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line; (line = reader.readLine()) != null; ) {
-                    output.append(line).append('\n');
-                    if (line.startsWith("coldstart ")) {
-                        result = line.substring("coldstart ".length());
-                    }
+            Files.deleteIfExists(log);
+        }
+        return new Result(median(walls), median(cpus), classes);
+    }
+
+    private static long median(List<Long> values) {
+        List<Long> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        return sorted.get(sorted.size() / 2);
+    }
+
+    /** One child JVM: {wall ms, CPU ms}. */
+    private static long[] run(String classPath, List<String> jvmOptions, String mode, String backend, String where)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", classPath, ColdStart.class.getName(), mode, backend));
+        if (where != null) {
+            command.add(where);
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String result = null;
+        StringBuilder output = new StringBuilder();
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                output.append(line).append('\n');
+                if (line.startsWith("coldstart ")) {
+                    result = line.substring("coldstart ".length());
                 }
             }
-            if (process.waitFor() != 0 || result == null) {
-                throw new IllegalStateException("cold start of " + mode + " " + backend + " failed:\n" + output);
-            }
-            times.add(Long.parseLong(result.trim()));
         }
-        Collections.sort(times);
-        return times.get(times.size() / 2);
+        if (process.waitFor() != 0 || result == null) {
+            throw new IllegalStateException("cold start of " + mode + " " + backend + " failed:\n" + output);
+        }
+        String[] parts = result.trim().split(" ");
+        return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
     }
 }
