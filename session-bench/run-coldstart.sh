@@ -23,7 +23,7 @@ for backend in memory file redis s3; do
   tr -d '\n' < "$out/cp-$backend.txt" > "$out/cp-$backend.tmp" && mv "$out/cp-$backend.tmp" "$out/cp-$backend.txt"
 done
 rm -f "$out/coldstart.jar"
-(cd session-bench/target/classes && jar cf "../coldstart/coldstart.jar" io/sessionbuddy/bench/ColdStart.class)
+(cd session-bench/target/classes && jar cf "../coldstart/coldstart.jar" io/sessionbuddy/bench/ColdStart.class io/sessionbuddy/bench/ColdStart\$*.class)
 {
   echo "Run on $(date -u +%Y-%m-%d), $(nproc) cores, $(java -version 2>&1 | head -1); thin class paths."
   echo

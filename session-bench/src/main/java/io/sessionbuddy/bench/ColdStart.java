@@ -88,43 +88,61 @@ public final class ColdStart {
     private static void raw(String backend, String where) throws Exception {
         byte[] record = "{\"session_id\":\"cold\",\"user_id\":\"user\",\"project_id\":\"project\"}"
                 .getBytes(StandardCharsets.UTF_8);
+        // one nested class per client: a thin class path holds only that backend's client, and
+        // the JVM loads a client's types when it verifies the code that uses them
         switch (backend) {
-            case "memory" -> {
-                Cache<String, byte[]> cache = Caffeine.newBuilder().maximumSize(100_000)
-                        .expireAfterWrite(Duration.ofHours(24)).build();
-                cache.put("cold", record);
-                require(cache.getIfPresent("cold"));
-            }
-            case "file" -> {
-                Path dir = Files.createDirectories(Path.of(where, "raw"));
-                Path temp = dir.resolve("cold.tmp");
-                try (var channel = java.nio.channels.FileChannel.open(temp, StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                    channel.write(java.nio.ByteBuffer.wrap(record));
-                    channel.force(true);
-                }
-                Files.move(temp, dir.resolve("cold"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                require(Files.readAllBytes(dir.resolve("cold")));
-            }
-            case "redis" -> {
-                RedisClient client = RedisClient.create("redis://" + where);
-                try (StatefulRedisConnection<String, String> connection = client.connect()) {
-                    connection.sync().set("cold", new String(record, StandardCharsets.UTF_8), SetArgs.Builder.px(86_400_000));
-                    require(connection.sync().get("cold"));
-                } finally {
-                    client.shutdown();
-                }
-            }
-            case "s3" -> {
-                try (S3Client client = S3Client.builder().endpointOverride(URI.create(where)).forcePathStyle(true)
-                        .region(Region.US_EAST_1).credentialsProvider(StaticCredentialsProvider.create(
-                                AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-                        .httpClientBuilder(Apache5HttpClient.builder()).build()) {
-                    client.putObject(b -> b.bucket("bench").key("cold"), RequestBody.fromBytes(record));
-                    require(client.getObjectAsBytes(b -> b.bucket("bench").key("cold")).asByteArray());
-                }
-            }
+            case "memory" -> RawMemory.run(record);
+            case "file" -> RawFile.run(record, where);
+            case "redis" -> RawRedis.run(record, where);
+            case "s3" -> RawS3.run(record, where);
             default -> throw new IllegalArgumentException(backend);
+        }
+    }
+
+    private static final class RawMemory {
+        static void run(byte[] record) {
+            Cache<String, byte[]> cache = Caffeine.newBuilder().maximumSize(100_000)
+                    .expireAfterWrite(Duration.ofHours(24)).build();
+            cache.put("cold", record);
+            require(cache.getIfPresent("cold"));
+        }
+    }
+
+    private static final class RawFile {
+        static void run(byte[] record, String where) throws Exception {
+            Path dir = Files.createDirectories(Path.of(where, "raw"));
+            Path temp = dir.resolve("cold.tmp");
+            try (var channel = java.nio.channels.FileChannel.open(temp, StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                channel.write(java.nio.ByteBuffer.wrap(record));
+                channel.force(true);
+            }
+            Files.move(temp, dir.resolve("cold"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            require(Files.readAllBytes(dir.resolve("cold")));
+        }
+    }
+
+    private static final class RawRedis {
+        static void run(byte[] record, String where) {
+            RedisClient client = RedisClient.create("redis://" + where);
+            try (StatefulRedisConnection<String, String> connection = client.connect()) {
+                connection.sync().set("cold", new String(record, StandardCharsets.UTF_8), SetArgs.Builder.px(86_400_000));
+                require(connection.sync().get("cold"));
+            } finally {
+                client.shutdown();
+            }
+        }
+    }
+
+    private static final class RawS3 {
+        static void run(byte[] record, String where) {
+            try (S3Client client = S3Client.builder().endpointOverride(URI.create(where)).forcePathStyle(true)
+                    .region(Region.US_EAST_1).credentialsProvider(StaticCredentialsProvider.create(
+                            AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                    .httpClientBuilder(Apache5HttpClient.builder()).build()) {
+                client.putObject(b -> b.bucket("bench").key("cold"), RequestBody.fromBytes(record));
+                require(client.getObjectAsBytes(b -> b.bucket("bench").key("cold")).asByteArray());
+            }
         }
     }
 
