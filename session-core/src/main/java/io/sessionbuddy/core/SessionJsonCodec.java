@@ -135,8 +135,8 @@ public final class SessionJsonCodec {
             json.writeStringField(SESSION_ID, state.sessionId());
             json.writeStringField(USER_ID, state.userId());
             json.writeStringField(PROJECT_ID, state.projectId());
-            json.writeStringField(CREATED_AT, state.createdAt().toString());
-            json.writeStringField(LAST_ACTIVITY, state.lastActivity().toString());
+            json.writeStringField(CREATED_AT, formatTimestamp(state.createdAt()));
+            json.writeStringField(LAST_ACTIVITY, formatTimestamp(state.lastActivity()));
             json.writeArrayFieldStart(PERMISSIONS);
             for (String permission : state.permissions()) {
                 json.writeString(permission);
@@ -154,7 +154,7 @@ public final class SessionJsonCodec {
                 JsonSupport.writeTree(json, objects[i]);
             }
             if (state.expiresAt() != null) {
-                json.writeStringField(EXPIRES_AT, state.expiresAt().toString());
+                json.writeStringField(EXPIRES_AT, formatTimestamp(state.expiresAt()));
             }
             json.writeNumberField(VERSION, state.version());
             for (Map.Entry<String, JsonNode> extra : state.extraFields().properties()) {
@@ -218,8 +218,8 @@ public final class SessionJsonCodec {
         node.put(SESSION_ID, state.sessionId());
         node.put(USER_ID, state.userId());
         node.put(PROJECT_ID, state.projectId());
-        node.put(CREATED_AT, state.createdAt().toString());
-        node.put(LAST_ACTIVITY, state.lastActivity().toString());
+        node.put(CREATED_AT, formatTimestamp(state.createdAt()));
+        node.put(LAST_ACTIVITY, formatTimestamp(state.lastActivity()));
         ArrayNode permissions = node.putArray(PERMISSIONS);
         state.permissions().forEach(permissions::add);
         node.putArray(CONVERSATION_HISTORY).addAll(state.conversationHistory()); // shared: read-only
@@ -228,7 +228,7 @@ public final class SessionJsonCodec {
         node.set(LLM_PROVIDER_CONFIGS, state.llmProviderConfigs());
         node.set(METADATA, state.metadata());
         if (state.expiresAt() != null) {
-            node.put(EXPIRES_AT, state.expiresAt().toString());
+            node.put(EXPIRES_AT, formatTimestamp(state.expiresAt()));
         }
         node.put(VERSION, state.version());
         node.setAll(state.extraFields());
@@ -355,6 +355,51 @@ public final class SessionJsonCodec {
         }
         long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
         return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second - offsetSeconds, nanos);
+    }
+
+    /**
+     * {@link Instant#toString()}, the same characters, without {@code DateTimeFormatter} (which
+     * allocates on every call, and whose classes are a block of the start-up): years 0 to 9999 are
+     * written here, others by {@code Instant.toString}. The fraction is written in groups of three
+     * digits, as many as needed (none, millis, micros, nanos).
+     */
+    static String formatTimestamp(Instant instant) {
+        long seconds = instant.getEpochSecond();
+        if (seconds < -62_167_219_200L || seconds > 253_402_300_799L) { // before 0000-01-01 or after 9999-12-31
+            return instant.toString();
+        }
+        long day = Math.floorDiv(seconds, 86_400);
+        int secondOfDay = Math.floorMod(seconds, 86_400);
+        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(day);
+        int nano = instant.getNano();
+        char[] text = new char[nano == 0 ? 20 : nano % 1_000_000 == 0 ? 24 : nano % 1000 == 0 ? 27 : 30];
+        put(text, 0, date.getYear(), 4);
+        text[4] = '-';
+        put(text, 5, date.getMonthValue(), 2);
+        text[7] = '-';
+        put(text, 8, date.getDayOfMonth(), 2);
+        text[10] = 'T';
+        put(text, 11, secondOfDay / 3600, 2);
+        text[13] = ':';
+        put(text, 14, secondOfDay / 60 % 60, 2);
+        text[16] = ':';
+        put(text, 17, secondOfDay % 60, 2);
+        int end = 19;
+        if (nano != 0) {
+            text[end++] = '.';
+            int digits = text.length - 21;
+            put(text, end, nano / (digits == 3 ? 1_000_000 : digits == 6 ? 1000 : 1), digits);
+            end += digits;
+        }
+        text[end] = 'Z';
+        return new String(text);
+    }
+
+    private static void put(char[] text, int at, int value, int digits) {
+        for (int i = at + digits - 1; i >= at; i--) {
+            text[i] = (char) ('0' + value % 10);
+            value /= 10;
+        }
     }
 
     /** The decimal number of {@code count} ASCII digits at {@code start}, or -1. */

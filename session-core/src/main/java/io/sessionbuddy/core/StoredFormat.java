@@ -62,6 +62,24 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
         }
     }
 
+    /**
+     * Written out rather than generated: a record's generated {@code equals} bootstraps method
+     * handles on first use (tens of milliseconds), and this one runs on every start.
+     */
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof StoredFormat o && compression == o.compression
+                && compressionThresholdBytes == o.compressionThresholdBytes && maxSessionBytes == o.maxSessionBytes
+                && maxDecodedBytes == o.maxDecodedBytes && keyRing.equals(o.keyRing)
+                && encryptionRequired == o.encryptionRequired && writeVersion == o.writeVersion;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing,
+                encryptionRequired, writeVersion);
+    }
+
     /** A format writing the newest envelope version. */
     public StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
             int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired) {

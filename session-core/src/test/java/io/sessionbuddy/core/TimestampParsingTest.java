@@ -62,4 +62,27 @@ class TimestampParsingTest {
         assertThat(SessionJsonCodec.parseTimestamp("2026-01-01T00:00:00+01:00"))
                 .isEqualTo(Instant.parse("2025-12-31T23:00:00Z"));
     }
+
+    @Test
+    void theHandWrittenFormatterWritesWhatInstantToStringWrites() {
+        Random random = new Random(17);
+        List<Instant> instants = new java.util.ArrayList<>(List.of(Instant.EPOCH, Instant.MIN, Instant.MAX,
+                Instant.parse("0000-01-01T00:00:00Z"), Instant.parse("9999-12-31T23:59:59.999999999Z"),
+                Instant.parse("-0001-12-31T23:59:59Z"), Instant.parse("+10000-01-01T00:00:00Z"),
+                Instant.parse("1969-12-31T23:59:59.5Z"), Instant.parse("2026-11-27T09:15:00.120Z"),
+                Instant.parse("2026-11-27T09:15:00.000120Z"), Instant.parse("2026-11-27T09:15:00.000000120Z")));
+        for (int i = 0; i < 50_000; i++) {
+            long seconds = random.nextLong() % 400_000_000_000L;
+            int nanos = switch (random.nextInt(4)) {
+                case 0 -> 0;
+                case 1 -> random.nextInt(1000) * 1_000_000;
+                case 2 -> random.nextInt(1_000_000) * 1000;
+                default -> random.nextInt(1_000_000_000);
+            };
+            instants.add(Instant.ofEpochSecond(seconds, nanos));
+        }
+        for (Instant instant : instants) {
+            assertThat(SessionJsonCodec.formatTimestamp(instant)).as("%s", instant).isEqualTo(instant.toString());
+        }
+    }
 }
