@@ -85,6 +85,40 @@ final class DirectoryLocks {
         }
     }
 
+    /**
+     * Closes the lock file before a checkpoint (CRaC, Lambda SnapStart) once no write holds a lock:
+     * every stripe is taken first, so a write in progress finishes, and later writes wait. The next
+     * write opens the file again.
+     */
+    void closeForCheckpoint() {
+        for (ReentrantLock stripe : stripes) {
+            stripe.lock();
+        }
+        try {
+            synchronized (channelGuard) {
+                if (channel != null) {
+                    try {
+                        channel.close(); // this thread holds no region lock: none is held at all now
+                    } catch (IOException e) {
+                        // closed or not, a fresh channel is opened on the next write
+                    }
+                    channel = null;
+                }
+            }
+        } finally {
+            for (ReentrantLock stripe : stripes) {
+                stripe.unlock();
+            }
+        }
+    }
+
+    /** Whether the lock file is open (for tests). */
+    boolean isLockFileOpen() {
+        synchronized (channelGuard) {
+            return channel != null && channel.isOpen();
+        }
+    }
+
     /** Runs {@code action} holding the lock of {@code id}, in this JVM and against other processes. */
     <T> T withLock(String id, FileSessionStorage.IoAction<T> action) throws IOException {
         int stripe = Math.floorMod(id.hashCode(), STRIPES);

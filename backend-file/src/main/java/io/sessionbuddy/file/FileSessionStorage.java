@@ -73,8 +73,12 @@ import org.slf4j.LoggerFactory;
  * {@link SessionStorageException} naming the path, and the previous version stays intact.
  *
  * <p>File I/O runs on the calling thread; the returned futures are already complete.
+ *
+ * <p><b>Snapshot and restore</b> (CRaC, AWS Lambda SnapStart): the storage registers itself with
+ * {@code org.crac}'s global context; before a checkpoint it waits for writes in progress and closes
+ * its lock file (an open file fails a CRaC checkpoint), which the next write opens again.
  */
-public final class FileSessionStorage extends AbstractSessionStorage {
+public final class FileSessionStorage extends AbstractSessionStorage implements org.crac.Resource {
     /** The default base directory. */
     public static final Path DEFAULT_DIRECTORY = Path.of("sessions");
     /** The default namespace. */
@@ -119,7 +123,27 @@ public final class FileSessionStorage extends AbstractSessionStorage {
         }
         this.locks = DirectoryLocks.acquire(lockDir.resolve(LOCK_FILE), fileAttributes(false));
         removeOrphanTempFiles();
+        org.crac.Core.getGlobalContext().register(this); // held weakly: this storage keeps it alive
         LOG.debug("file session store at {}", root);
+    }
+
+    /**
+     * Before a checkpoint: waits for writes in progress and closes the lock file (shared by every
+     * storage on this directory in the JVM); the next write opens it again.
+     */
+    @Override
+    public void beforeCheckpoint(org.crac.Context<? extends org.crac.Resource> context) {
+        locks.closeForCheckpoint();
+    }
+
+    /** Nothing to do: the next write opens the lock file. */
+    @Override
+    public void afterRestore(org.crac.Context<? extends org.crac.Resource> context) {
+    }
+
+    /** Whether the lock file is open now (for tests). */
+    boolean isLockFileOpen() {
+        return locks.isLockFileOpen();
     }
 
     /** A builder for a store under {@code directory}. */

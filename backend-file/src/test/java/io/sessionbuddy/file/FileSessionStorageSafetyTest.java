@@ -256,6 +256,45 @@ class FileSessionStorageSafetyTest {
     }
 
     @Test
+    void aCheckpointClosesTheLockFileAndWritesAfterTheRestoreOpenItAgain() throws IOException {
+        try (FileSessionStorage storage = FileSessionStorage.builder(directory).build()) {
+            storage.storeSession(session("before-snapshot", "u"), null).join();
+            assertThat(storage.isLockFileOpen()).isTrue();
+            assertThat(openFiles()).anyMatch(f -> f.endsWith(".lock"));
+
+            storage.beforeCheckpoint(null);
+            assertThat(storage.isLockFileOpen()).isFalse();
+            assertThat(openFiles()).noneMatch(f -> f.endsWith(".lock"));
+            storage.afterRestore(null);
+
+            assertThat(storage.storeSession(session("after-restore", "u"), null).join()).isTrue();
+            assertThat(storage.isLockFileOpen()).isTrue();
+            assertThat(storage.retrieveSession("before-snapshot").join()).isPresent();
+            assertThat(storage.retrieveSession("after-restore").join()).isPresent();
+            assertThat(storage.listSessions("u", null).join()).containsExactly("after-restore", "before-snapshot");
+        }
+    }
+
+    /** The files this JVM has open (Linux: /proc/self/fd), or none where that cannot be read. */
+    private static List<String> openFiles() throws IOException {
+        Path fds = Path.of("/proc/self/fd");
+        List<String> files = new ArrayList<>();
+        if (!Files.isDirectory(fds)) {
+            return files;
+        }
+        try (Stream<Path> entries = Files.list(fds)) {
+            for (Path fd : (Iterable<Path>) entries::iterator) {
+                try {
+                    files.add(Files.readSymbolicLink(fd).toString());
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return files;
+    }
+
+    @Test
     void namespacesAreIsolated() {
         try (FileSessionStorage a = FileSessionStorage.builder(directory).namespace("a").build();
                 FileSessionStorage b = FileSessionStorage.builder(directory).namespace("b").build()) {

@@ -69,8 +69,13 @@ import org.slf4j.LoggerFactory;
  * <p>Commands fail with {@link SessionStorageException} after the configured timeout while Redis is
  * unreachable and work again, without a restart, once it is back. Passwords never appear in logs or
  * messages.
+ *
+ * <p><b>Snapshot and restore</b> (CRaC, AWS Lambda SnapStart): the storage registers itself with
+ * {@code org.crac}'s global context. Before a checkpoint it closes its connection; after a restore
+ * the first call connects again (on the calling thread, bounded by the timeout), so no connection
+ * made before the snapshot is ever reused by a restored copy.
  */
-public final class RedisSessionStorage extends AbstractSessionStorage {
+public final class RedisSessionStorage extends AbstractSessionStorage implements org.crac.Resource {
     /** The default namespace. */
     public static final String DEFAULT_NAMESPACE = "session";
     /** The default command timeout. */
@@ -94,6 +99,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
     private volatile RedisClusterAsyncCommands<String, byte[]> connected;
     private volatile String lastConnectFailure = "not connected yet";
     private final java.util.concurrent.atomic.AtomicBoolean connecting = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Between {@link #beforeCheckpoint} and the first call after it: the connection was closed on purpose. */
+    private volatile boolean checkpointed;
+    private final Object checkpointLock = new Object();
     private final boolean cluster;
     private final Duration commandTimeout;
     private final int waitForReplicas;
@@ -116,6 +124,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         this.where = where;
         this.commandTimeout = builder.timeout;
         this.waitForReplicas = builder.waitForReplicas;
+        org.crac.Core.getGlobalContext().register(this); // held weakly: this storage keeps it alive
         try {
             adopt(connector.get());
         } catch (RuntimeException e) {
@@ -159,9 +168,61 @@ public final class RedisSessionStorage extends AbstractSessionStorage {
         if (commands != null) {
             return commands;
         }
+        if (checkpointed) {
+            return reconnectAfterRestore();
+        }
         connectInBackground();
         throw failure(null, "not connected to " + where + " yet (connecting in the background): "
                 + lastConnectFailure, null);
+    }
+
+    /**
+     * Closes the connection before a checkpoint (CRaC, Lambda SnapStart): a restored copy must not
+     * use a socket of the process that was snapshotted. Calls made until {@link #afterRestore} (or
+     * the first call after it) connect again.
+     */
+    @Override
+    public void beforeCheckpoint(org.crac.Context<? extends org.crac.Resource> context) {
+        synchronized (checkpointLock) {
+            checkpointed = true;
+            StatefulConnection<String, byte[]> open = connection;
+            connected = null;
+            connection = null;
+            if (open != null) {
+                open.close();
+            }
+        }
+        LOG.info("[{}] connection to {} closed for a checkpoint", RedisStorageProvider.NAME, where);
+    }
+
+    /** Nothing to do at once: the first call after a restore connects (see {@link #beforeCheckpoint}). */
+    @Override
+    public void afterRestore(org.crac.Context<? extends org.crac.Resource> context) {
+        LOG.info("[{}] restored: the next call connects to {}", RedisStorageProvider.NAME, where);
+    }
+
+    /** The first call after a checkpoint connects on its own thread, once; others wait for it. */
+    private RedisClusterAsyncCommands<String, byte[]> reconnectAfterRestore() {
+        synchronized (checkpointLock) {
+            RedisClusterAsyncCommands<String, byte[]> commands = connected;
+            if (commands != null) {
+                return commands;
+            }
+            if (isClosed()) {
+                throw failure(null, "the storage is closed", null);
+            }
+            try {
+                adopt(connector.get());
+                checkpointed = false;
+                LOG.info("[{}] connected to {} again after a restore", RedisStorageProvider.NAME, where);
+                return connected;
+            } catch (RuntimeException e) {
+                lastConnectFailure = Builder.describeFailure(e);
+                checkpointed = false; // from now on as any lost connection: retried in the background
+                connectInBackground();
+                throw failure(null, "cannot reconnect to " + where + " after a restore: " + lastConnectFailure, e);
+            }
+        }
     }
 
     /** Tries to connect until it succeeds or the storage is closed, backing off up to 2 s. */

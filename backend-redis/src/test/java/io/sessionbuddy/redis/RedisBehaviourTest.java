@@ -60,6 +60,44 @@ class RedisBehaviourTest {
     }
 
     @Test
+    @Timeout(60)
+    void aCheckpointClosesTheConnectionAndTheFirstCallAfterTheRestoreConnectsAgain() throws Exception {
+        io.lettuce.core.RedisClient rawClient = io.lettuce.core.RedisClient.create(server.uri());
+        try (RedisSessionStorage storage = RedisSessionStorage.builder().uri(server.uri()).build();
+                var raw = rawClient.connect()) {
+            storage.storeSession(session("before-snapshot", "u"), null).join();
+            long clients = connectedClients(raw);
+
+            storage.beforeCheckpoint(null);
+            awaitClients(raw, clients - 1);
+            storage.afterRestore(null);
+
+            assertThat(storage.storeSession(session("after-restore", "u"), null).join()).isTrue();
+            assertThat(storage.retrieveSession("before-snapshot").join()).isPresent();
+            assertThat(storage.retrieveSession("after-restore").join()).isPresent();
+            assertThat(storage.listSessions("u", null).join()).containsExactly("after-restore", "before-snapshot");
+            awaitClients(raw, clients);
+        } finally {
+            rawClient.shutdown();
+        }
+    }
+
+    private static long connectedClients(io.lettuce.core.api.StatefulRedisConnection<String, String> raw) {
+        return raw.sync().info("clients").lines().filter(l -> l.startsWith("connected_clients:"))
+                .mapToLong(l -> Long.parseLong(l.substring("connected_clients:".length()).trim())).findFirst()
+                .orElseThrow();
+    }
+
+    private static void awaitClients(io.lettuce.core.api.StatefulRedisConnection<String, String> raw, long expected)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (connectedClients(raw) != expected && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(connectedClients(raw)).isEqualTo(expected);
+    }
+
+    @Test
     void poisonRecordsFailOnlyTheCallsThatReadThemAndListingAndCleanupGoOn() {
         try (SessionStorage storage = open(server, Map.of("namespace", "poison"))) {
             storage.storeSession(session("good", "alice"), Duration.ofMinutes(5)).join();

@@ -63,8 +63,13 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * <p>Calls are synchronous on the calling thread (the SDK's Apache 5 HTTP client); the returned
  * futures are already complete.
+ *
+ * <p><b>Snapshot and restore</b> (CRaC, AWS Lambda SnapStart): the storage registers itself with
+ * {@code org.crac}'s global context; before a checkpoint it closes the S3 client it made (from the
+ * provider's settings) and makes a new one on the first call after the restore. A client given to
+ * {@link #builder} is left to the application.
  */
-public final class S3SessionStorage extends AbstractSessionStorage {
+public final class S3SessionStorage extends AbstractSessionStorage implements org.crac.Resource {
     /** The default key prefix. */
     public static final String DEFAULT_PREFIX = "session-buddy";
     /** The default namespace. */
@@ -83,8 +88,11 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Logger LOG = LoggerFactory.getLogger(S3SessionStorage.class);
 
-    private final S3Client s3;
+    private volatile S3Client s3;
     private final boolean ownsClient;
+    /** Makes the client again after a restore; {@code null} for a client the caller gave (theirs to manage). */
+    private final java.util.function.Supplier<S3Client> clientFactory;
+    private final Object clientLock = new Object();
     private final String bucket;
     private final String sessionsPrefix;
     private final String usersPrefix;
@@ -97,6 +105,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                 (builder.prefix.isEmpty() ? "" : builder.prefix + "/") + builder.namespace);
         this.s3 = builder.client;
         this.ownsClient = builder.ownsClient;
+        this.clientFactory = builder.ownsClient ? builder.clientFactory : null;
         this.bucket = builder.bucket;
         String base = (builder.prefix.isEmpty() ? "" : builder.prefix + "/") + builder.namespace + "/";
         this.sessionsPrefix = base + "sessions/";
@@ -117,6 +126,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             LOG.warn("[s3] cannot reach bucket {} yet ({}); its checks run on the first call that reaches it",
                     bucket, e.getMessage());
         }
+        org.crac.Core.getGlobalContext().register(this); // held weakly: this storage keeps it alive
     }
 
     /** Whether a start-up check failed because the endpoint could not be reached (not a wrong setting). */
@@ -237,7 +247,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
 
     /** The object, or {@code null} when absent; a body larger than any record this store writes is not read. */
     private ResponseBytes<GetObjectResponse> getBounded(String sessionId) {
-        try (software.amazon.awssdk.core.ResponseInputStream<GetObjectResponse> object = s3.getObject(
+        try (software.amazon.awssdk.core.ResponseInputStream<GetObjectResponse> object = s3().getObject(
                 GetObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build())) {
             GetObjectResponse response = object.response();
             Long length = response.contentLength();
@@ -268,7 +278,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
             if (old.isEmpty()) {
                 return false;
             }
-            s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
+            s3().deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
             deleteQuietly(usersPrefix + old.get().metadata().get(META_USER) + "/" + sessionId);
             deleteQuietly(projectsPrefix + old.get().metadata().get(META_PROJECT) + "/" + sessionId);
             try {
@@ -353,7 +363,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                     if (conditionalWrites) {
                         delete.ifMatch(head.get().eTag());
                     }
-                    s3.deleteObject(delete.build());
+                    s3().deleteObject(delete.build());
                     removed++;
                 } catch (S3Exception e) {
                     if (e.statusCode() != 412 && e.statusCode() != 404) {
@@ -375,15 +385,64 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     @Override
     protected CompletableFuture<Boolean> doPing() {
         return call(null, "check the bucket", () -> {
-            s3.headBucket(b -> b.bucket(bucket));
+            s3().headBucket(b -> b.bucket(bucket));
             return true;
         });
+    }
+
+    /** The client; after a checkpoint closed it, the first call makes a new one. */
+    private S3Client s3() {
+        S3Client client = s3;
+        if (client != null) {
+            return client;
+        }
+        synchronized (clientLock) {
+            if (s3 == null) {
+                s3 = clientFactory.get();
+                LOG.info("[s3] new client for bucket {} after a restore", bucket);
+            }
+            return s3;
+        }
+    }
+
+    /**
+     * Before a checkpoint (CRaC, Lambda SnapStart): closes the client the storage made (its HTTP
+     * connection pool: a restored copy must not reuse a socket of the snapshotted process); the first
+     * call after the restore makes a new one. A client given to {@link #builder} is the caller's to
+     * close and reopen: left as it is.
+     */
+    @Override
+    public void beforeCheckpoint(org.crac.Context<? extends org.crac.Resource> context) {
+        if (clientFactory == null) {
+            LOG.info("[s3] checkpoint: the S3 client was given by the application, which closes and reopens it");
+            return;
+        }
+        synchronized (clientLock) {
+            S3Client open = s3;
+            s3 = null;
+            if (open != null) {
+                open.close();
+            }
+        }
+    }
+
+    /** Nothing to do at once: the first call after a restore makes a new client. */
+    @Override
+    public void afterRestore(org.crac.Context<? extends org.crac.Resource> context) {
+    }
+
+    /** The client held now, {@code null} between a checkpoint and the next call (for tests). */
+    S3Client heldClient() {
+        return s3;
     }
 
     @Override
     protected void doClose() {
         if (ownsClient) {
-            s3.close();
+            S3Client open = s3;
+            if (open != null) {
+                open.close();
+            }
         }
     }
 
@@ -401,12 +460,12 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         if (ifMatch != null) {
             request.ifMatch(ifMatch);
         }
-        s3.putObject(request.build(), RequestBody.fromBytes(record));
+        s3().putObject(request.build(), RequestBody.fromBytes(record));
     }
 
     private Optional<HeadObjectResponse> head(String id) {
         try {
-            return Optional.of(s3.headObject(b -> b.bucket(bucket).key(dataKey(id))));
+            return Optional.of(s3().headObject(b -> b.bucket(bucket).key(dataKey(id))));
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
                 return Optional.empty();
@@ -485,7 +544,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     /** The ids of the objects directly under {@code prefix}, with their last-modified times. */
     private Map<String, Instant> idsUnder(String prefix) {
         Map<String, Instant> ids = new LinkedHashMap<>();
-        for (S3Object object : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
+        for (S3Object object : s3().listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
                 .build()).contents()) {
             String id = object.key().substring(prefix.length());
             if (SessionIds.isValid(id)) {
@@ -519,7 +578,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     }
 
     private void putMarker(String key) {
-        s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).build(), RequestBody.fromString("1"));
+        s3().putObject(PutObjectRequest.builder().bucket(bucket).key(key).build(), RequestBody.fromString("1"));
     }
 
     private void removeMovedMarkers(String id, HeadObjectResponse previous, SessionState next) {
@@ -540,7 +599,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
     private void sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, java.util.Set<String> damaged,
             String metaKey) {
         java.util.Set<String> present = new java.util.HashSet<>();
-        for (S3Object object : s3.listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
+        for (S3Object object : s3().listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
                 .build()).contents()) {
             String rest = object.key().substring(prefix.length());
             int slash = rest.indexOf('/');
@@ -577,7 +636,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
 
     private void deleteQuietly(String key) {
         try {
-            s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build());
+            s3().deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build());
         } catch (SdkException e) {
             LOG.warn("[s3] could not remove index entry s3://{}/{}: {}", bucket, key, e.getMessage());
         }
@@ -587,7 +646,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
 
     private void checkBucket(String base) {
         try {
-            s3.headBucket(b -> b.bucket(bucket));
+            s3().headBucket(b -> b.bucket(bucket));
         } catch (S3Exception e) {
             String reason = switch (e.statusCode()) {
                 case 404 -> "the bucket does not exist";
@@ -612,10 +671,10 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         // cannot be mistaken for the answer.)
         String probe = base + ".probe/" + UUID.randomUUID();
         try {
-            s3.putObject(PutObjectRequest.builder().bucket(bucket).key(probe).build(), RequestBody.fromString("probe"));
+            s3().putObject(PutObjectRequest.builder().bucket(bucket).key(probe).build(), RequestBody.fromString("probe"));
             boolean honoured;
             try {
-                s3.putObject(PutObjectRequest.builder().bucket(bucket).key(probe).ifNoneMatch("*").build(),
+                s3().putObject(PutObjectRequest.builder().bucket(bucket).key(probe).ifNoneMatch("*").build(),
                         RequestBody.fromString("probe"));
                 honoured = false;
             } catch (S3Exception e) {
@@ -634,7 +693,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
                     + " (check that the IAM policy allows s3:PutObject): " + describe(e), e);
         } finally {
             try {
-                s3.deleteObject(b -> b.bucket(bucket).key(probe));
+                s3().deleteObject(b -> b.bucket(bucket).key(probe));
             } catch (SdkException e) {
                 LOG.debug("could not delete probe object {}", probe, e);
             }
@@ -722,6 +781,7 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         private final S3Client client;
         private final String bucket;
         private boolean ownsClient;
+        private java.util.function.Supplier<S3Client> clientFactory;
         private String prefix = DEFAULT_PREFIX;
         private String namespace = DEFAULT_NAMESPACE;
         private boolean conditionalWrites = true;
@@ -786,6 +846,12 @@ public final class S3SessionStorage extends AbstractSessionStorage {
         /** Whether {@link S3SessionStorage#close()} closes the client (the provider's own client). */
         Builder ownsClient(boolean value) {
             ownsClient = value;
+            return this;
+        }
+
+        /** How to make the owned client again after a checkpoint closed it (the provider's settings). */
+        Builder clientFactory(java.util.function.Supplier<S3Client> value) {
+            clientFactory = value;
             return this;
         }
 

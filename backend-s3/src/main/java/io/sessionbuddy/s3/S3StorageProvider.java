@@ -50,6 +50,7 @@ public final class S3StorageProvider implements StorageProvider {
         S3Client client = client(settings);
         return S3SessionStorage.builder(client, bucket)
                 .ownsClient(true)
+                .clientFactory(() -> client(settings))
                 .prefix(prefix)
                 .namespace(namespace)
                 .conditionalWrites(conditional)

@@ -112,6 +112,28 @@ class S3BehaviourTest {
     }
 
     @Test
+    void aCheckpointClosesTheClientAndTheFirstCallAfterTheRestoreMakesANewOne() {
+        try (S3SessionStorage storage = (S3SessionStorage) open(Map.of("namespace", "checkpoint"))) {
+            storage.storeSession(session("before-snapshot", "u"), null).join();
+            software.amazon.awssdk.services.s3.S3Client before = storage.heldClient();
+            assertThat(before).isNotNull();
+
+            storage.beforeCheckpoint(null);
+            assertThat(storage.heldClient()).isNull();
+            // a closed client refuses work (its timers are shut down, its connection pool too)
+            assertThatThrownBy(() -> before.headBucket(b -> b.bucket("sessions"))).as("the old client is closed")
+                    .isInstanceOfAny(IllegalStateException.class, java.util.concurrent.RejectedExecutionException.class);
+            storage.afterRestore(null);
+
+            assertThat(storage.storeSession(session("after-restore", "u"), null).join()).isTrue();
+            assertThat(storage.heldClient()).isNotNull().isNotSameAs(before);
+            assertThat(storage.retrieveSession("before-snapshot").join()).isPresent();
+            assertThat(storage.retrieveSession("after-restore").join()).isPresent();
+            assertThat(storage.listSessions("u", null).join()).containsExactly("after-restore", "before-snapshot");
+        }
+    }
+
+    @Test
     void serviceLoaderFindsTheS3Provider() {
         assertThat(StorageProviders.discover()).extracting(StorageProvider::name).contains("s3");
     }
