@@ -3,7 +3,7 @@ package io.sessionbuddy.file;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.spi.ReadOnlySessionStorage;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

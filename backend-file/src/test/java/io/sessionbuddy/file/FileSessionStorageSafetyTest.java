@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionBuddyConfig;
-import io.sessionbuddy.core.SessionRecordCodec;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.SessionRecordCodec;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.nio.charset.StandardCharsets;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;

@@ -1,7 +1,7 @@
 package io.sessionbuddy.file;
 
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
 import io.sessionbuddy.testkit.BytesSessionStorageContract;
 import java.nio.file.Files;

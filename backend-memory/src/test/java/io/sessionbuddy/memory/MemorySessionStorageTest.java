@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.testkit.SessionStorageContract;
 import java.time.Clock;
 import java.time.Duration;

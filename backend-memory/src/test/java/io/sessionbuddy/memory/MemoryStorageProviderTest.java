@@ -3,7 +3,7 @@ package io.sessionbuddy.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionState;
@@ -87,7 +87,7 @@ class MemoryStorageProviderTest {
 
     @Test
     void deprecationsAreInStatsTooNotOnlyInTheLog() {
-        io.sessionbuddy.core.SessionBuddyConfig config = new io.sessionbuddy.core.ConfigLoader(Map.of(), Map.of())
+        io.sessionbuddy.core.SessionBuddyConfig config = new io.sessionbuddy.core.config.ConfigLoader(Map.of(), Map.of())
                 .parse("{\"storage_backend\": \"acb\", \"backends\": {\"acb\": {\"cache_type\": \"memory\"}}}",
                         "old.json");
         try (SessionBuddy buddy = SessionBuddy.open(config)) {

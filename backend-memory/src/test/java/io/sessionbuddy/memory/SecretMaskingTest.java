@@ -2,7 +2,7 @@ package io.sessionbuddy.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionManager;

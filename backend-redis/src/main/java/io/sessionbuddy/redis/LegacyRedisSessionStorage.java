@@ -11,7 +11,7 @@ import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.spi.ReadOnlySessionStorage;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;

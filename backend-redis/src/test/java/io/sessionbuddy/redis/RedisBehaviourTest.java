@@ -3,7 +3,7 @@ package io.sessionbuddy.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionState;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
 import io.lettuce.core.cluster.SlotHash;
 import io.sessionbuddy.core.SessionState;

@@ -3,7 +3,7 @@ package io.sessionbuddy.redis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.testkit.BytesSessionStorageContract;

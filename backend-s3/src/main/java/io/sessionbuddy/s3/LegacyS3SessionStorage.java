@@ -2,7 +2,7 @@ package io.sessionbuddy.s3;
 
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionState;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.spi.ReadOnlySessionStorage;
 import java.time.Clock;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionOutcomeUnknownException;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;

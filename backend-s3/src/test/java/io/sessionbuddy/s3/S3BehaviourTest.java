@@ -3,14 +3,14 @@ package io.sessionbuddy.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.sessionbuddy.core.Compression;
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.format.Compression;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.SessionStorageException;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.spi.BackendSettings;
 import io.sessionbuddy.spi.SessionBuddy;
 import io.sessionbuddy.spi.StorageProvider;

@@ -1,7 +1,7 @@
 package io.sessionbuddy.s3;
 
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.testkit.RawRecords;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;

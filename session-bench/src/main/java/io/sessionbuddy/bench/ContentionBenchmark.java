@@ -58,7 +58,7 @@ public class ContentionBenchmark {
         manager = new SessionManager(storage, SessionBuddyConfig.defaults(), Clock.systemUTC());
         id = manager.createSession("user", "project", Map.of("counter", 0), null).join();
         SessionState state = manager.getSession(id).join().orElseThrow();
-        record = new io.sessionbuddy.core.SessionRecordCodec(io.sessionbuddy.core.StoredFormat.defaults())
+        record = new io.sessionbuddy.core.format.SessionRecordCodec(io.sessionbuddy.core.format.StoredFormat.defaults())
                 .encode(state, "raw");
         if (backend.equals("redis")) {
             connection = client.connect(io.lettuce.core.codec.RedisCodec.of(io.lettuce.core.codec.StringCodec.UTF8,

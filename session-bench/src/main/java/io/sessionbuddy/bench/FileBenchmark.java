@@ -1,8 +1,8 @@
 package io.sessionbuddy.bench;
 
-import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.SessionState;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.file.FileSessionStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;

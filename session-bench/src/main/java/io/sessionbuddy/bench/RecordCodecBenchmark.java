@@ -1,10 +1,10 @@
 package io.sessionbuddy.bench;
 
-import io.sessionbuddy.core.Compression;
-import io.sessionbuddy.core.KeyRing;
-import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.format.Compression;
+import io.sessionbuddy.core.format.KeyRing;
+import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.SessionState;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;

@@ -1,8 +1,8 @@
 package io.sessionbuddy.bench;
 
-import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.SessionState;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.s3.S3SessionStorage;
 import io.sessionbuddy.s3.S3TestServer;
 import java.util.Optional;

@@ -2,8 +2,6 @@ package io.sessionbuddy.core;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -173,72 +171,6 @@ final class JsonSupport {
             case BINARY -> json.writeBinary(node.binaryValue());
             case POJO -> Mapper.INSTANCE.writeValue(json, ((com.fasterxml.jackson.databind.node.POJONode) node).getPojo());
             default -> json.writeNull(); // NULL, MISSING
-        }
-    }
-
-    /**
-     * Reads a JSON object as maps, lists, strings, numbers ({@code Integer}, {@code Long},
-     * {@code BigInteger}, {@code Double}), booleans and nulls; {@code null} for the JSON {@code null}.
-     *
-     * @throws IOException when the text is not one JSON object (or null)
-     */
-    static Map<String, Object> readObject(String json) throws IOException {
-        try (JsonParser parser = FACTORY.createParser(json)) {
-            JsonToken first = parser.nextToken();
-            if (first == JsonToken.VALUE_NULL) {
-                return null;
-            }
-            if (first != JsonToken.START_OBJECT) {
-                throw new com.fasterxml.jackson.core.JsonParseException(parser, "expected a JSON object, found "
-                        + (first == null ? "nothing" : first.asString() == null ? first.name() : first.asString()));
-            }
-            @SuppressWarnings("unchecked")
-            Map<String, Object> object = (Map<String, Object>) readValue(parser);
-            if (parser.nextToken() != null) {
-                throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected content after the object");
-            }
-            return object;
-        }
-    }
-
-    private static Object readValue(JsonParser parser) throws IOException {
-        switch (parser.currentToken()) {
-            case START_OBJECT -> {
-                Map<String, Object> object = new java.util.LinkedHashMap<>();
-                for (JsonToken token = parser.nextToken(); token == JsonToken.FIELD_NAME; token = parser.nextToken()) {
-                    String name = parser.currentName();
-                    parser.nextToken();
-                    object.put(name, readValue(parser));
-                }
-                return object;
-            }
-            case START_ARRAY -> {
-                java.util.List<Object> array = new java.util.ArrayList<>();
-                while (parser.nextToken() != JsonToken.END_ARRAY) {
-                    array.add(readValue(parser));
-                }
-                return array;
-            }
-            case VALUE_STRING -> {
-                return parser.getText();
-            }
-            case VALUE_NUMBER_INT -> {
-                return parser.getNumberValue(); // Integer, Long or BigInteger, the smallest that fits
-            }
-            case VALUE_NUMBER_FLOAT -> {
-                return parser.getDoubleValue();
-            }
-            case VALUE_TRUE -> {
-                return Boolean.TRUE;
-            }
-            case VALUE_FALSE -> {
-                return Boolean.FALSE;
-            }
-            case VALUE_NULL -> {
-                return null;
-            }
-            default -> throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected token "
-                    + parser.currentToken());
         }
     }
 

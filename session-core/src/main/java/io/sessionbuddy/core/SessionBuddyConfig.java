@@ -1,5 +1,8 @@
 package io.sessionbuddy.core;
 
+import io.sessionbuddy.core.config.ConfigLoader;
+import io.sessionbuddy.core.format.StoredFormat;
+
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

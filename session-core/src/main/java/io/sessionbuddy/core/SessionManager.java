@@ -1,5 +1,7 @@
 package io.sessionbuddy.core;
 
+import io.sessionbuddy.core.format.StoredFormat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Clock;

@@ -1,5 +1,8 @@
 package io.sessionbuddy.core;
 
+import io.sessionbuddy.core.format.SessionRecordCodec;
+import io.sessionbuddy.core.format.StoredFormat;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

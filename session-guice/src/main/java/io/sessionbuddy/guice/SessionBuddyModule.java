@@ -3,7 +3,7 @@ package io.sessionbuddy.guice;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.multibindings.MapBinder;
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionStorage;

@@ -3,7 +3,7 @@ package io.sessionbuddy.spi;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionManager;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.math.BigDecimal;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;

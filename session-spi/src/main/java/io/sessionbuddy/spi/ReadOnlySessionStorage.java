@@ -2,7 +2,7 @@ package io.sessionbuddy.spi;
 
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

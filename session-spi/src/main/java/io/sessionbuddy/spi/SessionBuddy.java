@@ -1,6 +1,6 @@
 package io.sessionbuddy.spi;
 
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionStorage;

@@ -3,7 +3,7 @@ package io.sessionbuddy.spi;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;

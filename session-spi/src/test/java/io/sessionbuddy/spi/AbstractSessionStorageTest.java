@@ -92,7 +92,7 @@ class AbstractSessionStorageTest {
                 return new Broken(); // written as the README's step 3 once showed: no storedFormat()
             }
         };
-        io.sessionbuddy.core.SessionBuddyConfig config = new io.sessionbuddy.core.ConfigLoader(java.util.Map.of(),
+        io.sessionbuddy.core.SessionBuddyConfig config = new io.sessionbuddy.core.config.ConfigLoader(java.util.Map.of(),
                 java.util.Map.of()).fromMap(java.util.Map.of("storage_backend", "broken", "encryption_keys",
                 java.util.Map.of("k1", "base64:" + java.util.Base64.getEncoder().encodeToString(new byte[32]))),
                 "<test>");

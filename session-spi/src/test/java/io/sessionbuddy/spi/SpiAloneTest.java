@@ -3,12 +3,12 @@ package io.sessionbuddy.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.sessionbuddy.core.Compression;
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.format.Compression;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;

@@ -2,17 +2,17 @@ package io.sessionbuddy.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sessionbuddy.core.Compression;
+import io.sessionbuddy.core.format.Compression;
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.CorruptSessionException.Reason;
-import io.sessionbuddy.core.KeyRing;
+import io.sessionbuddy.core.format.KeyRing;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionJsonCodec;
 import io.sessionbuddy.core.SessionManager;
-import io.sessionbuddy.core.SessionRecordCodec;
+import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
-import io.sessionbuddy.core.StoredFormat;
+import io.sessionbuddy.core.format.StoredFormat;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;

@@ -2,7 +2,7 @@ package io.sessionbuddy.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sessionbuddy.core.ConfigLoader;
+import io.sessionbuddy.core.config.ConfigLoader;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;

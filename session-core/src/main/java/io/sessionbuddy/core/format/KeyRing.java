@@ -1,4 +1,6 @@
-package io.sessionbuddy.core;
+package io.sessionbuddy.core.format;
+
+import io.sessionbuddy.core.SessionManager;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

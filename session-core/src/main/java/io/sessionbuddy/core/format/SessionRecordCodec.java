@@ -1,4 +1,9 @@
-package io.sessionbuddy.core;
+package io.sessionbuddy.core.format;
+
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionTooLargeException;
 
 import io.sessionbuddy.core.CorruptSessionException.Reason;
 import java.io.ByteArrayInputStream;

@@ -1,6 +1,16 @@
-package io.sessionbuddy.core;
+package io.sessionbuddy.core.config;
 
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.format.Compression;
+import io.sessionbuddy.core.format.KeyRing;
+import io.sessionbuddy.core.format.SessionRecordCodec;
+import io.sessionbuddy.core.format.StoredFormat;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -129,7 +139,7 @@ public final class ConfigLoader {
     public SessionBuddyConfig parse(String json, String source) {
         Map<String, Object> raw;
         try {
-            raw = JsonSupport.readObject(json);
+            raw = readObject(json);
         } catch (JsonProcessingException e) {
             throw new SessionConfigException(source, null, "not a JSON object: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
@@ -547,4 +557,81 @@ public final class ConfigLoader {
             return backends.computeIfAbsent(name, n -> new LinkedHashMap<>());
         }
     }
+
+    /**
+     * Config files may hold secrets: a parse error quotes no part of the text (as the record
+     * codec's parser, and for the same reason).
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .errorReportConfiguration(com.fasterxml.jackson.core.ErrorReportConfiguration.builder()
+                    .maxErrorTokenLength(0).maxRawContentLength(0).build())
+            .disable(com.fasterxml.jackson.core.StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+            .build();
+
+    /**
+     * Reads a JSON object as maps, lists, strings, numbers ({@code Integer}, {@code Long},
+     * {@code BigInteger}, {@code Double}), booleans and nulls; {@code null} for the JSON {@code null}.
+     *
+     * @throws IOException when the text is not one JSON object (or null)
+     */
+    private static Map<String, Object> readObject(String json) throws IOException {
+        try (JsonParser parser = JSON.createParser(json)) {
+            JsonToken first = parser.nextToken();
+            if (first == JsonToken.VALUE_NULL) {
+                return null;
+            }
+            if (first != JsonToken.START_OBJECT) {
+                throw new com.fasterxml.jackson.core.JsonParseException(parser, "expected a JSON object, found "
+                        + (first == null ? "nothing" : first.asString() == null ? first.name() : first.asString()));
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> object = (Map<String, Object>) readValue(parser);
+            if (parser.nextToken() != null) {
+                throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected content after the object");
+            }
+            return object;
+        }
+    }
+
+    private static Object readValue(JsonParser parser) throws IOException {
+        switch (parser.currentToken()) {
+            case START_OBJECT -> {
+                Map<String, Object> object = new java.util.LinkedHashMap<>();
+                for (JsonToken token = parser.nextToken(); token == JsonToken.FIELD_NAME; token = parser.nextToken()) {
+                    String name = parser.currentName();
+                    parser.nextToken();
+                    object.put(name, readValue(parser));
+                }
+                return object;
+            }
+            case START_ARRAY -> {
+                java.util.List<Object> array = new java.util.ArrayList<>();
+                while (parser.nextToken() != JsonToken.END_ARRAY) {
+                    array.add(readValue(parser));
+                }
+                return array;
+            }
+            case VALUE_STRING -> {
+                return parser.getText();
+            }
+            case VALUE_NUMBER_INT -> {
+                return parser.getNumberValue(); // Integer, Long or BigInteger, the smallest that fits
+            }
+            case VALUE_NUMBER_FLOAT -> {
+                return parser.getDoubleValue();
+            }
+            case VALUE_TRUE -> {
+                return Boolean.TRUE;
+            }
+            case VALUE_FALSE -> {
+                return Boolean.FALSE;
+            }
+            case VALUE_NULL -> {
+                return null;
+            }
+            default -> throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected token "
+                    + parser.currentToken());
+        }
+    }
+
 }

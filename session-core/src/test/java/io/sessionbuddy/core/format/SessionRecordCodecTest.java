@@ -1,4 +1,9 @@
-package io.sessionbuddy.core;
+package io.sessionbuddy.core.format;
+
+import io.sessionbuddy.core.CorruptSessionException;
+import io.sessionbuddy.core.SessionJsonCodec;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionTooLargeException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

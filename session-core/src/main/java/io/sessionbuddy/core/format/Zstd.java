@@ -1,4 +1,6 @@
-package io.sessionbuddy.core;
+package io.sessionbuddy.core.format;
+
+import io.sessionbuddy.core.CorruptSessionException;
 
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;

@@ -1,4 +1,12 @@
-package io.sessionbuddy.core;
+package io.sessionbuddy.core.config;
+
+import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.format.Compression;
+import io.sessionbuddy.core.format.KeyRing;
+import io.sessionbuddy.core.format.SessionRecordCodec;
+import io.sessionbuddy.core.format.StoredFormat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
