@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cold start on thin class paths (issue #15): for each backend, a fresh JVM runs ColdStart with only
 # that backend module's runtime dependencies on the class path (as an application would), through the
-# library and through the raw client; then again with an AppCDS archive from one training run.
+# library and through the raw client; then again with an AppCDS archive from one training run; and,
+# for Redis, the same through Spring Session's RedisSessionRepository on the same Lettuce.
 # Needs `mvn -B -DskipTests install` first (the backend jars are taken from the local repository).
 # Writes session-bench/target/coldstart-report.md and prints it. Usage: run-coldstart.sh [runs] (default 7)
 set -euo pipefail
@@ -22,6 +23,12 @@ for backend in memory file redis s3; do
   echo ":$HOME/.m2/repository/io/sessionbuddy/backend-$backend/0.1.0-SNAPSHOT/backend-$backend-0.1.0-SNAPSHOT.jar" >> "$out/cp-$backend.txt"
   tr -d '\n' < "$out/cp-$backend.txt" > "$out/cp-$backend.tmp" && mv "$out/cp-$backend.tmp" "$out/cp-$backend.txt"
 done
+# Spring Session's RedisSessionRepository on the same Lettuce, for the comparison row
+lettuce=$(grep -m1 -o '<lettuce.version>[^<]*' pom.xml | cut -d'>' -f2)
+mvn -B -q -o org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath -f session-bench/coldstart-spring.xml \
+  -Dlettuce.version="$lettuce" -DincludeScope=runtime -Dmdep.outputFile="$PWD/$out/cp-spring.txt" \
+  || mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath -f session-bench/coldstart-spring.xml \
+    -Dlettuce.version="$lettuce" -DincludeScope=runtime -Dmdep.outputFile="$PWD/$out/cp-spring.txt"
 rm -f "$out/coldstart.jar"
 (cd session-bench/target/classes && jar cf "../coldstart/coldstart.jar" io/sessionbuddy/bench/ColdStart.class io/sessionbuddy/bench/ColdStart\$*.class)
 {

@@ -50,6 +50,8 @@ public final class ColdStart {
         String where = args.length > 2 ? args[2] : null;
         if (mode.equals("library")) {
             library(backend, where);
+        } else if (mode.equals("spring")) {
+            SpringRedis.run(where);
         } else {
             raw(backend, where);
         }
@@ -131,6 +133,39 @@ public final class ColdStart {
             } finally {
                 client.shutdown();
             }
+        }
+    }
+
+    /**
+     * The same through Spring Session's {@code RedisSessionRepository} on Lettuce, set up by hand
+     * as its documentation shows (no Spring context): a session with one attribute saved and found.
+     */
+    private static final class SpringRedis {
+        static void run(String where) {
+            var configuration = new org.springframework.data.redis.connection.RedisStandaloneConfiguration(
+                    where.substring(0, where.indexOf(':')), Integer.parseInt(where.substring(where.indexOf(':') + 1)));
+            var factory = new org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory(configuration);
+            factory.afterPropertiesSet();
+            factory.start();
+            try {
+                var template = new org.springframework.data.redis.core.RedisTemplate<String, Object>();
+                template.setConnectionFactory(factory);
+                template.setKeySerializer(org.springframework.data.redis.serializer.RedisSerializer.string());
+                template.setHashKeySerializer(org.springframework.data.redis.serializer.RedisSerializer.string());
+                template.afterPropertiesSet();
+                saveAndFind(new org.springframework.session.data.redis.RedisSessionRepository(template));
+            } finally {
+                factory.destroy();
+            }
+        }
+
+        /** Through the public interfaces: the repository's session class is not public. */
+        private static <S extends org.springframework.session.Session> void saveAndFind(
+                org.springframework.session.SessionRepository<S> repository) {
+            S session = repository.createSession();
+            session.setAttribute("theme", "dark");
+            repository.save(session);
+            require(repository.findById(session.getId()));
         }
     }
 
