@@ -24,25 +24,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Read-only access to the original Python store's local-file layout, to migrate from it:
- * {@code <storage_dir>/<id>.json.gz} (gzip-compressed JSON), with no index and no stored TTL.
+ * Read-only access to the original Python store's local files, to migrate from them, in either of
+ * its layouts:
+ * <ul>
+ *   <li>{@code legacy-file}: {@code <storage_dir>/<id>.json.gz} (gzip-compressed JSON), with no
+ *       index and no stored TTL: a session expires the configured default TTL
+ *       ({@code session_ttl_hours}) after its file was last modified;
+ *   <li>{@code legacy-adapter} (the storage adapter of newer versions, their default):
+ *       {@code <data_dir>/sessions/<id>/state.json}, pretty-printed JSON of the session's fields
+ *       plus {@code _metadata} (dropped) and, when a TTL was given, {@code _ttl} whose
+ *       {@code expires_at} is the session's expiry (no {@code _ttl}: no expiry).
+ * </ul>
  *
- * <p>The original kept no expiry: a session expires the configured default TTL
- * ({@code session_ttl_hours}) after its file was last modified. With no index to read, listing
- * by user or project reads the directory and the records' user and project, remembered per file
- * size and modification time so that a second listing only reads files that changed. Every write,
- * delete or cleanup fails with a message pointing to {@code session-buddy migrate}.
+ * <p>With no index to read, listing by user or project reads the directory and the records' user
+ * and project, remembered per file size and modification time so that a second listing only reads
+ * files that changed. Every write, delete or cleanup fails with a message pointing to
+ * {@code session-buddy migrate}.
  */
 public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
-    /** The provider name. */
+    /** The provider name of the {@code <storage_dir>/<id>.json.gz} layout. */
     public static final String NAME = "legacy-file";
+    /** The provider name of the storage adapter's {@code <data_dir>/sessions/<id>/state.json} layout. */
+    public static final String ADAPTER_NAME = "legacy-adapter";
     private static final String SUFFIX = ".json.gz";
+    private static final String STATE_FILE = "state.json";
+    private static final String METADATA = "_metadata";
+    private static final String TTL = "_ttl";
     private static final Logger LOG = LoggerFactory.getLogger(LegacyFileSessionStorage.class);
 
     private final Path directory;
+    private final boolean adapter;
     private final Map<String, Owner> owners = new ConcurrentHashMap<>();
 
-    private record Owner(long size, long modified, String userId, String projectId) {
+    private record Owner(long size, long modified, String userId, String projectId, Instant expiresAt) {
     }
 
     /**
@@ -51,18 +65,36 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
      *     its file was last modified
      */
     public LegacyFileSessionStorage(Path directory, Duration defaultTtl, Clock clock, StoredFormat format) {
-        super(NAME, defaultTtl, clock, format, "");
+        this(NAME, directory, defaultTtl, clock, format);
+    }
+
+    /**
+     * The storage adapter's layout ({@code legacy-adapter}).
+     *
+     * @param dataDir the original's {@code data_dir}; sessions are under its {@code sessions/}
+     * @param defaultTtl the time to live a migration gives a session without {@code _ttl}
+     */
+    public static LegacyFileSessionStorage adapterLayout(Path dataDir, Duration defaultTtl, Clock clock,
+            StoredFormat format) {
+        return new LegacyFileSessionStorage(ADAPTER_NAME, Objects.requireNonNull(dataDir, "dataDir")
+                .resolve("sessions"), defaultTtl, clock, format);
+    }
+
+    private LegacyFileSessionStorage(String name, Path directory, Duration defaultTtl, Clock clock,
+            StoredFormat format) {
+        super(name, defaultTtl, clock, format, "");
+        this.adapter = name.equals(ADAPTER_NAME);
         this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
         if (!Files.isDirectory(this.directory)) {
-            throw new SessionStorageException(NAME, null, "the original store's directory " + this.directory
+            throw new SessionStorageException(name, null, "the original store's directory " + this.directory
                     + " does not exist");
         }
         LOG.warn("[{}] reading the original Python store's files in {}: read-only and deprecated; move its sessions"
-                + " with session-buddy migrate", NAME, this.directory);
+                + " with session-buddy migrate", name, this.directory);
     }
 
     private Path file(String id) {
-        return directory.resolve(id + SUFFIX);
+        return adapter ? directory.resolve(id).resolve(STATE_FILE) : directory.resolve(id + SUFFIX);
     }
 
     @Override
@@ -76,8 +108,8 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
 
     private Optional<SessionState> read(String id) throws IOException {
         Path file = file(id);
-        if (Files.isSymbolicLink(file)) {
-            throw new SessionStorageException(NAME, id, "refusing to follow symbolic link " + file);
+        if (Files.isSymbolicLink(file) || (adapter && Files.isSymbolicLink(file.getParent()))) {
+            throw new SessionStorageException(backendName(), id, "refusing to follow symbolic link " + file);
         }
         byte[] bytes;
         Instant modified;
@@ -87,8 +119,40 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
+        if (bytes.length > maxRecordBytes()) {
+            throw recordTooLarge(id, bytes.length, "file " + file);
+        }
         SessionState state = decode(id, bytes, "file " + file);
+        if (adapter) {
+            return Optional.of(withoutStorageFields(id, state, file));
+        }
         return Optional.of(state.expiresAt() != null ? state : state.withExpiresAt(modified.plus(defaultTtl())));
+    }
+
+    /**
+     * The adapter's storage fields are not session fields: {@code _metadata} is dropped and
+     * {@code _ttl.expires_at} becomes the expiry (no {@code _ttl}: none).
+     */
+    private SessionState withoutStorageFields(String id, SessionState state, Path file) {
+        com.fasterxml.jackson.databind.node.ObjectNode extra = state.extraFields().deepCopy();
+        extra.remove(METADATA);
+        com.fasterxml.jackson.databind.JsonNode ttl = extra.remove(TTL);
+        Instant expires = null;
+        if (ttl != null && !ttl.isNull()) {
+            com.fasterxml.jackson.databind.JsonNode at = ttl.path("expires_at");
+            if (!at.isTextual()) {
+                throw new io.sessionbuddy.core.CorruptSessionException(backendName(), id, "file " + file + ": _ttl has"
+                        + " no expires_at timestamp", io.sessionbuddy.core.CorruptSessionException.Reason.MALFORMED, null);
+            }
+            try {
+                expires = io.sessionbuddy.core.SessionJsonCodec.parseTimestamp(at.textValue());
+            } catch (IllegalArgumentException e) {
+                throw new io.sessionbuddy.core.CorruptSessionException(backendName(), id, "file " + file
+                        + ": _ttl.expires_at: " + e.getMessage(), io.sessionbuddy.core.CorruptSessionException.Reason.MALFORMED,
+                        e);
+            }
+        }
+        return state.toBuilder().extraFields(extra).expiresAt(expires).build();
     }
 
     @Override
@@ -105,7 +169,7 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
                 } catch (NoSuchFileException e) {
                     continue;
                 }
-                if (!Instant.ofEpochMilli(modified).plus(defaultTtl()).isAfter(now())) {
+                if (!adapter && !Instant.ofEpochMilli(modified).plus(defaultTtl()).isAfter(now())) {
                     continue;
                 }
                 Owner owner = owners.get(id);
@@ -114,14 +178,18 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
                     try {
                         state = read(id);
                     } catch (IOException | SessionStorageException e) {
-                        LOG.warn("[{}] skipping unreadable file {}: {}", NAME, file, e.getMessage());
+                        LOG.warn("[{}] skipping unreadable file {}: {}", backendName(), file, e.getMessage());
                         continue;
                     }
                     if (state.isEmpty()) {
                         continue;
                     }
-                    owner = new Owner(size, modified, state.get().userId(), state.get().projectId());
+                    owner = new Owner(size, modified, state.get().userId(), state.get().projectId(),
+                            state.get().expiresAt());
                     owners.put(id, owner);
+                }
+                if (owner.expiresAt() != null && !owner.expiresAt().isAfter(now())) {
+                    continue;
                 }
                 if ((userId == null || owner.userId().equals(userId))
                         && (projectId == null || owner.projectId().equals(projectId))) {
@@ -145,6 +213,23 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
 
     private List<String> ids() throws IOException {
         List<String> ids = new ArrayList<>();
+        if (adapter) {
+            // one directory per session; a deleted session leaves its directory without state.json
+            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(directory)) {
+                for (Path dir : dirs) {
+                    String id = dir.getFileName().toString();
+                    if (Files.isRegularFile(dir.resolve(STATE_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        if (SessionIds.isValid(id)) {
+                            ids.add(id);
+                        } else {
+                            LOG.warn("[{}] skipping {}: its name is not a session id this version accepts", backendName(), dir);
+                        }
+                    }
+                }
+            }
+            ids.sort(null);
+            return ids;
+        }
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + SUFFIX)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();

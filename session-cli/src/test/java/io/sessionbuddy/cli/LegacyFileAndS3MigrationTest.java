@@ -179,4 +179,56 @@ class LegacyFileAndS3MigrationTest {
 
         migrateAndCompare(legacy, List.of("aaaa1111bbbb2222", "cccc3333dddd4444"), 2);
     }
+
+    @Test
+    void theStorageAdaptersLayoutMigratesWithTtlsFromItsTtlField() throws Exception {
+        Path data = dir.resolve("claude-data");
+        Path sessions = Files.createDirectories(data.resolve("sessions"));
+        Files.createDirectories(data.resolve("checkpoints").resolve("not-a-session"));
+        Instant now = Instant.now();
+        for (String[] session : new String[][] {{"aaaa1111bbbb2222", "alice", "3600"},
+                {"cccc3333dddd4444", "bob", null}, {"eeee5555ffff6666", "carol", "-60"}}) {
+            ObjectNode state = original(session[0], session[1], "2026-03-01T14:05:09.123456+00:00");
+            state.putObject("_metadata").put("session_id", session[0]).put("stored_at", now.toString())
+                    .put("backend", "file");
+            if (session[2] != null) {
+                state.putObject("_ttl").put("ttl_seconds", Long.parseLong(session[2]))
+                        .put("expires_at", now.plusSeconds(Long.parseLong(session[2])).atOffset(java.time.ZoneOffset.UTC)
+                                .toString());
+            }
+            Path sessionDir = Files.createDirectories(sessions.resolve(session[0]));
+            Files.writeString(sessionDir.resolve("state.json"),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state)); // json.dumps(indent=2)
+        }
+        Files.createDirectories(sessions.resolve("deleted0deleted0")); // a delete leaves the directory
+        Files.writeString(Files.createDirectories(sessions.resolve("0bad0bad0bad0bad")).resolve("state.json"),
+                "{\"session_id\": \"0bad0bad0bad0bad\", ");
+        Path legacy = config("legacy-adapter.json", """
+                { "storage_backend": "legacy-adapter", "session_ttl_hours": 24,
+                  "backends": { "legacy-adapter": { "data_dir": "%s" } } }
+                """.formatted(data.toString().replace("\\", "\\\\")));
+
+        assertThat(run("list", "--config", legacy.toString(), "--json").json()).hasSize(2);
+        assertThat(run("list", "--config", legacy.toString(), "--user", "bob", "--json").json()).hasSize(1);
+        JsonNode alice = run("get", "aaaa1111bbbb2222", "--config", legacy.toString(), "--json").json();
+        assertThat(Duration.between(Instant.now(), Instant.parse(alice.path("expires_at").asText())).toMinutes())
+                .isBetween(58L, 60L);
+        assertThat(alice.has("_metadata")).as("a storage field, not a session field").isFalse();
+        assertThat(alice.has("_ttl")).isFalse();
+        assertThat(alice.path("created_at").asText()).isEqualTo("2026-03-01T14:05:09.123456Z");
+        JsonNode bob = run("get", "cccc3333dddd4444", "--config", legacy.toString(), "--json").json();
+        assertThat(bob.has("expires_at")).as("no _ttl: no expiry").isFalse();
+        assertThat(run("get", "eeee5555ffff6666", "--config", legacy.toString()).code()).as("expired").isEqualTo(1);
+        assertThat(run("get", "deleted0deleted0", "--config", legacy.toString()).code()).as("deleted").isEqualTo(1);
+        assertThat(run("delete", "aaaa1111bbbb2222", "--config", legacy.toString()).err()).contains("read-only");
+
+        migrateAndCompare(legacy, List.of("aaaa1111bbbb2222"), 2);
+        Path to = config("to-adapter.json", targets(1));
+        assertThat(run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json").json()
+                .path("copied").asInt()).isEqualTo(2);
+        JsonNode copied = run("get", "cccc3333dddd4444", "--config", to.toString(), "--json").json();
+        assertThat(copied.path("user_id").asText()).isEqualTo("bob");
+        assertThat(Duration.between(Instant.now(), Instant.parse(copied.path("expires_at").asText())).toHours())
+                .as("no _ttl: the target's default TTL").isBetween(23L, 24L);
+    }
 }
