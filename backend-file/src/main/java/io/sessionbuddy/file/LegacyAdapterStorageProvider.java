@@ -27,7 +27,7 @@ public final class LegacyAdapterStorageProvider implements StorageProvider {
 
     @Override
     public Set<String> knownKeys() {
-        return Set.of("data_dir");
+        return Set.of("data_dir", "source_timezone");
     }
 
     @Override
@@ -37,7 +37,8 @@ public final class LegacyAdapterStorageProvider implements StorageProvider {
         if (!dataDir.isAbsolute()) {
             dataDir = home.resolve(dataDir);
         }
+        java.time.ZoneId zone = settings.getZoneId("source_timezone", java.time.ZoneOffset.UTC);
         return LegacyFileSessionStorage.adapterLayout(dataDir, settings.defaultTtl(), settings.clock(),
-                settings.storedFormat());
+                settings.storedFormat()).sourceTimezone(zone);
     }
 }

@@ -145,7 +145,7 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
                         + " no expires_at timestamp", io.sessionbuddy.core.CorruptSessionException.Reason.MALFORMED, null);
             }
             try {
-                expires = io.sessionbuddy.core.SessionJsonCodec.parseTimestamp(at.textValue());
+                expires = io.sessionbuddy.core.SessionJsonCodec.parseTimestamp(at.textValue(), naiveTimestampZone());
             } catch (IllegalArgumentException e) {
                 throw new io.sessionbuddy.core.CorruptSessionException(backendName(), id, "file " + file
                         + ": _ttl.expires_at: " + e.getMessage(), io.sessionbuddy.core.CorruptSessionException.Reason.MALFORMED,

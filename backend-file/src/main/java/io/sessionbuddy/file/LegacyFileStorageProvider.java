@@ -25,6 +25,8 @@ public final class LegacyFileStorageProvider implements StorageProvider {
         if (directory == null) {
             throw settings.error("directory", "is required: the original store's storage_dir");
         }
-        return new LegacyFileSessionStorage(directory, settings.defaultTtl(), settings.clock(), settings.storedFormat());
+        java.time.ZoneId zone = settings.getZoneId("source_timezone", java.time.ZoneOffset.UTC);
+        return new LegacyFileSessionStorage(directory, settings.defaultTtl(), settings.clock(), settings.storedFormat())
+                .sourceTimezone(zone);
     }
 }

@@ -30,7 +30,8 @@ public final class LegacyRedisStorageProvider implements StorageProvider {
         }
         String prefix = settings.getString("key_prefix", LegacyRedisSessionStorage.DEFAULT_KEY_PREFIX);
         RedisURI uri = RedisStorageProvider.baseUri(settings, timeout);
+        java.time.ZoneId zone = settings.getZoneId("source_timezone", java.time.ZoneOffset.UTC);
         return LegacyRedisSessionStorage.open(uri, null, prefix, settings.defaultTtl(), settings.clock(),
-                settings.storedFormat());
+                settings.storedFormat()).sourceTimezone(zone);
     }
 }

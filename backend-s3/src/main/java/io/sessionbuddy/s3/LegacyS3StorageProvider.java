@@ -25,7 +25,8 @@ public final class LegacyS3StorageProvider implements StorageProvider {
     public SessionStorage create(BackendSettings settings) {
         String bucket = settings.getString("bucket", "session-mgmt-mcp");
         String prefix = settings.getString("key_prefix", LegacyS3SessionStorage.DEFAULT_KEY_PREFIX);
+        java.time.ZoneId zone = settings.getZoneId("source_timezone", java.time.ZoneOffset.UTC);
         return new LegacyS3SessionStorage(S3StorageProvider.client(settings), true, bucket, prefix,
-                settings.defaultTtl(), settings.clock(), settings.storedFormat());
+                settings.defaultTtl(), settings.clock(), settings.storedFormat()).sourceTimezone(zone);
     }
 }

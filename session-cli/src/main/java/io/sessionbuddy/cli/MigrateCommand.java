@@ -29,14 +29,52 @@ final class MigrateCommand extends StoreCommand {
     @Option(names = "--delete-source", description = "After every copy was verified, delete the sessions from the source.")
     boolean deleteSource;
 
+    @Option(names = "--max-session-bytes", paramLabel = "N", description = "For this run, the target accepts sessions"
+            + " of up to N bytes of JSON (its max_session_bytes otherwise); at most the target's max_decoded_bytes, so"
+            + " that its readers can read them.")
+    Integer maxSessionBytes;
+
+    @Option(names = "--source-timezone", paramLabel = "ZONE", description = "Legacy sources: the zone of timestamps"
+            + " written without one (the original's datetime.now() up to v0.20.0), e.g. America/New_York; default"
+            + " the source's source_timezone setting, else UTC.")
+    String sourceTimezone;
+
     @Override
     int execute() {
         SessionBuddyConfig sourceConfig = context.config(from);
         SessionBuddyConfig targetConfig = context.config(to);
+        long configuredLimit = targetConfig.storedFormat().maxSessionBytes();
+        if (maxSessionBytes != null) {
+            int decodeBound = targetConfig.storedFormat().maxDecodedBytes();
+            if (maxSessionBytes < 1 || maxSessionBytes > decodeBound) {
+                throw new CliException("--max-session-bytes must be from 1 to the target's max_decoded_bytes ("
+                        + decodeBound + "), was " + maxSessionBytes + ": a larger session could not be read back"
+                        + " by the target's readers (raise max_decoded_bytes in " + to + " first)",
+                        SessionBuddyCli.USAGE);
+            }
+            targetConfig = targetConfig.withStoredFormat(targetConfig.storedFormat().withMaxSessionBytes(maxSessionBytes));
+        }
         Migration.Summary summary;
+        java.time.ZoneId zone = null;
+        if (sourceTimezone != null) {
+            try {
+                zone = java.time.ZoneId.of(sourceTimezone.trim());
+            } catch (java.time.DateTimeException e) {
+                throw new CliException("--source-timezone: not a time zone such as America/New_York, UTC or +02:00: \""
+                        + sourceTimezone + "\"", SessionBuddyCli.USAGE);
+            }
+        }
         try (SessionBuddy source = SessionBuddy.open(sourceConfig); SessionBuddy target = SessionBuddy.open(targetConfig)) {
+            if (zone != null) {
+                if (!(source.storage() instanceof io.sessionbuddy.spi.ReadOnlySessionStorage legacy)) {
+                    throw new CliException("--source-timezone applies to the original store's layouts (legacy-*"
+                            + " sources); " + sourceConfig.storageBackend() + " writes every timestamp with its zone",
+                            SessionBuddyCli.USAGE);
+                }
+                legacy.sourceTimezone(zone);
+            }
             Migration migration = new Migration(source.storage(), target.storage(), targetConfig.defaultTtl(),
-                    Clock.systemUTC());
+                    Clock.systemUTC(), configuredLimit);
             boolean readOnlySource = sourceConfig.storageBackend().startsWith(SessionBuddyConfig.LEGACY_PREFIX);
             if (deleteSource && readOnlySource) {
                 context.err.println("--delete-source: the source is a read-only legacy store, nothing will be deleted"
@@ -55,6 +93,7 @@ final class MigrateCommand extends StoreCommand {
             result.put("skipped_present", summary.present());
             result.put("skipped_expired", summary.expired());
             result.put("failed", summary.failures().size());
+            result.put("over_size_limit", summary.overLimit());
             result.put("failures", summary.failures());
             result.put("deleted_from_source", summary.deletedFromSource());
             result.put("seconds", summary.elapsed().toMillis() / 1000.0);
@@ -71,6 +110,9 @@ final class MigrateCommand extends StoreCommand {
                     java.util.List.of("skipped: already present, same or newer", Integer.toString(summary.present())),
                     java.util.List.of("skipped: expired", Integer.toString(summary.expired())),
                     java.util.List.of("failed", Integer.toString(summary.failures().size())),
+                    java.util.List.of("over the target's max_session_bytes (" + configuredLimit + ")"
+                            + (maxSessionBytes != null ? ", carried up to " + maxSessionBytes : ""),
+                            Integer.toString(summary.overLimit())),
                     java.util.List.of("deleted from source", Integer.toString(summary.deletedFromSource()))));
             out.line(String.format("%.1f s, %.0f sessions/s", summary.elapsed().toMillis() / 1000.0, summary.rate()));
             summary.failures().forEach((id, reason) -> context.err.println("failed " + id + ": " + reason));

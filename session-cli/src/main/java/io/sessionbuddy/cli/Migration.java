@@ -32,6 +32,7 @@ final class Migration {
         int copied;
         int present;
         int expired;
+        int overLimit;
         final Map<String, String> failures = new LinkedHashMap<>();
 
         int done() {
@@ -50,9 +51,11 @@ final class Migration {
      * @param deletedFromSource sessions deleted from the source after verification
      * @param dryRun whether nothing was written
      * @param elapsed wall time
+     * @param overLimit sessions whose JSON is over the target's configured {@code max_session_bytes}
+     *     (copied when the run raised the limit, failed otherwise)
      */
     record Summary(int total, int copied, int present, int expired, Map<String, String> failures,
-            int deletedFromSource, boolean dryRun, Duration elapsed) {
+            int deletedFromSource, boolean dryRun, Duration elapsed, int overLimit) {
         double rate() {
             double seconds = Math.max(elapsed.toNanos() / 1e9, 1e-3);
             return total / seconds;
@@ -63,15 +66,25 @@ final class Migration {
     private final SessionStorage target;
     private final Duration fallbackTtl;
     private final Clock clock;
+    private final long configuredLimit;
 
     /**
      * @param fallbackTtl the time to live of sessions that carry no {@code expires_at}
      */
     Migration(SessionStorage source, SessionStorage target, Duration fallbackTtl, Clock clock) {
+        this(source, target, fallbackTtl, clock, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param configuredLimit the target's configured {@code max_session_bytes}: sessions over it are
+     *     counted ({@link Summary#overLimit()}), whatever limit the target was opened with
+     */
+    Migration(SessionStorage source, SessionStorage target, Duration fallbackTtl, Clock clock, long configuredLimit) {
         this.source = Objects.requireNonNull(source);
         this.target = Objects.requireNonNull(target);
         this.fallbackTtl = Objects.requireNonNull(fallbackTtl);
         this.clock = Objects.requireNonNull(clock);
+        this.configuredLimit = configuredLimit;
     }
 
     Summary run(boolean dryRun, boolean deleteSource, Progress progress) {
@@ -86,7 +99,11 @@ final class Migration {
                     verified.put(id, copied);
                 }
             } catch (RuntimeException e) {
-                counts.failures.put(id, message(e));
+                String message = message(e);
+                if (cause(e) instanceof io.sessionbuddy.core.SessionTooLargeException) {
+                    message += "; migrate --max-session-bytes N carries it (N at most the target's max_decoded_bytes)";
+                }
+                counts.failures.put(id, message);
             }
             progress.update(counts, ids.size(), Duration.ofNanos(System.nanoTime() - started));
         }
@@ -115,7 +132,7 @@ final class Migration {
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
         progress.finish(counts, ids.size(), elapsed);
         return new Summary(ids.size(), counts.copied, counts.present, counts.expired, counts.failures, deleted, dryRun,
-                elapsed);
+                elapsed, counts.overLimit);
     }
 
     /**
@@ -134,6 +151,10 @@ final class Migration {
         if (ttl.toMillis() <= 0) {
             counts.expired++;
             return null;
+        }
+        if (io.sessionbuddy.core.SessionJsonCodec.sizeUpperBound(session) > configuredLimit
+                && io.sessionbuddy.core.SessionJsonCodec.size(session) > configuredLimit) {
+            counts.overLimit++;
         }
         Optional<SessionState> existing = target.retrieveSession(id).join();
         if (existing.isPresent()) {
@@ -176,10 +197,15 @@ final class Migration {
     }
 
     private static String message(Throwable error) {
+        Throwable cause = cause(error);
+        return cause.getMessage() != null ? cause.getMessage() : cause.toString();
+    }
+
+    private static Throwable cause(Throwable error) {
         Throwable cause = error;
         while (cause instanceof CompletionException && cause.getCause() != null) {
             cause = cause.getCause();
         }
-        return cause.getMessage() != null ? cause.getMessage() : cause.toString();
+        return cause;
     }
 }

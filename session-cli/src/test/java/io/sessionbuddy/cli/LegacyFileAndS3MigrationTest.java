@@ -231,4 +231,40 @@ class LegacyFileAndS3MigrationTest {
         assertThat(Duration.between(Instant.now(), Instant.parse(copied.path("expires_at").asText())).toHours())
                 .as("no _ttl: the target's default TTL").isBetween(23L, 24L);
     }
+
+    @Test
+    void naiveTimestampsAreTheSourceHostsLocalTimeWhenTold() throws Exception {
+        Path store = Files.createDirectories(dir.resolve("legacy-local-time"));
+        Files.write(store.resolve("aaaabbbbccccdddd.json.gz"), gzip(original("aaaabbbbccccdddd", "alice",
+                "2024-05-06T07:08:09.5")));
+        Files.write(store.resolve("1234567890abcdef.json.gz"), gzip(original("1234567890abcdef", "bob",
+                "2024-05-06 07:08:09"))); // str(datetime), which the original's validator accepts
+        String block = "\"storage_dir\": \"" + store.toString().replace("\\", "\\\\") + "\"";
+        Path utc = config("legacy-utc.json", "{ \"storage_backend\": \"legacy-file\", \"backends\": { \"local\": { "
+                + block + " } } }");
+        Path newYork = config("legacy-ny.json", "{ \"storage_backend\": \"legacy-file\", \"backends\": {"
+                + " \"local\": { " + block + ", \"source_timezone\": \"America/New_York\" } } }");
+
+        assertThat(run("get", "aaaabbbbccccdddd", "--config", utc.toString(), "--json").json().path("created_at")
+                .asText()).isEqualTo("2024-05-06T07:08:09.500Z");
+        assertThat(run("get", "1234567890abcdef", "--config", utc.toString(), "--json").json().path("created_at")
+                .asText()).isEqualTo("2024-05-06T07:08:09Z");
+        assertThat(run("get", "aaaabbbbccccdddd", "--config", newYork.toString(), "--json").json().path("created_at")
+                .asText()).as("EDT is UTC-4").isEqualTo("2024-05-06T11:08:09.500Z");
+
+        Path to = config("to-local-time.json", targets(1));
+        CliRun migrated = run("migrate", "--from", utc.toString(), "--to", to.toString(), "--source-timezone",
+                "America/New_York", "--json");
+        assertThat(migrated.code()).as(migrated.err()).isZero();
+        assertThat(migrated.json().path("copied").asInt()).isEqualTo(2);
+        assertThat(run("get", "1234567890abcdef", "--config", to.toString(), "--json").json().path("created_at")
+                .asText()).isEqualTo("2024-05-06T11:08:09Z");
+
+        assertThat(run("migrate", "--from", utc.toString(), "--to", to.toString(), "--source-timezone", "Mars/Olympus")
+                .err()).contains("--source-timezone").contains("Mars/Olympus");
+        CliRun notLegacy = run("migrate", "--from", to.toString(), "--to", config("to2.json", targets(1)).toString(),
+                "--source-timezone", "UTC");
+        assertThat(notLegacy.code()).isEqualTo(2);
+        assertThat(notLegacy.err()).contains("legacy-");
+    }
 }

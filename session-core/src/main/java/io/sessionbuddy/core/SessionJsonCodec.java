@@ -182,6 +182,17 @@ public final class SessionJsonCodec {
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json, int offset, int length) {
+        return fromBytes(json, offset, length, java.time.ZoneOffset.UTC);
+    }
+
+    /**
+     * Reads a state from {@code length} bytes of UTF-8 JSON at {@code offset}, taking timestamps
+     * without a zone (as the original store wrote them up to v0.20.0: the writing host's local time)
+     * to be in {@code naiveZone}.
+     *
+     * @throws CorruptSessionException when the bytes are not a valid session record
+     */
+    public static SessionState fromBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone) {
         // One streaming pass straight into frozen (read-only) trees, checked against the limits
         // as they are read: the state owns them from the start and never copies them.
         ObjectNode record = JsonSupport.NODES.objectNode();
@@ -205,7 +216,7 @@ public final class SessionJsonCodec {
         } catch (IOException e) {
             throw new CorruptSessionException(null, null, "not valid JSON: " + e.getMessage(), e);
         }
-        return fromTree(record);
+        return fromTree(record, naiveZone);
     }
 
     /**
@@ -241,6 +252,16 @@ public final class SessionJsonCodec {
      * @throws CorruptSessionException naming the field that is missing or of the wrong type
      */
     public static SessionState fromTree(JsonNode tree) {
+        return fromTree(tree, java.time.ZoneOffset.UTC);
+    }
+
+    /**
+     * Reads a state from a JSON tree, taking timestamps without a zone to be in {@code naiveZone}.
+     *
+     * @throws CorruptSessionException naming the field that is missing or of the wrong type
+     */
+    public static SessionState fromTree(JsonNode tree, java.time.ZoneId naiveZone) {
+        java.util.Objects.requireNonNull(naiveZone, "naiveZone");
         if (tree == null || !tree.isObject()) {
             throw corrupt(null, "a session record must be a JSON object");
         }
@@ -252,7 +273,7 @@ public final class SessionJsonCodec {
                     extra.set(field.getKey(), field.getValue());
                 }
             }
-            Instant created = requiredInstant(tree, CREATED_AT, id);
+            Instant created = requiredInstant(tree, CREATED_AT, id, naiveZone);
             JsonNode version = tree.get(VERSION);
             if (version != null && !version.isNull() && !version.canConvertToExactIntegral()) {
                 throw corrupt(id, "field 'version' must be an integer");
@@ -262,14 +283,14 @@ public final class SessionJsonCodec {
                     requiredText(tree, USER_ID, id),
                     requiredText(tree, PROJECT_ID, id),
                     created,
-                    optionalInstant(tree, LAST_ACTIVITY, id),
+                    optionalInstant(tree, LAST_ACTIVITY, id, naiveZone),
                     stringList(tree, PERMISSIONS, id),
                     objectList(tree, CONVERSATION_HISTORY, id),
                     object(tree, REFLECTION_DATA, id),
                     object(tree, APP_MONITORING_STATE, id),
                     object(tree, LLM_PROVIDER_CONFIGS, id),
                     object(tree, METADATA, id),
-                    optionalInstant(tree, EXPIRES_AT, id),
+                    optionalInstant(tree, EXPIRES_AT, id, naiveZone),
                     version == null || version.isNull() ? 0 : version.asLong(),
                     extra);
         } catch (IllegalArgumentException | NullPointerException e) {
@@ -279,20 +300,34 @@ public final class SessionJsonCodec {
 
     /**
      * Parses an ISO-8601 timestamp; one without a zone or offset is read as UTC (the original
-     * Python store wrote naive timestamps).
+     * Python store wrote naive timestamps). A space instead of the {@code T} is accepted (Python's
+     * {@code str(datetime)}, which the original's validator accepts).
      *
      * @throws IllegalArgumentException when {@code text} is not an ISO-8601 date-time
      */
     public static Instant parseTimestamp(String text) {
-        Instant fast = parseCommonTimestamp(text);
+        return parseTimestamp(text, ZoneOffset.UTC);
+    }
+
+    /**
+     * Parses an ISO-8601 timestamp; one without a zone or offset is taken to be in {@code naiveZone}
+     * (timestamps with one keep theirs). A space instead of the {@code T} is accepted.
+     *
+     * @throws IllegalArgumentException when {@code text} is not an ISO-8601 date-time
+     */
+    public static Instant parseTimestamp(String text, java.time.ZoneId naiveZone) {
+        String t = text.length() > 10 && text.charAt(10) == ' ' ? text.substring(0, 10) + 'T' + text.substring(11)
+                : text;
+        boolean utc = naiveZone.equals(ZoneOffset.UTC);
+        Instant fast = utc ? parseCommonTimestamp(t) : null;
         if (fast != null) {
             return fast;
         }
         try {
-            return OffsetDateTime.parse(text).toInstant();
+            return OffsetDateTime.parse(t).toInstant();
         } catch (DateTimeException withZone) {
             try {
-                return LocalDateTime.parse(text).toInstant(ZoneOffset.UTC);
+                return LocalDateTime.parse(t).atZone(naiveZone).toInstant();
             } catch (DateTimeException naive) {
                 throw new IllegalArgumentException("not an ISO-8601 timestamp: \"" + text + "\"", naive);
             }
@@ -430,15 +465,15 @@ public final class SessionJsonCodec {
         return node.asText();
     }
 
-    private static Instant requiredInstant(JsonNode tree, String field, String id) {
-        Instant value = optionalInstant(tree, field, id);
+    private static Instant requiredInstant(JsonNode tree, String field, String id, java.time.ZoneId naiveZone) {
+        Instant value = optionalInstant(tree, field, id, naiveZone);
         if (value == null) {
             throw corrupt(id, "missing field '" + field + "'");
         }
         return value;
     }
 
-    private static Instant optionalInstant(JsonNode tree, String field, String id) {
+    private static Instant optionalInstant(JsonNode tree, String field, String id, java.time.ZoneId naiveZone) {
         JsonNode node = tree.get(field);
         if (node == null || node.isNull()) {
             return null;
@@ -447,7 +482,7 @@ public final class SessionJsonCodec {
             throw corrupt(id, "field '" + field + "' must be an ISO-8601 string");
         }
         try {
-            return parseTimestamp(node.asText());
+            return parseTimestamp(node.asText(), naiveZone);
         } catch (IllegalArgumentException e) {
             throw corrupt(id, "field '" + field + "': " + e.getMessage());
         }

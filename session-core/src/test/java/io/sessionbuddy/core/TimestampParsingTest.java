@@ -85,4 +85,32 @@ class TimestampParsingTest {
             assertThat(SessionJsonCodec.formatTimestamp(instant)).as("%s", instant).isEqualTo(instant.toString());
         }
     }
+
+    @Test
+    void aSpaceForTheTAndTheZoneOfNaiveTimestampsAreHonoured() {
+        java.time.ZoneId newYork = java.time.ZoneId.of("America/New_York");
+        assertThat(SessionJsonCodec.parseTimestamp("2026-03-01 14:05:09")).isEqualTo(Instant.parse("2026-03-01T14:05:09Z"));
+        assertThat(SessionJsonCodec.parseTimestamp("2026-03-01 14:05:09.123456+02:00"))
+                .isEqualTo(Instant.parse("2026-03-01T12:05:09.123456Z"));
+        // naive: the writing host's local time (EST in March, EDT in May)
+        assertThat(SessionJsonCodec.parseTimestamp("2026-03-01T14:05:09.5", newYork))
+                .isEqualTo(Instant.parse("2026-03-01T19:05:09.5Z"));
+        assertThat(SessionJsonCodec.parseTimestamp("2026-05-01 14:05:09", newYork))
+                .isEqualTo(Instant.parse("2026-05-01T18:05:09Z"));
+        // with a zone or offset: kept, whatever the naive zone
+        assertThat(SessionJsonCodec.parseTimestamp("2026-03-01T14:05:09Z", newYork))
+                .isEqualTo(Instant.parse("2026-03-01T14:05:09Z"));
+        assertThat(SessionJsonCodec.parseTimestamp("2026-03-01T14:05:09+00:00", newYork))
+                .isEqualTo(Instant.parse("2026-03-01T14:05:09Z"));
+        assertThatThrownBy(() -> SessionJsonCodec.parseTimestamp("2026-03-01  14:05:09"))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        byte[] json = ("{\"session_id\": \"s\", \"user_id\": \"u\", \"project_id\": \"p\","
+                + " \"created_at\": \"2026-03-01 14:05:09\", \"last_activity\": \"2026-03-01T14:06:00+00:00\"}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        SessionState state = SessionJsonCodec.fromBytes(json, 0, json.length, newYork);
+        assertThat(state.createdAt()).isEqualTo(Instant.parse("2026-03-01T19:05:09Z"));
+        assertThat(state.lastActivity()).isEqualTo(Instant.parse("2026-03-01T14:06:00Z"));
+        assertThat(SessionJsonCodec.fromBytes(json).createdAt()).isEqualTo(Instant.parse("2026-03-01T14:05:09Z"));
+    }
 }

@@ -211,11 +211,19 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      */
     protected final SessionState decode(String sessionId, byte[] record, String location) {
         try {
-            return codec.decode(record, scope, sessionId);
+            return codec.decode(record, scope, sessionId, naiveTimestampZone());
         } catch (CorruptSessionException e) {
             throw new CorruptSessionException(backendName, sessionId, "cannot decode " + location + " ("
                     + record.length + " bytes): " + e.getMessage().substring(prefixLength(e)), e.reason(), e);
         }
+    }
+
+    /**
+     * The zone of timestamps a record holds without one: UTC, except in the readers of the original
+     * store ({@code source_timezone}), whose records up to v0.20.0 hold the writing host's local time.
+     */
+    protected java.time.ZoneId naiveTimestampZone() {
+        return java.time.ZoneOffset.UTC;
     }
 
     /**

@@ -178,6 +178,23 @@ public final class BackendSettings {
     }
 
     /**
+     * A time zone ({@code America/New_York}, {@code UTC}, {@code +02:00}), or {@code defaultValue}.
+     *
+     * @throws io.sessionbuddy.core.SessionConfigException naming the key when it is not a zone
+     */
+    public java.time.ZoneId getZoneId(String key, java.time.ZoneId defaultValue) {
+        Optional<String> text = getString(key);
+        if (text.isEmpty()) {
+            return defaultValue;
+        }
+        try {
+            return java.time.ZoneId.of(text.get().trim());
+        } catch (java.time.DateTimeException e) {
+            throw error(key, "is not a time zone such as America/New_York, UTC or +02:00: \"" + text.get() + "\"");
+        }
+    }
+
+    /**
      * A duration, or {@code defaultValue}. A number is seconds; a string may be a number with a unit
      * ({@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 1d}) or ISO-8601 ({@code PT5S}).
      */

@@ -27,6 +27,25 @@ public abstract class ReadOnlySessionStorage extends AbstractSessionStorage {
         super(backendName, defaultTtl, clock, format.withEncryptionRequired(false), true, scope);
     }
 
+    private volatile java.time.ZoneId sourceZone = java.time.ZoneOffset.UTC;
+
+    /**
+     * Sets the zone of the timestamps the original wrote without one (its {@code datetime.now()} up to
+     * v0.20.0: the writing host's local time); default UTC. Timestamps with a zone or offset keep theirs.
+     *
+     * @return this storage
+     */
+    public ReadOnlySessionStorage sourceTimezone(java.time.ZoneId zone) {
+        sourceZone = java.util.Objects.requireNonNull(zone, "zone");
+        return this;
+    }
+
+    /** The zone set with {@link #sourceTimezone}. */
+    @Override
+    protected final java.time.ZoneId naiveTimestampZone() {
+        return sourceZone;
+    }
+
     private <T> CompletableFuture<T> readOnly(String operation) {
         return CompletableFuture.failedFuture(new SessionStorageException(backendName(), null, "cannot " + operation
                 + ": the original Python store's layout is read-only here; move its sessions with"

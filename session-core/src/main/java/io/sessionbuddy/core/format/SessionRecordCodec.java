@@ -207,22 +207,37 @@ public final class SessionRecordCodec {
      * @throws CorruptSessionException saying why (see {@link CorruptSessionException#reason()})
      */
     public SessionState decode(byte[] record, String scope, String expectedId) {
+        return decode(record, scope, expectedId, java.time.ZoneOffset.UTC);
+    }
+
+    /**
+     * Reads a stored record, taking timestamps without a zone to be in {@code naiveZone} (the
+     * original store's records up to v0.20.0 hold the writing host's local time).
+     *
+     * @param record the stored bytes
+     * @param scope the namespace it was read from
+     * @param expectedId the session id it was stored under
+     * @param naiveZone the zone of timestamps written without one
+     * @throws CorruptSessionException saying why (see {@link CorruptSessionException#reason()})
+     */
+    public SessionState decode(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone) {
+        java.util.Objects.requireNonNull(naiveZone, "naiveZone");
         SessionState state;
         if (startsWith(record, MAGIC)) {
             if (format.refusesPlaintext() && record.length > 5 && record[5] == CIPHER_NONE) {
                 throw notEncrypted(expectedId);
             }
-            state = decodeEnvelope(record, scope, expectedId);
+            state = decodeEnvelope(record, scope, expectedId, naiveZone);
         } else if (format.refusesPlaintext()) {
             throw notEncrypted(expectedId);
         } else if (record.length >= 2 && (record[0] & 0xff) == 0x1f && (record[1] & 0xff) == 0x8b) {
-            state = parse(gunzip(record, 0, record.length, format.maxDecodedBytes(), expectedId), expectedId);
+            state = parse(gunzip(record, 0, record.length, format.maxDecodedBytes(), expectedId), expectedId, naiveZone);
         } else if (looksLikeJson(record)) {
             if (record.length > format.maxDecodedBytes()) {
                 throw corrupt(expectedId, Reason.TOO_LARGE, "plain JSON record of " + record.length
                         + " bytes is over max_decoded_bytes (" + format.maxDecodedBytes() + ")", null);
             }
-            state = parse(record, expectedId);
+            state = parse(record, expectedId, naiveZone);
         } else {
             throw corrupt(expectedId, Reason.MALFORMED, "not a session record (starts with 0x"
                     + HexFormat.of().formatHex(record, 0, Math.min(4, record.length)) + ")", null);
@@ -376,9 +391,9 @@ public final class SessionRecordCodec {
         }
     }
 
-    private SessionState decodeEnvelope(byte[] record, String scope, String expectedId) {
+    private SessionState decodeEnvelope(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone) {
         Header header = header(record, expectedId);
-        SessionState state = decodeBody(record, header, scope, expectedId);
+        SessionState state = decodeBody(record, header, scope, expectedId, naiveZone);
         Summary summary = header.summary();
         if (summary != null && (summary.version() != state.version()
                 || !java.util.Objects.equals(summary.expiresAt(), state.expiresAt())
@@ -390,7 +405,8 @@ public final class SessionRecordCodec {
         return state;
     }
 
-    private SessionState decodeBody(byte[] record, Header header, String scope, String expectedId) {
+    private SessionState decodeBody(byte[] record, Header header, String scope, String expectedId,
+            java.time.ZoneId naiveZone) {
         int headerLength = header.headerLength();
         int payloadLength = header.payloadLength();
         int decodedLength = header.decodedLength();
@@ -435,7 +451,7 @@ public final class SessionRecordCodec {
                     throw corrupt(expectedId, Reason.MALFORMED, "payload is " + plainLength
                             + " bytes but the header says " + decodedLength, null);
                 }
-                return parse(payload, payloadOffset, plainLength, expectedId);
+                return parse(payload, payloadOffset, plainLength, expectedId, naiveZone);
             }
             case GZIP -> json = gunzip(payload, payloadOffset, plainLength, decodedLength, expectedId);
             case ZSTD -> {
@@ -450,7 +466,7 @@ public final class SessionRecordCodec {
             throw corrupt(expectedId, Reason.MALFORMED, "payload decompresses to " + json.length
                     + " bytes but the header says " + decodedLength, null);
         }
-        return parse(json, 0, json.length, expectedId);
+        return parse(json, 0, json.length, expectedId, naiveZone);
     }
 
     private byte[] checkedJson(SessionState state) {
@@ -501,13 +517,13 @@ public final class SessionRecordCodec {
         }
     }
 
-    private static SessionState parse(byte[] json, String id) {
-        return parse(json, 0, json.length, id);
+    private static SessionState parse(byte[] json, String id, java.time.ZoneId naiveZone) {
+        return parse(json, 0, json.length, id, naiveZone);
     }
 
-    private static SessionState parse(byte[] json, int offset, int length, String id) {
+    private static SessionState parse(byte[] json, int offset, int length, String id, java.time.ZoneId naiveZone) {
         try {
-            return SessionJsonCodec.fromBytes(json, offset, length);
+            return SessionJsonCodec.fromBytes(json, offset, length, naiveZone);
         } catch (CorruptSessionException e) {
             throw corrupt(id, Reason.MALFORMED, e.getMessage(), e);
         }
