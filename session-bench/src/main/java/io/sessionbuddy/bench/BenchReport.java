@@ -197,7 +197,7 @@ public final class BenchReport {
         if (redisUpdate != null && redisRaw != null) {
             double ratio = redisUpdate.opsPerSecond / redisRaw.opsPerSecond;
             rows.add(new String[] {"redis", "updates of one session, 8 threads", "1 KiB",
-                    "≥ 0.7× raw GET-then-SET loop", String.format("%.2f×", ratio), met(ratio >= 0.7)});
+                    "≥ 0.7× raw GET-then-SET loop", String.format("%.3f×", ratio), met(ratio >= 0.7)});
         }
         Score memoryUpdate = throughput.getOrDefault("ContentionBenchmark.update", Map.of()).get("memory");
         if (memoryUpdate != null) {
@@ -229,7 +229,7 @@ public final class BenchReport {
             }
             double ratio = mine.opsPerSecond / base.opsPerSecond;
             rows.add(new String[] {backend, what + " vs " + method(raw), params[i].replaceAll(", \\d+$", ""),
-                    String.format("≥ %.2f×", goals[i]), String.format("%.2f×", ratio), met(ratio >= goals[i])});
+                    String.format("≥ %.2f×", goals[i]), String.format("%.3f×", ratio), met(ratio >= goals[i])});
         }
     }
 
