@@ -13,15 +13,12 @@ import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.spi.ReadOnlySessionStorage;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,9 +29,9 @@ import org.slf4j.LoggerFactory;
  * sets {@code <key_prefix>index:user:<user>} and {@code <key_prefix>index:project:<project>}.
  *
  * <p>Retrieve reads the record and its remaining time to live ({@code PTTL}), which becomes
- * {@code expires_at}. Listing by user or project reads the original's index sets and keeps the ids
- * whose data key still exists (no record is read); listing everything uses {@code SCAN}, never
- * {@code KEYS}. Every write, delete or cleanup fails with a message pointing to
+ * {@code expires_at}. Listing uses {@code SCAN} of the data keys, never {@code KEYS}; listing by user
+ * or project reads every record's owner, because the original's index sets lose members (they
+ * expire with the TTL of their last write). Every write, delete or cleanup fails with a message pointing to
  * {@code session-buddy migrate}.
  */
 public final class LegacyRedisSessionStorage extends ReadOnlySessionStorage {
@@ -109,44 +106,47 @@ public final class LegacyRedisSessionStorage extends ReadOnlySessionStorage {
         });
     }
 
+    /** Records read at once while listing by owner: bounds the memory a listing holds. */
+    private static final int LIST_BATCH = 256;
+
+    /**
+     * Sessions of a user and/or project, from the data keys themselves: the original's index sets
+     * expire with the TTL of their last write and lose members (in a copy of its store, 10 of 20
+     * users listed nothing through them), so they are not trusted. Every stored record is read
+     * (a {@code SCAN}, then the records in batches) and its owner compared: linear in the store, as
+     * the original's file and S3 listings were; damaged records are skipped with a warning.
+     */
     @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
-        CompletableFuture<Set<String>> candidates;
-        if (userId != null && projectId != null) {
-            candidates = members(commands.sinter(prefix + "index:user:" + userId,
-                    prefix + "index:project:" + projectId).toCompletableFuture());
-        } else if (userId != null) {
-            candidates = members(commands.smembers(prefix + "index:user:" + userId).toCompletableFuture());
-        } else if (projectId != null) {
-            candidates = members(commands.smembers(prefix + "index:project:" + projectId).toCompletableFuture());
-        } else {
+        if (userId == null && projectId == null) {
             return doListStoredIds();
         }
-        return candidates.thenCompose(ids -> {
-            List<String> valid = ids.stream().filter(SessionIds::isValid).sorted().toList();
-            List<CompletableFuture<Long>> exists = new ArrayList<>();
-            for (String id : valid) {
-                exists.add(commands.exists(dataKey(id)).toCompletableFuture());
-            }
-            return CompletableFuture.allOf(exists.toArray(CompletableFuture[]::new)).thenApply(done -> {
-                List<String> live = new ArrayList<>();
-                for (int i = 0; i < valid.size(); i++) {
-                    if (exists.get(i).join() == 1L) {
-                        live.add(valid.get(i));
-                    }
-                }
-                return live;
-            });
-        });
+        return doListStoredIds().thenCompose(ids -> listBatch(ids, 0, userId, projectId, new ArrayList<>()));
     }
 
-    private static CompletableFuture<Set<String>> members(CompletableFuture<Set<byte[]>> values) {
-        return values.thenApply(set -> {
-            Set<String> ids = new LinkedHashSet<>();
-            for (byte[] value : set) {
-                ids.add(new String(value, StandardCharsets.UTF_8));
+    private CompletableFuture<List<String>> listBatch(List<String> ids, int from, String userId, String projectId,
+            List<String> live) {
+        if (from >= ids.size()) {
+            return CompletableFuture.completedFuture(live);
+        }
+        List<String> batch = ids.subList(from, Math.min(ids.size(), from + LIST_BATCH));
+        List<CompletableFuture<Optional<SessionState>>> reads = new ArrayList<>();
+        for (String id : batch) {
+            reads.add(doRetrieve(id).exceptionally(error -> {
+                LOG.warn("[{}] listing skips session {}: {}", NAME, id, error.getMessage());
+                return Optional.empty();
+            }));
+        }
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenCompose(done -> {
+            for (int i = 0; i < batch.size(); i++) {
+                Optional<SessionState> state = reads.get(i).join();
+                if (state.isPresent() && !isExpired(state.get())
+                        && (userId == null || state.get().userId().equals(userId))
+                        && (projectId == null || state.get().projectId().equals(projectId))) {
+                    live.add(batch.get(i));
+                }
             }
-            return ids;
+            return listBatch(ids, from + LIST_BATCH, userId, projectId, live);
         });
     }
 

@@ -179,6 +179,29 @@ class LegacyRedisMigrationTest {
     }
 
     @Test
+    void listingsFindWhatIsStoredEvenWhereTheOriginalsIndexSetsLostTheirMembers() throws Exception {
+        String prefix = "lostindex:";
+        List<RedisFuture<?>> pending = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            pending.addAll(write(prefix, original(String.format("%016x", 0xabc000L + i), "user" + (i % 5),
+                    i % 2 == 0 ? "even" : "odd", "2024-05-06T07:08:09"), 3600));
+        }
+        pending.forEach(f -> f.toCompletableFuture().join());
+        // as the original's TTL resets left them: some index sets expired, one lost a member
+        connection.sync().del(prefix + "index:user:user1", prefix + "index:user:user3", prefix + "index:project:odd");
+        connection.sync().srem(prefix + "index:user:user0", String.format("%016x", 0xabc000L).getBytes(StandardCharsets.UTF_8));
+        Path legacy = legacyConfig(prefix);
+
+        for (int u = 0; u < 5; u++) {
+            assertThat(run("list", "--config", legacy.toString(), "--user", "user" + u, "--json").json().size())
+                    .as("user" + u).isEqualTo(4);
+        }
+        assertThat(run("list", "--config", legacy.toString(), "--project", "odd", "--json").json().size()).isEqualTo(10);
+        assertThat(run("list", "--config", legacy.toString(), "--user", "user1", "--project", "odd", "--json").json()
+                .size()).as("sessions 1 and 11").isEqualTo(2);
+    }
+
+    @Test
     void tenThousandSessionsMigrateAndReportARate() throws Exception {
         String prefix = "bulk:";
         List<RedisFuture<?>> pending = new ArrayList<>();
