@@ -239,6 +239,15 @@ class LegacyFileAndS3MigrationTest {
                 "2024-05-06T07:08:09.5")));
         Files.write(store.resolve("1234567890abcdef.json.gz"), gzip(original("1234567890abcdef", "bob",
                 "2024-05-06 07:08:09"))); // str(datetime), which the original's validator accepts
+        // Python's json.dumps writes NaN and Infinity
+        ObjectNode carol = original("feedfacefeedface", "carol", "2024-05-06T07:08:09");
+        ((ObjectNode) carol.get("metadata")).put("score", 1.5).put("ratio", 2.5);
+        ByteArrayOutputStream nan = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(nan)) {
+            out.write(JSON.writeValueAsString(carol).replace("1.5", "NaN").replace("2.5", "-Infinity")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        Files.write(store.resolve("feedfacefeedface.json.gz"), nan.toByteArray());
         String block = "\"storage_dir\": \"" + store.toString().replace("\\", "\\\\") + "\"";
         Path utc = config("legacy-utc.json", "{ \"storage_backend\": \"legacy-file\", \"backends\": { \"local\": { "
                 + block + " } } }");
@@ -256,7 +265,11 @@ class LegacyFileAndS3MigrationTest {
         CliRun migrated = run("migrate", "--from", utc.toString(), "--to", to.toString(), "--source-timezone",
                 "America/New_York", "--json");
         assertThat(migrated.code()).as(migrated.err()).isZero();
-        assertThat(migrated.json().path("copied").asInt()).isEqualTo(2);
+        assertThat(migrated.json().path("copied").asInt()).isEqualTo(3);
+        JsonNode carolCopy = run("get", "feedfacefeedface", "--config", to.toString(), "--json").json();
+        assertThat(carolCopy.path("metadata").path("score").isNull()).as("NaN: JSON has none").isTrue();
+        assertThat(carolCopy.path("metadata").path("ratio").isNull()).isTrue();
+        assertThat(carolCopy.path("metadata").path("k").asText()).isEqualTo("v");
         assertThat(run("get", "1234567890abcdef", "--config", to.toString(), "--json").json().path("created_at")
                 .asText()).isEqualTo("2024-05-06T11:08:09Z");
 

@@ -43,6 +43,7 @@ import java.util.Set;
  * frozen container remembers its height, so the depth limit still holds wherever it is put.
  */
 final class FrozenJson {
+    private static final org.slf4j.Logger LEGACY_LOG = org.slf4j.LoggerFactory.getLogger(FrozenJson.class);
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     /** Objects of at most this many fields keep them in two arrays (looked up by a scan). */
     private static final int SMALL = 8;
@@ -172,6 +173,13 @@ final class FrozenJson {
             case VALUE_NUMBER_FLOAT: {
                 double value = parser.getDoubleValue();
                 if (Double.isNaN(value) || Double.isInfinite(value)) {
+                    if (parser.isEnabled(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS
+                            .mappedFeature()) && parser.isNaN()) {
+                        // a record of the original store: Python's json.dumps writes NaN and Infinity
+                        LEGACY_LOG.warn("{}: {} read as null (JSON has no such number, and this library refuses"
+                                + " them on write)", field, parser.getText());
+                        return NullNode.getInstance();
+                    }
                     throw new IllegalArgumentException(field + ": a number out of the range of a double");
                 }
                 return DoubleNode.valueOf(value);

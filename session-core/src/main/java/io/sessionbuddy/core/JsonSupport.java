@@ -42,6 +42,14 @@ final class JsonSupport {
             .disable(com.fasterxml.jackson.core.StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
             .build();
 
+    /**
+     * The factory for the original store's records: also reads {@code NaN} and {@code Infinity}
+     * (Python's {@code json.dumps} writes them), which become {@code null}.
+     */
+    static final JsonFactory LEGACY_FACTORY = FACTORY.rebuild()
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .build();
+
     /** Tree nodes. */
     static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 

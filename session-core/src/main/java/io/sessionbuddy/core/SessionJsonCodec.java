@@ -193,10 +193,25 @@ public final class SessionJsonCodec {
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone) {
+        return fromBytes(json, offset, length, naiveZone, false);
+    }
+
+    /**
+     * Reads a state as {@link #fromBytes(byte[], int, int, java.time.ZoneId)} does; with
+     * {@code originalNumbers}, also the {@code NaN}, {@code Infinity} and {@code -Infinity} that the
+     * original store's {@code json.dumps} wrote, each read as {@code null} (logged with its field):
+     * JSON has no such numbers and this library refuses them on write, so a session holding one
+     * still moves.
+     *
+     * @throws CorruptSessionException when the bytes are not a valid session record
+     */
+    public static SessionState fromBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone,
+            boolean originalNumbers) {
         // One streaming pass straight into frozen (read-only) trees, checked against the limits
         // as they are read: the state owns them from the start and never copies them.
         ObjectNode record = JsonSupport.NODES.objectNode();
-        try (com.fasterxml.jackson.core.JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
+        try (com.fasterxml.jackson.core.JsonParser parser = (originalNumbers ? JsonSupport.LEGACY_FACTORY
+                : JsonSupport.FACTORY).createParser(json, offset, length)) {
             if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 throw corrupt(null, "a session record must be a JSON object");
             }

@@ -87,4 +87,19 @@ class SessionJsonCodecTest {
 
         assertThat(state.metadata().get("@class").isTextual()).isTrue();
     }
+
+    @Test
+    void theOriginalsNanAndInfinityAreReadAsNullOnlyWhenReadingItsRecords() {
+        byte[] json = ("{\"session_id\": \"s\", \"user_id\": \"u\", \"project_id\": \"p\","
+                + " \"created_at\": \"2026-03-01T14:05:09\", \"metadata\": {\"score\": NaN, \"max\": Infinity,"
+                + " \"min\": -Infinity, \"ok\": 1.5}, \"conversation_history\": [{\"x\": [NaN]}]}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        SessionState state = SessionJsonCodec.fromBytes(json, 0, json.length, java.time.ZoneOffset.UTC, true);
+        assertThat(state.metadata().get("score").isNull()).isTrue();
+        assertThat(state.metadata().get("max").isNull()).isTrue();
+        assertThat(state.metadata().get("min").isNull()).isTrue();
+        assertThat(state.metadata().get("ok").doubleValue()).isEqualTo(1.5);
+        assertThat(state.conversationHistory().get(0).get("x").get(0).isNull()).isTrue();
+        assertThatThrownBy(() -> SessionJsonCodec.fromBytes(json)).isInstanceOf(CorruptSessionException.class);
+    }
 }

@@ -211,7 +211,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      */
     protected final SessionState decode(String sessionId, byte[] record, String location) {
         try {
-            return codec.decode(record, scope, sessionId, naiveTimestampZone());
+            return codec.decode(record, scope, sessionId, naiveTimestampZone(), readsOriginalNumbers());
         } catch (CorruptSessionException e) {
             throw new CorruptSessionException(backendName, sessionId, "cannot decode " + location + " ("
                     + record.length + " bytes): " + e.getMessage().substring(prefixLength(e)), e.reason(), e);
@@ -224,6 +224,14 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      */
     protected java.time.ZoneId naiveTimestampZone() {
         return java.time.ZoneOffset.UTC;
+    }
+
+    /**
+     * Whether records may hold the {@code NaN} and {@code Infinity} of the original store's
+     * {@code json.dumps} (read as {@code null}): only in its readers; {@code false} here.
+     */
+    protected boolean readsOriginalNumbers() {
+        return false;
     }
 
     /**

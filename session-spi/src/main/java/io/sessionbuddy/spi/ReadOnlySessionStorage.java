@@ -40,6 +40,12 @@ public abstract class ReadOnlySessionStorage extends AbstractSessionStorage {
         return this;
     }
 
+    /** The original's {@code json.dumps} wrote {@code NaN} and {@code Infinity}: read as {@code null}. */
+    @Override
+    protected final boolean readsOriginalNumbers() {
+        return true;
+    }
+
     /** The zone set with {@link #sourceTimezone}. */
     @Override
     protected final java.time.ZoneId naiveTimestampZone() {

@@ -221,23 +221,35 @@ public final class SessionRecordCodec {
      * @throws CorruptSessionException saying why (see {@link CorruptSessionException#reason()})
      */
     public SessionState decode(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone) {
+        return decode(record, scope, expectedId, naiveZone, false);
+    }
+
+    /**
+     * Reads a stored record as {@link #decode(byte[], String, String, java.time.ZoneId)} does; with
+     * {@code originalNumbers}, the {@code NaN} and {@code Infinity} of the original store's
+     * records are read as {@code null} (see {@link SessionJsonCodec#fromBytes(byte[], int, int,
+     * java.time.ZoneId, boolean)}).
+     */
+    public SessionState decode(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone,
+            boolean originalNumbers) {
         java.util.Objects.requireNonNull(naiveZone, "naiveZone");
         SessionState state;
         if (startsWith(record, MAGIC)) {
             if (format.refusesPlaintext() && record.length > 5 && record[5] == CIPHER_NONE) {
                 throw notEncrypted(expectedId);
             }
-            state = decodeEnvelope(record, scope, expectedId, naiveZone);
+            state = decodeEnvelope(record, scope, expectedId, naiveZone, originalNumbers);
         } else if (format.refusesPlaintext()) {
             throw notEncrypted(expectedId);
         } else if (record.length >= 2 && (record[0] & 0xff) == 0x1f && (record[1] & 0xff) == 0x8b) {
-            state = parse(gunzip(record, 0, record.length, format.maxDecodedBytes(), expectedId), expectedId, naiveZone);
+            state = parse(gunzip(record, 0, record.length, format.maxDecodedBytes(), expectedId), expectedId, naiveZone,
+                    originalNumbers);
         } else if (looksLikeJson(record)) {
             if (record.length > format.maxDecodedBytes()) {
                 throw corrupt(expectedId, Reason.TOO_LARGE, "plain JSON record of " + record.length
                         + " bytes is over max_decoded_bytes (" + format.maxDecodedBytes() + ")", null);
             }
-            state = parse(record, expectedId, naiveZone);
+            state = parse(record, expectedId, naiveZone, originalNumbers);
         } else {
             throw corrupt(expectedId, Reason.MALFORMED, "not a session record (starts with 0x"
                     + HexFormat.of().formatHex(record, 0, Math.min(4, record.length)) + ")", null);
@@ -391,9 +403,10 @@ public final class SessionRecordCodec {
         }
     }
 
-    private SessionState decodeEnvelope(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone) {
+    private SessionState decodeEnvelope(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone,
+            boolean originalNumbers) {
         Header header = header(record, expectedId);
-        SessionState state = decodeBody(record, header, scope, expectedId, naiveZone);
+        SessionState state = decodeBody(record, header, scope, expectedId, naiveZone, originalNumbers);
         Summary summary = header.summary();
         if (summary != null && (summary.version() != state.version()
                 || !java.util.Objects.equals(summary.expiresAt(), state.expiresAt())
@@ -406,7 +419,7 @@ public final class SessionRecordCodec {
     }
 
     private SessionState decodeBody(byte[] record, Header header, String scope, String expectedId,
-            java.time.ZoneId naiveZone) {
+            java.time.ZoneId naiveZone, boolean originalNumbers) {
         int headerLength = header.headerLength();
         int payloadLength = header.payloadLength();
         int decodedLength = header.decodedLength();
@@ -451,7 +464,7 @@ public final class SessionRecordCodec {
                     throw corrupt(expectedId, Reason.MALFORMED, "payload is " + plainLength
                             + " bytes but the header says " + decodedLength, null);
                 }
-                return parse(payload, payloadOffset, plainLength, expectedId, naiveZone);
+                return parse(payload, payloadOffset, plainLength, expectedId, naiveZone, originalNumbers);
             }
             case GZIP -> json = gunzip(payload, payloadOffset, plainLength, decodedLength, expectedId);
             case ZSTD -> {
@@ -466,7 +479,7 @@ public final class SessionRecordCodec {
             throw corrupt(expectedId, Reason.MALFORMED, "payload decompresses to " + json.length
                     + " bytes but the header says " + decodedLength, null);
         }
-        return parse(json, 0, json.length, expectedId, naiveZone);
+        return parse(json, 0, json.length, expectedId, naiveZone, originalNumbers);
     }
 
     private byte[] checkedJson(SessionState state) {
@@ -517,13 +530,14 @@ public final class SessionRecordCodec {
         }
     }
 
-    private static SessionState parse(byte[] json, String id, java.time.ZoneId naiveZone) {
-        return parse(json, 0, json.length, id, naiveZone);
+    private static SessionState parse(byte[] json, String id, java.time.ZoneId naiveZone, boolean originalNumbers) {
+        return parse(json, 0, json.length, id, naiveZone, originalNumbers);
     }
 
-    private static SessionState parse(byte[] json, int offset, int length, String id, java.time.ZoneId naiveZone) {
+    private static SessionState parse(byte[] json, int offset, int length, String id, java.time.ZoneId naiveZone,
+            boolean originalNumbers) {
         try {
-            return SessionJsonCodec.fromBytes(json, offset, length, naiveZone);
+            return SessionJsonCodec.fromBytes(json, offset, length, naiveZone, originalNumbers);
         } catch (CorruptSessionException e) {
             throw corrupt(id, Reason.MALFORMED, e.getMessage(), e);
         }
