@@ -39,6 +39,19 @@ final class MigrateCommand extends StoreCommand {
             + " the source's source_timezone setting, else UTC.")
     String sourceTimezone;
 
+    @Option(names = "--sync", description = "Staged cutover: copy new sessions, replace the target's copy of sessions"
+            + " changed in the source when the target did not change it, report sessions changed on both sides."
+            + " Run it again as often as needed while the old service writes.")
+    boolean sync;
+
+    @Option(names = "--delete-missing", description = "With --sync: delete the target's copy of a session gone from"
+            + " the source (unless the target changed it).")
+    boolean deleteMissing;
+
+    @Option(names = "--on-conflict", paramLabel = "source|target|report", description = "With --sync: for a session"
+            + " changed on both sides, keep the source's content, the target's, or report it (default; exit 1).")
+    String onConflict;
+
     @Override
     int execute() {
         SessionBuddyConfig sourceConfig = context.config(from);
@@ -64,14 +77,37 @@ final class MigrateCommand extends StoreCommand {
                         + sourceTimezone + "\"", SessionBuddyCli.USAGE);
             }
         }
+        if (!sync && (deleteMissing || onConflict != null)) {
+            throw new CliException("--delete-missing and --on-conflict go with --sync", SessionBuddyCli.USAGE);
+        }
+        if (sync && deleteSource) {
+            throw new CliException("--sync keeps the source as it is: drop --delete-source (run a plain migrate with it"
+                    + " once the old service has stopped)", SessionBuddyCli.USAGE);
+        }
+        Sync.OnConflict policy = Sync.OnConflict.REPORT;
+        if (onConflict != null) {
+            try {
+                policy = Sync.OnConflict.valueOf(onConflict.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CliException("--on-conflict must be source, target or report, was \"" + onConflict + "\"",
+                        SessionBuddyCli.USAGE);
+            }
+        }
+        if (sync) {
+            try (SessionBuddy source = SessionBuddy.open(sourceConfig);
+                    SessionBuddy target = SessionBuddy.open(targetConfig)) {
+                if (zone != null) {
+                    applyZone(source, sourceConfig, zone);
+                }
+                Sync.Summary result = new Sync(source.storage(), target.storage(), targetConfig.defaultTtl(),
+                        Clock.systemUTC()).run(dryRun, deleteMissing, policy);
+                printSync(result, sourceConfig, targetConfig);
+                return result.failures().isEmpty() ? 0 : SessionBuddyCli.FAILURE;
+            }
+        }
         try (SessionBuddy source = SessionBuddy.open(sourceConfig); SessionBuddy target = SessionBuddy.open(targetConfig)) {
             if (zone != null) {
-                if (!(source.storage() instanceof io.sessionbuddy.spi.ReadOnlySessionStorage legacy)) {
-                    throw new CliException("--source-timezone applies to the original store's layouts (legacy-*"
-                            + " sources); " + sourceConfig.storageBackend() + " writes every timestamp with its zone",
-                            SessionBuddyCli.USAGE);
-                }
-                legacy.sourceTimezone(zone);
+                applyZone(source, sourceConfig, zone);
             }
             Migration migration = new Migration(source.storage(), target.storage(), targetConfig.defaultTtl(),
                     Clock.systemUTC(), configuredLimit);
@@ -125,6 +161,58 @@ final class MigrateCommand extends StoreCommand {
     }
 
     /** A progress bar redrawn in place on a terminal. */
+    private static void applyZone(SessionBuddy source, SessionBuddyConfig sourceConfig, java.time.ZoneId zone) {
+        if (!(source.storage() instanceof io.sessionbuddy.spi.ReadOnlySessionStorage legacy)) {
+            throw new CliException("--source-timezone applies to the original store's layouts (legacy-*"
+                    + " sources); " + sourceConfig.storageBackend() + " writes every timestamp with its zone",
+                    SessionBuddyCli.USAGE);
+        }
+        legacy.sourceTimezone(zone);
+    }
+
+    private void printSync(Sync.Summary summary, SessionBuddyConfig sourceConfig, SessionBuddyConfig targetConfig) {
+        if (json) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("from", sourceConfig.storageBackend() + " (" + from + ")");
+            result.put("to", targetConfig.storageBackend() + " (" + to + ")");
+            result.put("sync", true);
+            result.put("dry_run", summary.dryRun());
+            result.put("total", summary.total());
+            result.put("copied", summary.copied());
+            result.put("updated", summary.updated());
+            result.put("unchanged", summary.unchanged());
+            result.put("skipped_expired", summary.expired());
+            result.put("deleted_missing", summary.deleted());
+            result.put("missing_in_source", summary.missing());
+            result.put("conflicts", summary.conflicts());
+            result.put("failed", summary.failures().size());
+            result.put("failures", summary.failures());
+            result.put("seconds", summary.elapsed().toMillis() / 1000.0);
+            output().printJson(result);
+            return;
+        }
+        Output out = output();
+        out.line((summary.dryRun() ? "dry run: " : "") + "synced " + sourceConfig.storageBackend() + " (" + from
+                + ") -> " + targetConfig.storageBackend() + " (" + to + ")");
+        out.table(java.util.List.of("sessions", "count"), java.util.List.of(
+                java.util.List.of("listed in source", Integer.toString(summary.total())),
+                java.util.List.of("copied (new in the target)", Integer.toString(summary.copied())),
+                java.util.List.of("updated from the source", Integer.toString(summary.updated())),
+                java.util.List.of("unchanged since the last sync", Integer.toString(summary.unchanged())),
+                java.util.List.of("skipped: expired", Integer.toString(summary.expired())),
+                java.util.List.of("deleted: gone from the source", Integer.toString(summary.deleted())),
+                java.util.List.of("gone from the source, kept (no --delete-missing)",
+                        Integer.toString(summary.missing())),
+                java.util.List.of("conflicts", Integer.toString(summary.conflicts().size())),
+                java.util.List.of("failed", Integer.toString(summary.failures().size()))));
+        summary.conflicts().forEach((id, what) -> context.err.println("conflict " + id + ": " + what));
+        summary.failures().forEach((id, reason) -> {
+            if (!summary.conflicts().containsKey(id)) {
+                context.err.println("failed " + id + ": " + reason);
+            }
+        });
+    }
+
     private record Bar(PrintStream err) implements Migration.Progress {
         @Override
         public void update(Migration.Counts counts, int total, Duration elapsed) {
