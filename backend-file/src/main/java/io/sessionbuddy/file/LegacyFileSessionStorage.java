@@ -205,13 +205,18 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
     @Override
     protected CompletableFuture<List<String>> doListStoredIds() {
         try {
-            return CompletableFuture.completedFuture(ids());
+            // every stored id, also one this version does not accept: a migration then names it as failed
+            return CompletableFuture.completedFuture(ids(true));
         } catch (IOException e) {
             return CompletableFuture.failedFuture(failure(null, "cannot list " + directory + ": " + e, e));
         }
     }
 
     private List<String> ids() throws IOException {
+        return ids(false);
+    }
+
+    private List<String> ids(boolean includeInvalid) throws IOException {
         List<String> ids = new ArrayList<>();
         if (adapter) {
             // one directory per session; a deleted session leaves its directory without state.json
@@ -219,10 +224,8 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
                 for (Path dir : dirs) {
                     String id = dir.getFileName().toString();
                     if (Files.isRegularFile(dir.resolve(STATE_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                        if (SessionIds.isValid(id)) {
+                        if (includeInvalid || SessionIds.isValid(id)) {
                             ids.add(id);
-                        } else {
-                            LOG.warn("[{}] skipping {}: its name is not a session id this version accepts", backendName(), dir);
                         }
                     }
                 }
@@ -234,7 +237,7 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
             for (Path file : files) {
                 String name = file.getFileName().toString();
                 String id = name.substring(0, name.length() - SUFFIX.length());
-                if (SessionIds.isValid(id)) {
+                if (!id.isEmpty() && (includeInvalid || SessionIds.isValid(id))) {
                     ids.add(id);
                 }
             }

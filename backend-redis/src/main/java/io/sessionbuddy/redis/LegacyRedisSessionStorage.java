@@ -119,9 +119,10 @@ public final class LegacyRedisSessionStorage extends ReadOnlySessionStorage {
     @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         if (userId == null && projectId == null) {
-            return doListStoredIds();
+            return doListStoredIds().thenApply(ids -> ids.stream().filter(SessionIds::isValid).toList());
         }
-        return doListStoredIds().thenCompose(ids -> listBatch(ids, 0, userId, projectId, new ArrayList<>()));
+        return doListStoredIds().thenCompose(ids -> listBatch(ids.stream().filter(SessionIds::isValid).toList(), 0,
+                userId, projectId, new ArrayList<>()));
     }
 
     private CompletableFuture<List<String>> listBatch(List<String> ids, int from, String userId, String projectId,
@@ -154,7 +155,7 @@ public final class LegacyRedisSessionStorage extends ReadOnlySessionStorage {
     protected CompletableFuture<List<String>> doListStoredIds() {
         return RedisSessionStorage.scanKeys(commands, escapeGlob(prefix) + "session:*")
                 .thenApply(keys -> keys.stream().map(k -> k.substring(prefix.length() + "session:".length()))
-                        .filter(SessionIds::isValid).sorted().toList());
+                        .filter(id -> !id.isEmpty()).sorted().toList()); // invalid ones too: migrate names them
     }
 
     private static String escapeGlob(String text) {

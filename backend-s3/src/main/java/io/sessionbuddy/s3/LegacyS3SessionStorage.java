@@ -147,8 +147,9 @@ public final class LegacyS3SessionStorage extends ReadOnlySessionStorage {
 
     @Override
     protected CompletableFuture<List<String>> doListStoredIds() {
-        return call(null, "list", () -> objects().stream().map(o -> id(o.key())).filter(Objects::nonNull).sorted()
-                .toList());
+        // every stored id, also one this version does not accept: a migration then names it as failed
+        return call(null, "list", () -> objects().stream().map(o -> storedId(o.key())).filter(Objects::nonNull)
+                .sorted().toList());
     }
 
     private List<S3Object> objects() {
@@ -172,11 +173,15 @@ public final class LegacyS3SessionStorage extends ReadOnlySessionStorage {
     }
 
     private String id(String key) {
-        if (!key.startsWith(prefix) || !key.endsWith(SUFFIX)) {
+        String id = storedId(key);
+        return id != null && SessionIds.isValid(id) ? id : null;
+    }
+
+    private String storedId(String key) {
+        if (!key.startsWith(prefix) || !key.endsWith(SUFFIX) || key.length() == prefix.length() + SUFFIX.length()) {
             return null;
         }
-        String id = key.substring(prefix.length(), key.length() - SUFFIX.length());
-        return SessionIds.isValid(id) ? id : null;
+        return key.substring(prefix.length(), key.length() - SUFFIX.length());
     }
 
     @Override

@@ -280,4 +280,26 @@ class LegacyFileAndS3MigrationTest {
         assertThat(notLegacy.code()).isEqualTo(2);
         assertThat(notLegacy.err()).contains("legacy-");
     }
+
+    @Test
+    void sessionsWhoseIdsThisVersionRefusesAreNamedAndFailTheRun() throws Exception {
+        Path store = Files.createDirectories(dir.resolve("legacy-odd-ids"));
+        Files.write(store.resolve("aaaabbbbccccdddd.json.gz"), gzip(original("aaaabbbbccccdddd", "alice",
+                "2024-05-06T07:08:09")));
+        for (String id : List.of("sess 42", "ünïcødé-session")) {
+            Files.write(store.resolve(id + ".json.gz"), gzip(original(id, "bob", "2024-05-06T07:08:09")));
+        }
+        Path legacy = config("legacy-odd.json", """
+                { "storage_backend": "legacy-file", "backends": { "local": { "storage_dir": "%s" } } }
+                """.formatted(store.toString().replace("\\", "\\\\")));
+        Path to = config("to-odd.json", targets(1));
+
+        CliRun result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
+        assertThat(result.code()).as("nothing dropped without a line that says so").isEqualTo(1);
+        assertThat(result.json().path("total").asInt()).isEqualTo(3);
+        assertThat(result.json().path("copied").asInt()).isEqualTo(1);
+        assertThat(result.json().path("failures").path("sess 42").asText()).contains("invalid session id");
+        assertThat(result.json().path("failures").path("ünïcødé-session").asText()).contains("invalid session id");
+        assertThat(run("list", "--config", legacy.toString(), "--json").json()).hasSize(1);
+    }
 }
