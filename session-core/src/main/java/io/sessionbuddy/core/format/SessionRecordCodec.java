@@ -270,7 +270,11 @@ public final class SessionRecordCodec {
 
     /** What an envelope's header says, after its lengths and checksum are verified. */
     private record Header(int headerLength, Compression compression, boolean encrypted, String keyId, byte[] check,
-            byte[] nonce, byte[] bound, Summary summary, int decodedLength, int payloadLength) {
+            byte[] nonce, byte[] bound, RawSummary summary, int decodedLength, int payloadLength) {
+    }
+
+    /** A version 2 summary as the header holds it: the owner hashes as bytes (hex only when asked). */
+    private record RawSummary(long version, Instant expiresAt, byte[] userHash, byte[] projectHash) {
     }
 
     /**
@@ -294,7 +298,8 @@ public final class SessionRecordCodec {
             return Optional.empty();
         }
         Header header = header(record, expectedId);
-        if (header.summary() == null) {
+        RawSummary raw = header.summary();
+        if (raw == null) {
             return Optional.empty();
         }
         if (header.encrypted()) {
@@ -302,7 +307,8 @@ public final class SessionRecordCodec {
         } else if (format.refusesPlaintext()) {
             throw notEncrypted(expectedId);
         }
-        return Optional.of(header.summary());
+        return Optional.of(new Summary(raw.version(), raw.expiresAt(), HEX.formatHex(raw.userHash()),
+                HEX.formatHex(raw.projectHash())));
     }
 
     private Header header(byte[] record, String expectedId) {
@@ -346,7 +352,8 @@ public final class SessionRecordCodec {
             bound = new byte[4];
             in.get(check).get(nonce).get(bound);
         }
-        Summary summary = null;
+        RawSummary summary = null;
+        boolean badExpiry = false;
         if (version >= 2) {
             long recordVersion = in.getLong();
             long seconds = in.getLong();
@@ -354,19 +361,17 @@ public final class SessionRecordCodec {
             byte[] user = new byte[32];
             byte[] project = new byte[32];
             in.get(user).get(project);
-            Instant expires;
-            try {
-                expires = nanos == -1 ? null : Instant.ofEpochSecond(seconds, nanos);
-            } catch (java.time.DateTimeException e) {
-                expires = null;
-                nanos = -2;
+            Instant expires = null;
+            // judged after the checksum below: damage is CHECKSUM_MISMATCH, not this
+            badExpiry = nanos < -1 || nanos > 999_999_999;
+            if (!badExpiry && nanos != -1) {
+                try {
+                    expires = Instant.ofEpochSecond(seconds, nanos);
+                } catch (java.time.DateTimeException e) {
+                    badExpiry = true;
+                }
             }
-            if (nanos < -1 || nanos > 999_999_999) {
-                // judged after the checksum below: damage is CHECKSUM_MISMATCH, not this
-                summary = new Summary(recordVersion, null, null, null);
-            } else {
-                summary = new Summary(recordVersion, expires, HEX.formatHex(user), HEX.formatHex(project));
-            }
+            summary = new RawSummary(recordVersion, expires, user, project);
         }
         int decodedLength = in.getInt();
         int payloadLength = in.getInt();
@@ -385,7 +390,7 @@ public final class SessionRecordCodec {
             throw corrupt(expectedId, Reason.CHECKSUM_MISMATCH,
                     "checksum mismatch: the record was changed or damaged after it was written", null);
         }
-        if (summary != null && summary.userHash() == null) {
+        if (badExpiry) {
             throw corrupt(expectedId, Reason.MALFORMED, "record summary has an invalid expiry", null);
         }
         if (decodedLength < 0 || decodedLength > format.maxDecodedBytes()) {
@@ -407,11 +412,11 @@ public final class SessionRecordCodec {
             boolean originalNumbers) {
         Header header = header(record, expectedId);
         SessionState state = decodeBody(record, header, scope, expectedId, naiveZone, originalNumbers);
-        Summary summary = header.summary();
+        RawSummary summary = header.summary();
         if (summary != null && (summary.version() != state.version()
                 || !java.util.Objects.equals(summary.expiresAt(), state.expiresAt())
-                || !summary.userHash().equals(ownerHash(state.userId()))
-                || !summary.projectHash().equals(ownerHash(state.projectId())))) {
+                || !MessageDigest.isEqual(summary.userHash(), sha256(state.userId()))
+                || !MessageDigest.isEqual(summary.projectHash(), sha256(state.projectId())))) {
             throw corrupt(expectedId, Reason.MALFORMED, "the record's summary (version, expiry, owners) disagrees"
                     + " with its body", null);
         }
@@ -552,8 +557,12 @@ public final class SessionRecordCodec {
     }
 
     private static byte[] sha256(String text) {
+        return sha256(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] sha256(byte[] bytes) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is not available in this JDK", e);
         }
@@ -579,11 +588,7 @@ public final class SessionRecordCodec {
     }
 
     private static byte[] binding(String scope, String id) {
-        try {
-            return Arrays.copyOf(MessageDigest.getInstance("SHA-256").digest(associatedData(scope, id)), 4);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is not available in this JDK", e);
-        }
+        return Arrays.copyOf(sha256(associatedData(scope, id)), 4);
     }
 
     private static boolean startsWith(byte[] record, byte[] prefix) {
