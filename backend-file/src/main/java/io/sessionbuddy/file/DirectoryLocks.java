@@ -73,12 +73,17 @@ final class DirectoryLocks {
             }
             OPEN.remove(lockFile);
         }
+        closeChannel(); // nothing is held once the last user is gone
+    }
+
+    /** Closes the lock file's channel if open; the next lock opens a fresh one. */
+    private void closeChannel() {
         synchronized (channelGuard) {
             if (channel != null) {
                 try {
                     channel.close();
                 } catch (IOException e) {
-                    // nothing is held once the last user is gone
+                    // closed or not, a fresh channel is opened on the next write
                 }
                 channel = null;
             }
@@ -95,16 +100,7 @@ final class DirectoryLocks {
             stripe.lock();
         }
         try {
-            synchronized (channelGuard) {
-                if (channel != null) {
-                    try {
-                        channel.close(); // this thread holds no region lock: none is held at all now
-                    } catch (IOException e) {
-                        // closed or not, a fresh channel is opened on the next write
-                    }
-                    channel = null;
-                }
-            }
+            closeChannel(); // every stripe is held here: no region lock is held at all now
         } finally {
             for (ReentrantLock stripe : stripes) {
                 stripe.unlock();

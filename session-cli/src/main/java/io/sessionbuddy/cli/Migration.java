@@ -196,7 +196,8 @@ final class Migration {
         return a.withExpiresAt(null).equals(b.withExpiresAt(null));
     }
 
-    private static String message(Throwable error) {
+    /** The message of what failed, without the future's {@code CompletionException} wrapping. */
+    static String message(Throwable error) {
         Throwable cause = cause(error);
         return cause.getMessage() != null ? cause.getMessage() : cause.toString();
     }

@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletionException;
 
 /**
  * {@code migrate --sync}: a staged cutover while the old service still writes. Every session the sync
@@ -95,7 +94,7 @@ final class Sync {
                 }
             } catch (RuntimeException e) {
                 live.add(id); // unreadable in the source is not gone from it
-                failures.put(id, message(e));
+                failures.put(id, Migration.message(e));
             }
         }
         for (String id : target.listStoredSessionIds().join()) {
@@ -105,7 +104,7 @@ final class Sync {
             try {
                 removeIfGone(id, dryRun, deleteMissing, onConflict);
             } catch (RuntimeException e) {
-                failures.put(id, message(e));
+                failures.put(id, Migration.message(e));
             }
         }
         return new Summary(ids.size(), copied, updated, unchanged, expired, deleted, missing, conflicts, failures,
@@ -267,13 +266,5 @@ final class Sync {
     /** Same content, expiry, version and marker aside. */
     static boolean sameContent(SessionState a, SessionState b) {
         return fingerprint(a).equals(fingerprint(b));
-    }
-
-    private static String message(Throwable error) {
-        Throwable cause = error;
-        while (cause instanceof CompletionException && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause.getMessage() != null ? cause.getMessage() : cause.toString();
     }
 }

@@ -65,9 +65,13 @@ class LegacyFileAndS3MigrationTest {
     }
 
     private static byte[] gzip(ObjectNode node) throws Exception {
+        return gzip(JSON.writeValueAsString(node));
+    }
+
+    private static byte[] gzip(String json) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream gzip = new GZIPOutputStream(out)) {
-            gzip.write(JSON.writeValueAsBytes(node));
+            gzip.write(json.getBytes(StandardCharsets.UTF_8));
         }
         return out.toByteArray();
     }
@@ -242,12 +246,8 @@ class LegacyFileAndS3MigrationTest {
         // Python's json.dumps writes NaN and Infinity
         ObjectNode carol = original("feedfacefeedface", "carol", "2024-05-06T07:08:09");
         ((ObjectNode) carol.get("metadata")).put("score", 1.5).put("ratio", 2.5);
-        ByteArrayOutputStream nan = new ByteArrayOutputStream();
-        try (GZIPOutputStream out = new GZIPOutputStream(nan)) {
-            out.write(JSON.writeValueAsString(carol).replace("1.5", "NaN").replace("2.5", "-Infinity")
-                    .getBytes(StandardCharsets.UTF_8));
-        }
-        Files.write(store.resolve("feedfacefeedface.json.gz"), nan.toByteArray());
+        Files.write(store.resolve("feedfacefeedface.json.gz"), gzip(JSON.writeValueAsString(carol)
+                .replace("1.5", "NaN").replace("2.5", "-Infinity")));
         String block = "\"storage_dir\": \"" + store.toString().replace("\\", "\\\\") + "\"";
         Path utc = config("legacy-utc.json", "{ \"storage_backend\": \"legacy-file\", \"backends\": { \"local\": { "
                 + block + " } } }");
