@@ -197,6 +197,47 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         }));
     }
 
+    /**
+     * The original store's file layouts in the configured directory: its {@code <id>.json.gz} files
+     * (the original's {@code local} config opens this backend on its {@code storage_dir}) and the
+     * storage adapter's {@code sessions/<id>/state.json}.
+     */
+    @Override
+    public CompletableFuture<List<String>> otherLayouts() {
+        Path directory = root.getParent();
+        return run(null, () -> {
+            List<String> found = new ArrayList<>();
+            List<Path> gz = new ArrayList<>();
+            List<Path> adapter = new ArrayList<>();
+            if (Files.isDirectory(directory, LinkOption.NOFOLLOW_LINKS)) {
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory, "*.json.gz")) {
+                    entries.forEach(gz::add);
+                }
+            }
+            Path adapterDir = directory.resolve("sessions");
+            if (Files.isDirectory(adapterDir, LinkOption.NOFOLLOW_LINKS)) {
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(adapterDir)) {
+                    for (Path entry : entries) {
+                        if (Files.isRegularFile(entry.resolve("state.json"), LinkOption.NOFOLLOW_LINKS)) {
+                            adapter.add(entry.resolve("state.json"));
+                        }
+                    }
+                }
+            }
+            if (!gz.isEmpty()) {
+                found.add(gz.size() + " files of the original Python store's local layout (e.g. "
+                        + gz.stream().sorted().findFirst().orElseThrow() + "): read them with \"storage_backend\":"
+                        + " \"legacy-file\" (setting directory: " + directory + ")");
+            }
+            if (!adapter.isEmpty()) {
+                found.add(adapter.size() + " sessions of the original's storage adapter layout (e.g. "
+                        + adapter.stream().sorted().findFirst().orElseThrow() + "): read them with \"storage_backend\":"
+                        + " \"legacy-adapter\" (setting data_dir: " + directory + ")");
+            }
+            return List.copyOf(found);
+        });
+    }
+
     @Override
     protected CompletableFuture<List<String>> doListStoredIds() {
         return run(null, () -> allSessionIds().stream().sorted().toList());

@@ -650,6 +650,43 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return decode(id, bytes, "key " + dataKey(id));
     }
 
+    /**
+     * The original store's layouts on this Redis: the seed's ACB keys {@code <namespace>:<id>} beside
+     * this backend's own {@code <namespace>:{<id>}} (the original's {@code acb} config with
+     * {@code cache_type: redis} opens this backend on the seed's namespace), the original's Redis layout
+     * {@code session_mgmt:session:<id>}, and the later ACB library's {@code <app>:session:index}.
+     */
+    @Override
+    public CompletableFuture<List<String>> otherLayouts() {
+        String namespace = dataPrefix.substring(0, dataPrefix.length() - 2);
+        String ownIndex = namespace + ":idx:";
+        CompletableFuture<List<String>> acb = scanKeys(namespace + ":*").thenApply(keys -> keys.stream()
+                .filter(k -> !k.startsWith(dataPrefix) && !k.startsWith(ownIndex)).sorted().toList());
+        CompletableFuture<Set<String>> original = scanKeys(LegacyRedisSessionStorage.DEFAULT_KEY_PREFIX + "session:*");
+        CompletableFuture<Set<String>> later = scanKeys("*:session:index");
+        return acb.thenCompose(acbKeys -> original.thenCombine(later, (originalKeys, laterKeys) -> {
+            List<String> found = new ArrayList<>();
+            if (!acbKeys.isEmpty()) {
+                found.add(acbKeys.size() + " keys of the seed's ACB layout (aiocache pickles, e.g. " + acbKeys.get(0)
+                        + "): read them with \"storage_backend\": \"" + LegacyAcbSessionStorage.NAME
+                        + "\" and backends.acb.namespace \"" + namespace + "\"");
+            }
+            if (!originalKeys.isEmpty()) {
+                found.add(originalKeys.size() + " keys of the original Python store's Redis layout (e.g. "
+                        + originalKeys.stream().sorted().findFirst().orElseThrow() + "): read them with"
+                        + " \"storage_backend\": \"" + LegacyRedisSessionStorage.NAME + "\"");
+            }
+            for (String index : laterKeys.stream().sorted().toList()) {
+                if (!index.equals(namespace + ":session:index")) {
+                    found.add("the later ACB library's layout (" + index + " and its " + index.substring(0,
+                            index.length() - "index".length()) + "<id> keys, brotli-compressed msgpack or signed"
+                            + " pickle): not read by this project; export those sessions with the ACB library");
+                }
+            }
+            return List.copyOf(found);
+        }));
+    }
+
     private CompletableFuture<Set<String>> scanKeys(String pattern) {
         return scanKeys(commands(), pattern);
     }

@@ -68,6 +68,7 @@ final class MigrateCommand extends StoreCommand {
             targetConfig = targetConfig.withStoredFormat(targetConfig.storedFormat().withMaxSessionBytes(maxSessionBytes));
         }
         Migration.Summary summary;
+        boolean otherLayout;
         java.time.ZoneId zone = null;
         if (sourceTimezone != null) {
             try {
@@ -102,7 +103,8 @@ final class MigrateCommand extends StoreCommand {
                 Sync.Summary result = new Sync(source.storage(), target.storage(), targetConfig.defaultTtl(),
                         Clock.systemUTC()).run(dryRun, deleteMissing, policy);
                 printSync(result, sourceConfig, targetConfig);
-                return result.failures().isEmpty() ? 0 : SessionBuddyCli.FAILURE;
+                otherLayout = result.total() == 0 && reportOtherLayouts(source, sourceConfig);
+                return result.failures().isEmpty() && !otherLayout ? 0 : SessionBuddyCli.FAILURE;
             }
         }
         try (SessionBuddy source = SessionBuddy.open(sourceConfig); SessionBuddy target = SessionBuddy.open(targetConfig)) {
@@ -118,6 +120,7 @@ final class MigrateCommand extends StoreCommand {
             }
             summary = migration.run(dryRun, deleteSource && !readOnlySource,
                     context.terminal ? new Bar(context.err) : new Lines(context.err));
+            otherLayout = summary.total() == 0 && reportOtherLayouts(source, sourceConfig);
         }
         if (json) {
             Map<String, Object> result = new LinkedHashMap<>();
@@ -157,7 +160,28 @@ final class MigrateCommand extends StoreCommand {
                         + " sessions failed (fix them and run again)");
             }
         }
-        return summary.failures().isEmpty() ? 0 : SessionBuddyCli.FAILURE;
+        return summary.failures().isEmpty() && !otherLayout ? 0 : SessionBuddyCli.FAILURE;
+    }
+
+    /**
+     * A source that lists no session may hold the original store's data in a layout its provider does
+     * not read (the original's config file opens the new layout on the original's namespace or
+     * directory): says so, names the provider to use, and returns {@code true} (the run then exits 1).
+     */
+    private boolean reportOtherLayouts(SessionBuddy source, SessionBuddyConfig sourceConfig) {
+        if (!(source.storage() instanceof io.sessionbuddy.spi.AbstractSessionStorage storage)) {
+            return false;
+        }
+        java.util.List<String> found = storage.otherLayouts().join();
+        if (found.isEmpty()) {
+            return false;
+        }
+        context.err.println("the source (" + sourceConfig.storageBackend() + ", " + from + ") holds no session of its"
+                + " own layout, but:");
+        found.forEach(line -> context.err.println("  " + line));
+        context.err.println("nothing was migrated from it: point --from at a config with that storage_backend"
+                + " (see \"Moving from the Python store\" in the README)");
+        return true;
     }
 
     /** A progress bar redrawn in place on a terminal. */

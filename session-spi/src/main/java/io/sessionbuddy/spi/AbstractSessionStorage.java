@@ -85,6 +85,20 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return codec.format();
     }
 
+    /**
+     * Data of another known layout where this storage reads (for example the original Python store's
+     * keys on the same Redis, or its files in the same directory), each as one sentence that names the
+     * layout, an example key or path, and the provider that reads it. {@code session-buddy migrate}
+     * asks when a source lists no session, so that pointing it at the original's config file never
+     * ends in a silent empty migration. Empty by default; a backend that knows such layouts overrides
+     * it. Looking may be slow (a {@code SCAN}, a directory listing): it is not for request paths.
+     *
+     * @return a future of the findings, empty when none; it fails when the store cannot be reached
+     */
+    public CompletableFuture<List<String>> otherLayouts() {
+        return CompletableFuture.completedFuture(List.of());
+    }
+
     /** The provider name. */
     @Override
     public final String backendName() {
