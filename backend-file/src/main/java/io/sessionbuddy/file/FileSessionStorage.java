@@ -26,6 +26,7 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -86,11 +87,13 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
 
     static final String SUFFIX = ".json";
     static final String TEMP_SUFFIX = ".tmp";
+    /** Beside the record of a session whose file name is a hash ({@link FileNames}): the id, in UTF-8. */
+    static final String ID_SUFFIX = ".id";
     static final String INDEX_DIR = ".index";
     static final String LOCK_FILE = ".lock";
     private static final Duration ORPHAN_TEMP_AGE = Duration.ofHours(1);
     private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    private static final Pattern TEMP_NAME = Pattern.compile(".*\\.json\\.(\\d+)\\.[0-9a-f]+\\.tmp");
+    private static final Pattern TEMP_NAME = Pattern.compile(".*\\.(?:json|id)\\.(\\d+)\\.[0-9a-f]+\\.tmp");
     private static final Logger LOG = LoggerFactory.getLogger(FileSessionStorage.class);
 
     private final Path root;
@@ -192,6 +195,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             if (existed) {
                 syncDirectory(root);
             }
+            deleteIdFile(sessionId);
             old.ifPresent(previous -> removeMarkers(previous, sessionId));
             return existed && old.map(s -> !isExpired(s)).orElse(true);
         }));
@@ -426,13 +430,76 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         try (DirectoryStream<Path> files = Files.newDirectoryStream(root, "*" + SUFFIX)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
-                String id = name.substring(0, name.length() - SUFFIX.length());
-                if (SessionIds.isValid(id)) {
+                String id = idOfName(name.substring(0, name.length() - SUFFIX.length()));
+                if (id != null) {
                     ids.add(id);
                 }
             }
         }
         return ids;
+    }
+
+    /**
+     * The session id of a file name (of a record or an index marker, without suffix), or
+     * {@code null} when the name is none this store writes: reversed from the name, or for a hashed
+     * name read from the {@link #ID_SUFFIX} file beside the record.
+     */
+    private String idOfName(String name) {
+        String id = FileNames.id(name);
+        if (id != null || !FileNames.isHashed(name)) {
+            return id;
+        }
+        Path file = root.resolve(name + ID_SUFFIX);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            if (channel.size() > SessionIds.MAX_UTF8_BYTES) {
+                return null;
+            }
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) channel.size());
+            while (buffer.hasRemaining() && channel.read(buffer) >= 0) {
+                // read until full or end of file
+            }
+            String stored = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(buffer.array(), 0, buffer.position())).toString();
+            return SessionIds.isValid(stored) && FileNames.of(stored).equals(name) ? stored : null;
+        } catch (IOException e) {
+            return null; // no id file (a write cut short before it, or a foreign file): not a session here
+        }
+    }
+
+    /**
+     * For a session whose file name is a hash: writes its id beside the record (before the record, so
+     * that a record is never there without it), unless it is there already.
+     */
+    private void writeIdFile(String name, String id) throws IOException {
+        Path file = root.resolve(name + ID_SUFFIX);
+        if (id.equals(idOfName(name))) {
+            return;
+        }
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("the id file " + file + " names another session (a SHA-256 collision or a foreign"
+                    + " file): not overwritten");
+        }
+        Path temp = root.resolve(name + ID_SUFFIX + "." + ProcessHandle.current().pid() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + TEMP_SUFFIX);
+        try {
+            writer.write(temp, id.getBytes(java.nio.charset.StandardCharsets.UTF_8), fileAttributes(false));
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+    }
+
+    /** Removes the id file of a hashed name, once its record is gone. */
+    private void deleteIdFile(String id) {
+        String name = FileNames.of(id);
+        if (FileNames.isHashed(name)) {
+            try {
+                Files.deleteIfExists(root.resolve(name + ID_SUFFIX));
+            } catch (IOException e) {
+                LOG.warn("[file] could not remove {}: {}", root.resolve(name + ID_SUFFIX), describe(e));
+            }
+        }
     }
 
     // ---- writing ----
@@ -441,7 +508,11 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         addMarker(usersIndex, hash(state.userId()), state.sessionId());
         addMarker(projectsIndex, hash(state.projectId()), state.sessionId());
         Path target = sessionFile(state.sessionId());
-        Path temp = root.resolve(state.sessionId() + SUFFIX + "." + ProcessHandle.current().pid() + "."
+        String name = FileNames.of(state.sessionId());
+        if (FileNames.isHashed(name)) {
+            writeIdFile(name, state.sessionId());
+        }
+        Path temp = root.resolve(name + SUFFIX + "." + ProcessHandle.current().pid() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + TEMP_SUFFIX);
         try {
             writer.write(temp, record, fileAttributes(false));
@@ -472,6 +543,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             }
             boolean deleted = Files.deleteIfExists(sessionFile(id));
             syncDirectory(root);
+            deleteIdFile(id);
             removeMarkers(state.get(), id);
             return deleted;
         });
@@ -481,7 +553,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
 
     private void addMarker(Path index, String keyHash, String id) throws IOException {
         Path dir = index.resolve(keyHash);
-        Path marker = dir.resolve(id);
+        Path marker = dir.resolve(FileNames.of(id));
         if (Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -521,7 +593,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     }
 
     private void removeMarker(Path index, String keyHash, String id) {
-        Path marker = index.resolve(keyHash).resolve(id);
+        Path marker = index.resolve(keyHash).resolve(FileNames.of(id));
         try {
             Files.deleteIfExists(marker);
         } catch (IOException e) {
@@ -535,8 +607,8 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         Path dir = index.resolve(hash(key));
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
-                String id = entry.getFileName().toString();
-                if (SessionIds.isValid(id)) {
+                String id = idOfName(entry.getFileName().toString());
+                if (id != null) {
                     ids.add(id);
                 }
             }
@@ -557,7 +629,11 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                 String keyHash = keyDir.getFileName().toString();
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(keyDir)) {
                     for (Path entry : entries) {
-                        String id = entry.getFileName().toString();
+                        String id = idOfName(entry.getFileName().toString());
+                        if (id == null) {
+                            Files.deleteIfExists(entry); // not a marker of a session that is here
+                            continue;
+                        }
                         Summary state = live.get(id);
                         if (state != null && (users ? state.userHash() : state.projectHash()).equals(keyHash)) {
                             present.add(id);
@@ -565,7 +641,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                         }
                         withLock(id, () -> {
                             // Re-check under the lock: a writer may be adding this very session.
-                            Optional<Summary> now = SessionIds.isValid(id) ? headForRepair(id) : Optional.empty();
+                            Optional<Summary> now = headForRepair(id);
                             if (now == null) {
                                 return null; // cannot be read (a missing key, damage): not gone, keep its marker
                             }
@@ -607,7 +683,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     // ---- helpers ----
 
     private Path sessionFile(String id) {
-        Path file = root.resolve(SessionIds.requireValid(id) + SUFFIX);
+        Path file = root.resolve(FileNames.of(SessionIds.requireValid(id)) + SUFFIX);
         if (!file.getParent().equals(root)) {
             throw new IllegalArgumentException("session id " + id + " resolves outside " + root);
         }
@@ -632,21 +708,91 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         }
     }
 
+    /**
+     * One pass over the directory when opened: removes temp files of interrupted writes (of processes
+     * that are gone, or older than an hour) and id files left without a record, and renames records a
+     * version 0.1 store wrote under an id with upper-case letters ({@code Sess-A.json}) to their
+     * {@link FileNames} names, with their index markers, so that ids differing only in case stay
+     * distinct on case-insensitive file systems.
+     */
     private void removeOrphanTempFiles() {
-        try (DirectoryStream<Path> temps = Files.newDirectoryStream(root, "*" + TEMP_SUFFIX)) {
-            for (Path temp : temps) {
-                var matcher = TEMP_NAME.matcher(temp.getFileName().toString());
-                boolean ownerAlive = matcher.matches()
-                        && ProcessHandle.of(Long.parseLong(matcher.group(1))).map(ProcessHandle::isAlive).orElse(false);
-                FileTime modified = Files.getLastModifiedTime(temp);
-                boolean old = modified.toInstant().isBefore(java.time.Instant.now().minus(ORPHAN_TEMP_AGE));
-                if (!ownerAlive || old) {
-                    Files.deleteIfExists(temp);
-                    LOG.info("[file] removed temp file {} left by an interrupted write", temp);
+        Instant orphanBefore = Instant.now().minus(ORPHAN_TEMP_AGE);
+        List<String> earlier = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.endsWith(TEMP_SUFFIX)) {
+                    var matcher = TEMP_NAME.matcher(name);
+                    boolean ownerAlive = matcher.matches() && ProcessHandle.of(Long.parseLong(matcher.group(1)))
+                            .map(ProcessHandle::isAlive).orElse(false);
+                    if (!ownerAlive || Files.getLastModifiedTime(entry).toInstant().isBefore(orphanBefore)) {
+                        Files.deleteIfExists(entry);
+                        LOG.info("[file] removed temp file {} left by an interrupted write", entry);
+                    }
+                } else if (name.endsWith(ID_SUFFIX)) {
+                    String base = name.substring(0, name.length() - ID_SUFFIX.length());
+                    if (!Files.exists(root.resolve(base + SUFFIX), LinkOption.NOFOLLOW_LINKS)
+                            && Files.getLastModifiedTime(entry).toInstant().isBefore(orphanBefore)) {
+                        Files.deleteIfExists(entry);
+                    }
+                } else if (name.endsWith(SUFFIX)) {
+                    String id = FileNames.earlierVersionId(name.substring(0, name.length() - SUFFIX.length()));
+                    if (id != null) {
+                        earlier.add(id);
+                    }
                 }
             }
         } catch (IOException | NumberFormatException e) {
             LOG.warn("[file] could not remove leftover temp files in {}: {}", root, e.toString());
+        }
+        if (!earlier.isEmpty()) {
+            renameEarlierVersionNames(earlier);
+        }
+    }
+
+    private void renameEarlierVersionNames(List<String> ids) {
+        for (String id : ids) {
+            try {
+                withLock(id, () -> {
+                    Path from = root.resolve(id + SUFFIX);
+                    Path to = sessionFile(id);
+                    if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
+                        LOG.error("[file] {} (written by version 0.1) and {} both hold session {}: left as they are;"
+                                + " remove the one that is not current", from, to, id);
+                        return null;
+                    }
+                    Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+                    return null;
+                });
+            } catch (IOException e) {
+                LOG.warn("[file] could not rename {} to its current name: {}", root.resolve(id + SUFFIX), describe(e));
+            }
+        }
+        try {
+            syncDirectory(root);
+            for (Path index : List.of(usersIndex, projectsIndex)) {
+                if (!Files.isDirectory(index, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> keys = Files.newDirectoryStream(index)) {
+                    for (Path keyDir : keys) {
+                        try (DirectoryStream<Path> markers = Files.newDirectoryStream(keyDir)) {
+                            for (Path marker : markers) {
+                                String id = FileNames.earlierVersionId(marker.getFileName().toString());
+                                if (id != null) {
+                                    Files.move(marker, keyDir.resolve(FileNames.of(id)),
+                                            StandardCopyOption.REPLACE_EXISTING);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            LOG.info("[file] renamed {} session files of version 0.1 (ids with upper-case letters) in {}", ids.size(),
+                    root);
+        } catch (IOException e) {
+            LOG.warn("[file] could not rename the index entries of version 0.1 in {}: {} (the next cleanup adds them)",
+                    root, describe(e));
         }
     }
 
@@ -677,7 +823,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             return CompletableFuture.completedFuture(action.run());
         } catch (IOException e) {
             String path = e instanceof FileSystemException fs && fs.getFile() != null ? fs.getFile()
-                    : id != null ? root.resolve(id + SUFFIX).toString() : root.toString();
+                    : SessionIds.isValid(id) ? root.resolve(FileNames.of(id) + SUFFIX).toString() : root.toString();
             return CompletableFuture.failedFuture(failure(id, "I/O error on " + path + ": " + describe(e), e));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);

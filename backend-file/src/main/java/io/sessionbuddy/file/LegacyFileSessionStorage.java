@@ -93,8 +93,24 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
                 + " with session-buddy migrate", name, this.directory);
     }
 
+    /**
+     * The original's file of {@code id}, which used the id as a file name as it was; {@code null} for an
+     * id that cannot name a file directly in the directory (a separator, {@code .} or {@code ..}): no
+     * session of the original can be there, and no path outside the directory is ever read.
+     */
     private Path file(String id) {
-        return adapter ? directory.resolve(id).resolve(STATE_FILE) : directory.resolve(id + SUFFIX);
+        if (id.indexOf('/') >= 0 || id.indexOf('\\') >= 0 || id.indexOf('\0') >= 0 || id.equals(".")
+                || id.equals("..")) {
+            return null;
+        }
+        Path file;
+        try {
+            file = adapter ? directory.resolve(id).resolve(STATE_FILE) : directory.resolve(id + SUFFIX);
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
+        Path parent = adapter ? file.getParent().getParent() : file.getParent();
+        return directory.equals(parent) ? file : null;
     }
 
     @Override
@@ -108,6 +124,9 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
 
     private Optional<SessionState> read(String id) throws IOException {
         Path file = file(id);
+        if (file == null) {
+            return Optional.empty();
+        }
         if (Files.isSymbolicLink(file) || (adapter && Files.isSymbolicLink(file.getParent()))) {
             throw new SessionStorageException(backendName(), id, "refusing to follow symbolic link " + file);
         }

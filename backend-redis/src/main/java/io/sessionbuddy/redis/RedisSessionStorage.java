@@ -446,7 +446,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     @Override
     protected CompletableFuture<List<String>> doListStoredIds() {
         return scanKeys(dataPrefix + "*").thenApply(keys -> keys.stream()
-                .map(k -> k.substring(dataPrefix.length(), k.length() - 1))
+                .filter(k -> k.endsWith("}")).map(k -> idOfKey(k.substring(dataPrefix.length(), k.length() - 1)))
                 .filter(SessionIds::isValid).sorted().toList());
     }
 
@@ -643,7 +643,60 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     // ---- helpers ----
 
     private String dataKey(String id) {
-        return dataPrefix + id + "}";
+        return dataPrefix + keyId(id) + "}";
+    }
+
+    /**
+     * The id as it appears in its data key {@code <namespace>:{<id>}}: {@code %}, <code>{</code> and
+     * <code>}</code> written as {@code %25}, {@code %7B}, {@code %7D}, so that the key's hash tag is
+     * always the whole id and a session's key stays in one cluster slot whatever braces the id holds.
+     * Ids without those characters (every id of earlier versions) are unchanged.
+     */
+    static String keyId(String id) {
+        int n = id.length();
+        int i = 0;
+        while (i < n && id.charAt(i) != '%' && id.charAt(i) != '{' && id.charAt(i) != '}') {
+            i++;
+        }
+        if (i == n) {
+            return id;
+        }
+        StringBuilder key = new StringBuilder(n + 8).append(id, 0, i);
+        for (; i < n; i++) {
+            char c = id.charAt(i);
+            switch (c) {
+                case '%' -> key.append("%25");
+                case '{' -> key.append("%7B");
+                case '}' -> key.append("%7D");
+                default -> key.append(c);
+            }
+        }
+        return key.toString();
+    }
+
+    /** The id of a data key's middle part ({@link #keyId} reversed), or {@code null} if it is not one. */
+    static String idOfKey(String keyId) {
+        if (keyId.indexOf('%') < 0) {
+            return keyId.indexOf('{') < 0 && keyId.indexOf('}') < 0 ? keyId : null;
+        }
+        StringBuilder id = new StringBuilder(keyId.length());
+        for (int i = 0; i < keyId.length(); i++) {
+            char c = keyId.charAt(i);
+            if (c == '%') {
+                String code = keyId.startsWith("25", i + 1) ? "%" : keyId.startsWith("7B", i + 1) ? "{"
+                        : keyId.startsWith("7D", i + 1) ? "}" : null;
+                if (code == null) {
+                    return null;
+                }
+                id.append(code);
+                i += 2;
+            } else if (c == '{' || c == '}') {
+                return null;
+            } else {
+                id.append(c);
+            }
+        }
+        return id.toString();
     }
 
     private SessionState decode(String id, byte[] bytes) {

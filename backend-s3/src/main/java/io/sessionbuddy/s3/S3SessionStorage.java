@@ -279,8 +279,8 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 return false;
             }
             s3().deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(dataKey(sessionId)).build());
-            deleteQuietly(usersPrefix + old.get().metadata().get(META_USER) + "/" + sessionId);
-            deleteQuietly(projectsPrefix + old.get().metadata().get(META_PROJECT) + "/" + sessionId);
+            deleteQuietly(usersPrefix + old.get().metadata().get(META_USER) + "/" + objectName(sessionId));
+            deleteQuietly(projectsPrefix + old.get().metadata().get(META_PROJECT) + "/" + objectName(sessionId));
             try {
                 return !expired(sessionId, old.get());
             } catch (CorruptSessionException e) {
@@ -546,7 +546,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         Map<String, Instant> ids = new LinkedHashMap<>();
         for (S3Object object : s3().listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
                 .build()).contents()) {
-            String id = object.key().substring(prefix.length());
+            String id = idOfName(object.key().substring(prefix.length()));
             if (SessionIds.isValid(id)) {
                 ids.put(id, object.lastModified());
             }
@@ -570,10 +570,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             oldLive = false;
         }
         if (!oldLive || !userHash.equals(old.get().metadata().get(META_USER))) {
-            putMarker(usersPrefix + userHash + "/" + state.sessionId());
+            putMarker(usersPrefix + userHash + "/" + objectName(state.sessionId()));
         }
         if (!oldLive || !projectHash.equals(old.get().metadata().get(META_PROJECT))) {
-            putMarker(projectsPrefix + projectHash + "/" + state.sessionId());
+            putMarker(projectsPrefix + projectHash + "/" + objectName(state.sessionId()));
         }
     }
 
@@ -585,10 +585,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         String oldUser = previous.metadata().get(META_USER);
         String oldProject = previous.metadata().get(META_PROJECT);
         if (oldUser != null && !oldUser.equals(hash(next.userId()))) {
-            deleteQuietly(usersPrefix + oldUser + "/" + id);
+            deleteQuietly(usersPrefix + oldUser + "/" + objectName(id));
         }
         if (oldProject != null && !oldProject.equals(hash(next.projectId()))) {
-            deleteQuietly(projectsPrefix + oldProject + "/" + id);
+            deleteQuietly(projectsPrefix + oldProject + "/" + objectName(id));
         }
     }
 
@@ -607,7 +607,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 continue;
             }
             String keyHash = rest.substring(0, slash);
-            String id = rest.substring(slash + 1);
+            String id = idOfName(rest.substring(slash + 1));
             HeadObjectResponse head = live.get(id);
             if (head != null && keyHash.equals(head.metadata().get(metaKey))) {
                 present.add(id);
@@ -629,7 +629,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         for (Map.Entry<String, HeadObjectResponse> entry : live.entrySet()) {
             String keyHash = entry.getValue().metadata().get(metaKey);
             if (!present.contains(entry.getKey()) && keyHash != null) {
-                putMarker(prefix + keyHash + "/" + entry.getKey());
+                putMarker(prefix + keyHash + "/" + objectName(entry.getKey()));
             }
         }
     }
@@ -703,7 +703,51 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     // ---- helpers ----
 
     private String dataKey(String id) {
-        return sessionsPrefix + id;
+        return sessionsPrefix + objectName(id);
+    }
+
+    /**
+     * The name of a session's objects (data and markers): the id itself when it is made of
+     * {@code [A-Za-z0-9._-]} only and is not {@code .} or {@code ..} (every id of earlier versions),
+     * otherwise {@code ~} and the base64url of its UTF-8 bytes without padding (at most 684
+     * characters for the longest id). Object names so never hold a character that S3 tools or URL
+     * handling treat specially, and one name maps to one id.
+     */
+    static String objectName(String id) {
+        if (isPlainName(id)) {
+            return id;
+        }
+        return "~" + java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(id.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The id of an object name ({@link #objectName} reversed), or {@code null} if it is not one. */
+    static String idOfName(String name) {
+        if (!name.startsWith("~")) {
+            return isPlainName(name) ? name : null;
+        }
+        try {
+            byte[] bytes = java.util.Base64.getUrlDecoder().decode(name.substring(1));
+            String id = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            return objectName(id).equals(name) ? id : null; // one name per id
+        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static boolean isPlainName(String id) {
+        if (id.isEmpty() || id.equals(".") || id.equals("..")) {
+            return false;
+        }
+        for (int i = 0, n = id.length(); i < n; i++) {
+            char c = id.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_'
+                    || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private <T> CompletableFuture<T> call(String id, String operation, Supplier<T> body) {

@@ -64,6 +64,34 @@ class S3SessionStorageTest extends BytesSessionStorageContract {
     }
 
     @org.junit.jupiter.api.Test
+    void objectNamesNeverHoldTheRawIdAndMapBackToIt() {
+        java.util.List<String> ids = java.util.List.of("sess 42", "ünïcødé-session", "../x", "..", ".", "a/b",
+                "{tag}", "%2F", "~x", "Sess-A", "sess-a", "plain-ID.1_2", "日".repeat(170) + "ab");
+        for (String id : ids) {
+            await(storage.storeSession(session(id, "names-user", "p"), null));
+        }
+        String base = S3SessionStorage.DEFAULT_PREFIX + "/" + namespace + "/";
+        java.util.List<String> keys = client.listObjectsV2Paginator(b -> b.bucket("contract").prefix(base)).contents()
+                .stream().map(software.amazon.awssdk.services.s3.model.S3Object::key).toList();
+        org.assertj.core.api.Assertions.assertThat(keys).hasSize(ids.size() * 3); // record and two markers each
+        for (String key : keys) {
+            String name = key.substring(key.lastIndexOf('/') + 1);
+            org.assertj.core.api.Assertions.assertThat(name).as(key).matches("[A-Za-z0-9._~-]+")
+                    .isNotIn(".", "..");
+            org.assertj.core.api.Assertions.assertThat(key.getBytes(java.nio.charset.StandardCharsets.UTF_8).length)
+                    .isLessThanOrEqualTo(1024);
+        }
+        org.assertj.core.api.Assertions.assertThat(keys).contains(base + "sessions/plain-ID.1_2", base
+                + "sessions/Sess-A", base + "sessions/" + S3SessionStorage.objectName("../x"));
+        for (String id : ids) {
+            org.assertj.core.api.Assertions.assertThat(S3SessionStorage.idOfName(S3SessionStorage.objectName(id)))
+                    .isEqualTo(id);
+        }
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("names-user", null)))
+                .containsExactlyInAnyOrderElementsOf(ids);
+    }
+
+    @org.junit.jupiter.api.Test
     void aSessionStoredAgainAfterItsExpiredMarkersWereRepairedIsListed() {
         await(storage.storeSession(session("fixed-id", "carol", "proj"), java.time.Duration.ofMinutes(1)));
         clock.advance(java.time.Duration.ofMinutes(3));

@@ -282,24 +282,34 @@ class LegacyFileAndS3MigrationTest {
     }
 
     @Test
-    void sessionsWhoseIdsThisVersionRefusesAreNamedAndFailTheRun() throws Exception {
+    void everyIdTheOriginalAcceptedIsMigratedAndFoundByItsOriginalIdInEachBackend() throws Exception {
         Path store = Files.createDirectories(dir.resolve("legacy-odd-ids"));
-        Files.write(store.resolve("aaaabbbbccccdddd.json.gz"), gzip(original("aaaabbbbccccdddd", "alice",
-                "2024-05-06T07:08:09")));
-        for (String id : List.of("sess 42", "ünïcødé-session")) {
+        List<String> ids = List.of("aaaabbbbccccdddd", "sess 42", "ünïcødé-session", "x".repeat(129), "proj:1:abc",
+                "Sess-Upper", "{braces}");
+        for (String id : ids) {
             Files.write(store.resolve(id + ".json.gz"), gzip(original(id, "bob", "2024-05-06T07:08:09")));
         }
+        // an id no store may hold (a control character): still named, and the run fails
+        Files.write(store.resolve("tab\there.json.gz"), gzip(original("tab\there", "bob", "2024-05-06T07:08:09")));
         Path legacy = config("legacy-odd.json", """
                 { "storage_backend": "legacy-file", "backends": { "local": { "storage_dir": "%s" } } }
                 """.formatted(store.toString().replace("\\", "\\\\")));
-        Path to = config("to-odd.json", targets(1));
+        assertThat(run("list", "--config", legacy.toString(), "--json").json()).hasSize(ids.size());
 
-        CliRun result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
-        assertThat(result.code()).as("nothing dropped without a line that says so").isEqualTo(1);
-        assertThat(result.json().path("total").asInt()).isEqualTo(3);
-        assertThat(result.json().path("copied").asInt()).isEqualTo(1);
-        assertThat(result.json().path("failures").path("sess 42").asText()).contains("invalid session id");
-        assertThat(result.json().path("failures").path("ünïcødé-session").asText()).contains("invalid session id");
-        assertThat(run("list", "--config", legacy.toString(), "--json").json()).hasSize(1);
+        for (int target = 1; target <= 3; target++) {
+            Path to = config("to-odd" + target + ".json", targets(target));
+            CliRun result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
+            assertThat(result.code()).as("nothing dropped without a line that says so").isEqualTo(1);
+            assertThat(result.json().path("total").asInt()).isEqualTo(ids.size() + 1);
+            assertThat(result.json().path("copied").asInt()).isEqualTo(ids.size());
+            assertThat(result.json().path("failures").path("tab\there").asText()).contains("invalid session id");
+            for (String id : ids) {
+                JsonNode copy = run("get", id, "--config", to.toString(), "--json").json();
+                assertThat(copy.path("session_id").asText()).as("%s in target %d", id, target).isEqualTo(id);
+                assertThat(copy.path("user_id").asText()).isEqualTo("bob");
+            }
+            JsonNode listed = run("list", "--config", to.toString(), "--user", "bob", "--json").json();
+            assertThat(listed).hasSize(ids.size());
+        }
     }
 }

@@ -229,4 +229,28 @@ class LegacyRedisMigrationTest {
         assertThat(result.err()).contains("read-only legacy store");
         assertThat(run("list", "--config", to.toString(), "--user", "user7", "--json").json().size()).isEqualTo(100);
     }
+
+    @Test
+    void theOriginalsOddIdsArriveInRedisAndCanBeReadByThemInTheNewLayout() throws Exception {
+        String prefix = "oddids:";
+        List<String> ids = List.of("sess 42", "ünïcødé-session", "x".repeat(129), "proj:1:abc", "{slot}tag}", "}");
+        List<RedisFuture<?>> pending = new ArrayList<>();
+        for (String id : ids) {
+            pending.addAll(write(prefix, original(id, "dave", "odd", "2024-05-06T07:08:09+00:00"), 3600));
+        }
+        pending.forEach(f -> f.toCompletableFuture().join());
+        Path legacy = legacyConfig(prefix);
+        Path to = config("odd-target.json", """
+                { "storage_backend": "redis", "backends": { "redis": { "host": "127.0.0.1", "port": %d,
+                  "namespace": "oddmigrated" } } }""".formatted(server.port()));
+
+        CliRun result = run("migrate", "--from", legacy.toString(), "--to", to.toString(), "--json");
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.json().path("copied").asInt()).isEqualTo(ids.size());
+        for (String id : ids) {
+            assertThat(run("get", id, "--config", to.toString(), "--json").json().path("session_id").asText())
+                    .isEqualTo(id);
+        }
+        assertThat(run("list", "--config", to.toString(), "--user", "dave", "--json").json()).hasSize(ids.size());
+    }
 }

@@ -7,13 +7,20 @@ import java.util.HexFormat;
  * Session id generation and validation.
  *
  * <p>Generated ids are 128 random bits from {@link SecureRandom} as 32 lower-case hex characters
- * (hex rather than base64 so that ids stay distinct on case-insensitive file systems). Ids given by
- * callers must match {@code [A-Za-z0-9._-]{1,128}} and must not be {@code .} or {@code ..}, so no
- * backend can be tricked into a path or key outside its namespace.
+ * (hex rather than base64 so that ids stay distinct on case-insensitive file systems).
+ *
+ * <p>Ids given by callers may be any non-empty string of at most {@link #MAX_UTF8_BYTES} bytes of
+ * UTF-8 without control characters (U+0000 to U+001F, U+007F to U+009F) and without unpaired
+ * surrogates (which UTF-8 cannot hold): {@code sess 42}, {@code ünïcødé-session},
+ * {@code proj:1:abc} and {@code ../x} are all ids, as they were in the original Python store. No
+ * backend puts an id into a key, path or object name as it is: each encodes it (the file backend so
+ * that names stay distinct on case-insensitive file systems, Redis so that a session's keys stay in
+ * one cluster slot whatever braces the id holds, S3 so that object names are safe), so an id cannot
+ * reach outside its namespace.
  */
 public final class SessionIds {
-    /** The longest id accepted. */
-    public static final int MAX_LENGTH = 128;
+    /** The most UTF-8 bytes an id may have. */
+    public static final int MAX_UTF8_BYTES = 512;
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
@@ -28,20 +35,42 @@ public final class SessionIds {
         return HEX.formatHex(bytes);
     }
 
-    /** Whether {@code id} is an acceptable session id. */
+    /** Whether {@code id} is an acceptable session id (see the class description). */
     public static boolean isValid(String id) {
         // a loop, not a regular expression: checked on every call, it allocates nothing
-        if (id == null || id.isEmpty() || id.length() > MAX_LENGTH || id.equals(".") || id.equals("..")) {
+        if (id == null) {
             return false;
         }
-        for (int i = 0, n = id.length(); i < n; i++) {
+        int n = id.length();
+        if (n == 0 || n > MAX_UTF8_BYTES) {
+            return false;
+        }
+        int bytes = 0;
+        for (int i = 0; i < n; i++) {
             char c = id.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_'
-                    || c == '-')) {
+            if (c < 0x80) {
+                if (c < 0x20 || c == 0x7f) {
+                    return false;
+                }
+                bytes++;
+            } else if (c < 0x800) {
+                if (c <= 0x9f) {
+                    return false; // C1 controls
+                }
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c)) {
+                if (i + 1 >= n || !Character.isLowSurrogate(id.charAt(i + 1))) {
+                    return false;
+                }
+                i++;
+                bytes += 4;
+            } else if (Character.isLowSurrogate(c)) {
                 return false;
+            } else {
+                bytes += 3;
             }
         }
-        return true;
+        return bytes <= MAX_UTF8_BYTES;
     }
 
     /**
@@ -52,7 +81,7 @@ public final class SessionIds {
     public static String requireValid(String id) {
         if (!isValid(id)) {
             throw new IllegalArgumentException("invalid session id " + describe(id)
-                    + ": must match [A-Za-z0-9._-]{1," + MAX_LENGTH + "} and must not be '.' or '..'");
+                    + ": must be 1 to " + MAX_UTF8_BYTES + " bytes of UTF-8 without control characters");
         }
         return id;
     }
@@ -65,7 +94,7 @@ public final class SessionIds {
         int shown = Math.min(id.length(), 40);
         for (int i = 0; i < shown; i++) {
             char c = id.charAt(i);
-            if (c < 0x20 || c == 0x7f) {
+            if (Character.isISOControl(c) || Character.isSurrogate(c)) {
                 text.append(String.format("\\u%04x", (int) c));
             } else {
                 text.append(c);

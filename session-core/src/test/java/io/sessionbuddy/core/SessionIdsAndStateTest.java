@@ -24,14 +24,26 @@ class SessionIdsAndStateTest {
     }
 
     @Test
-    void validationAcceptsTheOriginalsHexIdsAndRejectsPathTricks() {
-        assertThat(SessionIds.isValid("0123456789abcdef")).isTrue();
-        assertThat(SessionIds.isValid("a.b_c-D")).isTrue();
-        for (String bad : List.of("", ".", "..", "../x", "a/b", "a\\b", "a\nb", "a b", "x".repeat(129))) {
+    void validationAcceptsEveryIdTheOriginalAcceptedAndRefusesControlCharacters() {
+        for (String good : List.of("0123456789abcdef", "a.b_c-D", "sess 42", "ünïcødé-session", "x".repeat(129),
+                "proj:1:abc", ".", "..", "../x", "a/b", "a\\b", "{tag}", "}", "日本語", "emoji 🎉",
+                "é".repeat(256), "x".repeat(SessionIds.MAX_UTF8_BYTES))) {
+            assertThat(SessionIds.isValid(good)).as(good).isTrue();
+        }
+        for (String bad : List.of("", "a\nb", "a\u0000b", "tab\there", "del\u007f", "c1\u0085", "c1\u009f",
+                "x".repeat(SessionIds.MAX_UTF8_BYTES + 1), "é".repeat(257), "lone \ud800", "lone \udc00 low",
+                "end \ud83c")) {
             assertThat(SessionIds.isValid(bad)).as(bad).isFalse();
         }
+        assertThat(SessionIds.isValid(null)).isFalse();
+        // 3-byte and 4-byte characters count as such
+        assertThat(SessionIds.isValid("日".repeat(170) + "ab")).isTrue(); // 512 bytes
+        assertThat(SessionIds.isValid("日".repeat(171))).isFalse(); // 513 bytes
+        assertThat(SessionIds.isValid("🎉".repeat(128))).isTrue(); // 512 bytes
+        assertThat(SessionIds.isValid("🎉".repeat(128) + "x")).isFalse();
         assertThatThrownBy(() -> SessionIds.requireValid("a\u0001b"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\\u0001");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\\u0001")
+                .hasMessageContaining("512 bytes of UTF-8");
     }
 
     @Test

@@ -613,8 +613,8 @@ public abstract class SessionStorageContract {
 
     @Test
     void invalidIdsAreRejectedBeforeTouchingTheStore() {
-        List<String> invalid = List.of("../x", "", "a".repeat(SessionIds.MAX_LENGTH + 1), "a\nb", "tab\there",
-                "..", ".", "a/b", "a\\b", "nul\u0000", "sp ace", "ü");
+        List<String> invalid = List.of("", "a".repeat(SessionIds.MAX_UTF8_BYTES + 1), "é".repeat(257), "a\nb",
+                "tab\there", "nul\u0000", "../\u0000x", "del\u007f", "c1\u0085", "lone \ud800", "cr\r");
         for (String id : invalid) {
             assertThatThrownBy(() -> storage.retrieveSession(id)).as("retrieve %s", id)
                     .isInstanceOf(IllegalArgumentException.class);
@@ -623,15 +623,52 @@ public abstract class SessionStorageContract {
         }
         assertThatThrownBy(() -> storage.retrieveSession(null)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> storage.storeSession(null, null)).isInstanceOf(NullPointerException.class);
-        assertThatThrownBy(() -> session("../escape", "u", "p")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> session("nul\u0000", "u", "p")).isInstanceOf(IllegalArgumentException.class);
         assertThat(await(storage.listSessions(null, null))).isEmpty();
+    }
+
+    /**
+     * Every id the original Python store accepted (and the ones that would trick a naive mapping to
+     * keys, paths or object names): stored, read back by the same id, listed, kept apart from ids that
+     * differ only in case, and deleted.
+     */
+    @Test
+    void everyIdOfAtMost512BytesWithoutControlCharactersIsStoredAndFoundByItself() {
+        List<String> ids = List.of("sess 42", "ünïcødé-session", "x".repeat(129), "proj:1:abc", "../x", "..", ".",
+                "../../etc/passwd", "a/b", "a\\b", "C:\\x", "{tag}", "}{", "{", "%7B", "%", "~x", "~~", "Sess-A",
+                "sess-a", "CASE", "case", "日".repeat(170) + "ab", "é".repeat(60), "é".repeat(61), "🎉 emoji",
+                "with.json", "x.tmp", "a.id", ".index", ".lock", "trailing.", " lead", "*?[]", "line\u2028sep",
+                "\u202eright-to-left");
+        for (int i = 0; i < ids.size(); i++) {
+            SessionState state = session(ids.get(i), "ids-user", "ids-project-" + (i % 2)).toBuilder()
+                    .metadata(Map.of("n", i)).build();
+            await(storage.storeSession(state, null));
+        }
+        for (int i = 0; i < ids.size(); i++) {
+            SessionState read = stored(ids.get(i));
+            assertThat(read.sessionId()).as("id %s", ids.get(i)).isEqualTo(ids.get(i));
+            assertThat(read.metadata().get("n").asInt()).as("content of %s", ids.get(i)).isEqualTo(i);
+        }
+        assertThat(await(storage.listStoredSessionIds())).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(await(storage.listSessions("ids-user", null))).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(await(storage.listSessions(null, "ids-project-1"))).hasSize(ids.size() / 2);
+        assertThat(await(storage.retrieveSession("sess-A"))).as("not found by another case").isEmpty();
+        for (String id : ids) {
+            assertThat(await(storage.deleteSession(id))).as("delete %s", id).isTrue();
+        }
+        assertThat(await(storage.listStoredSessionIds())).isEmpty();
+        assertThat(await(storage.listSessions("ids-user", null))).isEmpty();
     }
 
     @Test
     void theLongestValidIdWorks() {
-        SessionState state = session("A-z.0_9".repeat(19).substring(0, SessionIds.MAX_LENGTH), "u", "p");
-        await(storage.storeSession(state, null));
-        assertThat(stored(state.sessionId()).sessionId()).hasSize(SessionIds.MAX_LENGTH);
+        for (String longest : List.of("A-z.0_9".repeat(80).substring(0, SessionIds.MAX_UTF8_BYTES),
+                "日".repeat(170) + "ab", "🎉".repeat(128))) {
+            SessionState state = session(longest, "u", "p");
+            await(storage.storeSession(state, null));
+            assertThat(stored(longest).sessionId()).isEqualTo(longest);
+            assertThat(await(storage.listSessions("u", null))).contains(longest);
+        }
     }
 
     // ---- health and lifecycle ----
