@@ -295,8 +295,10 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                     live.put(id, state.get());
                 }
             }
-            sweepMarkers(usersIndex, live, true);
-            sweepMarkers(projectsIndex, live, false);
+            int repaired = sweepMarkers(usersIndex, live, true) + sweepMarkers(projectsIndex, live, false);
+            if (repaired > 0) {
+                observers().indexRepaired(FileStorageProvider.NAME, repaired);
+            }
             return removed;
         });
     }
@@ -541,9 +543,20 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             if (state.isEmpty() || !isExpired(state.get())) {
                 return false;
             }
+            // the owner, for the expired event: decoded only here, at cleanup, and only when observed
+            Optional<SessionState> owner = Optional.empty();
+            try {
+                owner = isObserved() ? read(id) : Optional.empty();
+            } catch (IOException | SessionStorageException e) {
+                // the event goes out without the owner
+            }
             boolean deleted = Files.deleteIfExists(sessionFile(id));
             syncDirectory(root);
             deleteIdFile(id);
+            if (deleted) {
+                observers().sessionExpired(FileStorageProvider.NAME, id, owner.map(SessionState::userId).orElse(null),
+                        owner.map(SessionState::projectId).orElse(null));
+            }
             removeMarkers(state.get(), id);
             return deleted;
         });
@@ -619,8 +632,10 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     }
 
     /** Removes markers of gone, expired or moved sessions, adds missing ones, drops empty directories. */
-    private void sweepMarkers(Path index, Map<String, Summary> live, boolean users) throws IOException {
+    /** Returns how many markers it removed or added. */
+    private int sweepMarkers(Path index, Map<String, Summary> live, boolean users) throws IOException {
         Set<String> present = new java.util.HashSet<>();
+        int[] repaired = {0};
         try (DirectoryStream<Path> keys = Files.newDirectoryStream(index)) {
             for (Path keyDir : keys) {
                 if (!Files.isDirectory(keyDir, LinkOption.NOFOLLOW_LINKS)) {
@@ -631,7 +646,9 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                     for (Path entry : entries) {
                         String id = idOfName(entry.getFileName().toString());
                         if (id == null) {
-                            Files.deleteIfExists(entry); // not a marker of a session that is here
+                            if (Files.deleteIfExists(entry)) { // not a marker of a session that is here
+                                repaired[0]++;
+                            }
                             continue;
                         }
                         Summary state = live.get(id);
@@ -647,8 +664,8 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                             }
                             boolean belongs = now.isPresent() && !isExpired(now.get())
                                     && (users ? now.get().userHash() : now.get().projectHash()).equals(keyHash);
-                            if (!belongs) {
-                                Files.deleteIfExists(entry);
+                            if (!belongs && Files.deleteIfExists(entry)) {
+                                repaired[0]++;
                             }
                             return null;
                         });
@@ -667,11 +684,13 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                     Optional<Summary> now = headQuietly(entry.getKey());
                     if (now.isPresent() && !isExpired(now.get())) {
                         addMarker(index, users ? now.get().userHash() : now.get().projectHash(), entry.getKey());
+                        repaired[0]++;
                     }
                     return null;
                 });
             }
         }
+        return repaired[0];
     }
 
     // ---- locking ----

@@ -309,16 +309,26 @@ class FileSessionStorageSafetyTest {
     }
 
     @Test
-    void pathTraversalAttemptsAreRejectedBeforeAnyPathIsBuilt() throws IOException {
+    void pathTraversalIdsStayInsideTheirNamespaceAndNulIsRejected() throws IOException {
         Path outside = Files.writeString(directory.resolve("outside.json"), "secret");
         try (FileSessionStorage storage = FileSessionStorage.builder(directory).namespace("ns").build()) {
             for (String id : List.of("../outside", "..", "/etc/passwd", outside.toString(), "a/../../outside",
-                    "..\\outside", "ns/../x")) {
+                    "..\\outside", "ns/../x", "../ns/../../outside")) {
+                assertThat(storage.retrieveSession(id).join()).as(id).isEmpty();
+                storage.storeSession(session(id, "u"), null).join();
+                assertThat(storage.retrieveSession(id).join()).as(id).isPresent();
+                assertThat(storage.deleteSession(id).join()).as(id).isTrue();
+            }
+            for (String id : List.of("nul\u0000../outside", "../outside\u0000", "line\n../x")) {
                 assertThatThrownBy(() -> storage.retrieveSession(id)).as(id).isInstanceOf(IllegalArgumentException.class);
                 assertThatThrownBy(() -> storage.deleteSession(id)).as(id).isInstanceOf(IllegalArgumentException.class);
             }
         }
         assertThat(Files.readString(outside)).isEqualTo("secret");
+        try (java.util.stream.Stream<Path> files = Files.list(directory)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList())
+                    .containsExactlyInAnyOrder("outside.json", "ns");
+        }
     }
 
     @Test

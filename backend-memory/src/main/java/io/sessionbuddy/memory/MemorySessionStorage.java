@@ -65,6 +65,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                         unindex(id, state);
                         if (cause == RemovalCause.EXPIRED) {
                             expiredSinceCleanup.incrementAndGet();
+                            observers().sessionExpired(MemoryStorageProvider.NAME, id, state.userId(), state.projectId());
                         }
                     }
                 })
@@ -147,10 +148,12 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
             String key = entry.getKey();
             for (String id : List.copyOf(entry.getValue())) {
                 boolean[] gone = {false};
+                SessionState[] expired = {null};
                 cache.asMap().compute(id, (k, state) -> {
                     if (state == null || isExpired(state)) {
                         // counted here only when removed here; Caffeine's own expiry is counted by the listener
                         gone[0] = state != null;
+                        expired[0] = state;
                         remove(index, key, k);
                         return null;
                     }
@@ -158,6 +161,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 });
                 if (gone[0]) {
                     removed++;
+                    observers().sessionExpired(MemoryStorageProvider.NAME, id, expired[0].userId(), expired[0].projectId());
                 }
             }
         }
@@ -194,6 +198,12 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     /** How many sessions are held now, expired ones not yet removed included. */
     public long estimatedSize() {
         return cache.estimatedSize();
+    }
+
+    /** The cache's estimated number of entries (for a gauge): cheap, no walk. */
+    @Override
+    public java.util.OptionalLong entryCount() {
+        return java.util.OptionalLong.of(cache.estimatedSize());
     }
 
     /** Keys of the user and project indexes: for tests that check the indexes stay bounded. */

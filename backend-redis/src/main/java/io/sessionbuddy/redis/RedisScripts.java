@@ -99,19 +99,34 @@ enum RedisScripts {
      * Standalone lazy repair, atomic: removes the index entries whose data is still gone or still
      * belongs elsewhere when the script runs, so an entry made valid again by a concurrent write is
      * never removed. KEYS: index, then the data key of each candidate. ARGV: hash field ('u' or
-     * 'p'), the index's owner, then the id of each candidate. Returns the number removed.
+     * 'p'), the index's owner, then the id of each candidate. Returns the removed ids, each prefixed
+     * with 'a' when its data was absent (expired) or 'm' when it had moved to another owner.
      */
     REPAIR_INDEX("""
-            local removed = 0
+            local out = {}
             for i = 2, #KEYS do
               local t = redis.call('TYPE', KEYS[i])['ok']
               local owner = false
               if t == 'hash' then owner = redis.call('HGET', KEYS[i], ARGV[1]) end
               if t == 'none' or (owner and owner ~= ARGV[2]) then
-                removed = removed + redis.call('ZREM', KEYS[1], ARGV[i + 1])
+                if redis.call('ZREM', KEYS[1], ARGV[i + 1]) == 1 then
+                  if t == 'none' then out[#out + 1] = 'a' .. ARGV[i + 1] else out[#out + 1] = 'm' .. ARGV[i + 1] end
+                end
               end
             end
-            return removed
+            return out
+            """),
+    /**
+     * Takes the expired entries of one index, atomically: the members scored at or before now are
+     * removed and returned, so that of several instances cleaning up at once each expired session is
+     * reported by exactly one. KEYS: index. ARGV: now (epoch ms). Returns the removed ids.
+     */
+    TAKE_EXPIRED("""
+            local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            for i = 1, #ids, 1000 do
+              redis.call('ZREM', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
+            end
+            return ids
             """);
 
     private final String body;

@@ -543,6 +543,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      * the next write of that session, and the write path adds entries before and after the data.
      */
     private CompletableFuture<Integer> repair(String index, String field, String owner, List<String> stale) {
+        boolean users = field.equals("u");
         if (!cluster) {
             String[] keys = new String[stale.size() + 1];
             byte[][] args = new byte[stale.size() + 2][];
@@ -553,8 +554,16 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 keys[i + 1] = dataKey(stale.get(i));
                 args[i + 2] = utf8(stale.get(i));
             }
-            return this.<Long>script(RedisScripts.REPAIR_INDEX, ScriptOutputType.INTEGER, keys, args)
-                    .thenApply(Long::intValue);
+            return this.<List<Object>>script(RedisScripts.REPAIR_INDEX, ScriptOutputType.MULTI, keys, args)
+                    .thenApply(removed -> {
+                        for (Object entry : removed) {
+                            String text = text(entry);
+                            if (users && text.startsWith("a")) {
+                                expiredEntry(text.substring(1), owner);
+                            }
+                        }
+                        return removed.size();
+                    });
         }
         List<CompletableFuture<List<KeyValue<String, byte[]>>>> again = new ArrayList<>();
         for (String id : stale) {
@@ -562,6 +571,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         }
         return CompletableFuture.allOf(again.toArray(CompletableFuture[]::new)).thenCompose(all -> {
             List<byte[]> remove = new ArrayList<>();
+            List<CompletableFuture<Integer>> absentRemovals = new ArrayList<>();
             int fieldIndex = field.equals("u") ? 0 : 1;
             for (int i = 0; i < stale.size(); i++) {
                 List<KeyValue<String, byte[]>> fields = again.get(i).join();
@@ -570,15 +580,35 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 }
                 KeyValue<String, byte[]> value = fields.get(fieldIndex);
                 boolean absent = !fields.get(0).hasValue() && !fields.get(1).hasValue();
-                if (absent || (value.hasValue() && !text(value.getValue()).equals(owner))) {
-                    remove.add(utf8(stale.get(i)));
+                String id = stale.get(i);
+                if (absent && users) {
+                    // one ZREM per entry: its reply says whether this instance removed it, so that of
+                    // several instances repairing at once one reports the session as expired
+                    absentRemovals.add(commands().zrem(index, utf8(id)).toCompletableFuture().thenApply(n -> {
+                        if (n == 1L) {
+                            expiredEntry(id, owner);
+                        }
+                        return n.intValue();
+                    }));
+                } else if (absent || (value.hasValue() && !text(value.getValue()).equals(owner))) {
+                    remove.add(utf8(id));
                 }
             }
-            if (remove.isEmpty()) {
-                return CompletableFuture.completedFuture(0);
-            }
-            return commands().zrem(index, remove.toArray(byte[][]::new)).toCompletableFuture().thenApply(Long::intValue);
+            CompletableFuture<Integer> moved = remove.isEmpty() ? CompletableFuture.completedFuture(0)
+                    : commands().zrem(index, remove.toArray(byte[][]::new)).toCompletableFuture().thenApply(Long::intValue);
+            return CompletableFuture.allOf(absentRemovals.toArray(CompletableFuture[]::new)).thenCombine(moved,
+                    (done, count) -> count + absentRemovals.stream().mapToInt(CompletableFuture::join).sum());
         });
+    }
+
+    /**
+     * A user-index entry whose data is gone was removed: the session expired (Redis removed its key
+     * at its TTL) before a cleanup took the entry by its score. In Redis Cluster an entry's score can
+     * be later than the session's expiry (a failed compare-and-set raises it), so this is where most
+     * expired sessions are found there. Reported to observers as an expired session.
+     */
+    private void expiredEntry(String id, String userId) {
+        observers().sessionExpired(RedisStorageProvider.NAME, id, userId, null);
     }
 
     private void reportDamaged(String id, String what) {
@@ -598,26 +628,46 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 .thenCombine(repairIndexes(projectIndexPrefix), (sessions, projectEntries) -> sessions);
     }
 
-    /** Drops expired entries and entries whose data is gone from every index under a prefix. */
+    /**
+     * Drops expired entries and entries whose data is gone from every index under a prefix. The
+     * expired entries of the user indexes are taken by one script per index ({@link
+     * RedisScripts#TAKE_EXPIRED}) and reported to observers as expired sessions (each session is in
+     * exactly one user index, and the script hands each entry to one cleaner only).
+     */
     private CompletableFuture<Integer> repairIndexes(String prefix) {
         long now = now().toEpochMilli();
+        boolean users = prefix.equals(userIndexPrefix);
         return scanKeys(prefix + "*").thenCompose(keys -> {
             List<CompletableFuture<Integer>> repairs = new ArrayList<>();
+            List<CompletableFuture<Integer>> goneCounts = new ArrayList<>();
             for (String key : keys) {
-                CompletableFuture<Integer> expired = commands().zremrangebyscore(key, Range.create(Long.MIN_VALUE, now))
-                        .toCompletableFuture().thenApply(Long::intValue);
+                String owner = key.substring(prefix.length());
+                CompletableFuture<Integer> expired = users
+                        ? this.<List<Object>>script(RedisScripts.TAKE_EXPIRED, ScriptOutputType.MULTI,
+                                new String[] {key}, number(now)).thenApply(ids -> {
+                                    for (Object id : ids) {
+                                        expiredEntry(text(id), owner);
+                                    }
+                                    return ids.size();
+                                })
+                        : commands().zremrangebyscore(key, Range.create(Long.MIN_VALUE, now)).toCompletableFuture()
+                                .thenApply(Long::intValue);
                 CompletableFuture<Integer> gone = expired.thenCompose(n -> commands().zrange(key, 0, -1).toCompletableFuture())
                         .thenCompose(members -> {
                             List<String> ids = members.stream().map(RedisSessionStorage::text).toList();
-                            String owner = key.substring(prefix.length());
-                            boolean users = prefix.equals(userIndexPrefix);
                             return verify(ids, users ? owner : null, users ? null : owner, key)
                                     .thenApply(Verified::removed);
                         });
+                goneCounts.add(gone);
                 repairs.add(expired.thenCombine(gone, Integer::sum));
             }
-            return CompletableFuture.allOf(repairs.toArray(CompletableFuture[]::new))
-                    .thenApply(done -> repairs.stream().mapToInt(CompletableFuture::join).sum());
+            return CompletableFuture.allOf(repairs.toArray(CompletableFuture[]::new)).thenApply(done -> {
+                int repaired = goneCounts.stream().mapToInt(CompletableFuture::join).sum();
+                if (repaired > 0) {
+                    observers().indexRepaired(RedisStorageProvider.NAME, repaired);
+                }
+                return repairs.stream().mapToInt(CompletableFuture::join).sum();
+            });
         });
     }
 

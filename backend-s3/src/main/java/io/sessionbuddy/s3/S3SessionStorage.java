@@ -245,6 +245,16 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         });
     }
 
+    /** The expired session about to be removed, for the event's owner; {@code null} when it cannot be read. */
+    private SessionState ownerForEvent(String id) {
+        try {
+            ResponseBytes<GetObjectResponse> object = getBounded(id);
+            return object == null ? null : decode(id, object.asByteArray(), "object s3://" + bucket + "/" + dataKey(id));
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     /** The object, or {@code null} when absent; a body larger than any record this store writes is not read. */
     private ResponseBytes<GetObjectResponse> getBounded(String sessionId) {
         try (software.amazon.awssdk.core.ResponseInputStream<GetObjectResponse> object = s3().getObject(
@@ -359,12 +369,15 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                     continue;
                 }
                 try {
+                    SessionState owner = isObserved() ? ownerForEvent(id) : null; // read only when observed
                     DeleteObjectRequest.Builder delete = DeleteObjectRequest.builder().bucket(bucket).key(dataKey(id));
                     if (conditionalWrites) {
                         delete.ifMatch(head.get().eTag());
                     }
                     s3().deleteObject(delete.build());
                     removed++;
+                    observers().sessionExpired(S3StorageProvider.NAME, id, owner == null ? null : owner.userId(),
+                            owner == null ? null : owner.projectId());
                 } catch (S3Exception e) {
                     if (e.statusCode() != 412 && e.statusCode() != 404) {
                         throw e;
@@ -372,8 +385,11 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                     // Rewritten (or removed) since we looked: not ours to delete.
                 }
             }
-            sweepMarkers(usersPrefix, live, damaged, META_USER);
-            sweepMarkers(projectsPrefix, live, damaged, META_PROJECT);
+            int repaired = sweepMarkers(usersPrefix, live, damaged, META_USER)
+                    + sweepMarkers(projectsPrefix, live, damaged, META_PROJECT);
+            if (repaired > 0) {
+                observers().indexRepaired(S3StorageProvider.NAME, repaired);
+            }
             if (!damaged.isEmpty()) {
                 LOG.warn("[s3] cleanup left {} damaged session object(s) as they are: {}", damaged.size(),
                         damaged.stream().sorted().limit(20).toList());
@@ -596,9 +612,11 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * Removes markers of gone, expired or moved sessions (settled ones only, re-checked just before),
      * keeps those of damaged objects, and puts back the markers live sessions lack.
      */
-    private void sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, java.util.Set<String> damaged,
+    /** Returns how many markers it removed or put back. */
+    private int sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, java.util.Set<String> damaged,
             String metaKey) {
         java.util.Set<String> present = new java.util.HashSet<>();
+        int repaired = 0;
         for (S3Object object : s3().listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
                 .build()).contents()) {
             String rest = object.key().substring(prefix.length());
@@ -620,6 +638,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 try {
                     if (now.isEmpty() || expired(id, now.get()) || !keyHash.equals(now.get().metadata().get(metaKey))) {
                         deleteQuietly(object.key());
+                        repaired++;
                     }
                 } catch (CorruptSessionException e) {
                     reportDamaged(id, e);
@@ -630,8 +649,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             String keyHash = entry.getValue().metadata().get(metaKey);
             if (!present.contains(entry.getKey()) && keyHash != null) {
                 putMarker(prefix + keyHash + "/" + objectName(entry.getKey()));
+                repaired++;
             }
         }
+        return repaired;
     }
 
     private void deleteQuietly(String key) {

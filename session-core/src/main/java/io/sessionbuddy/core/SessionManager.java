@@ -78,6 +78,8 @@ public final class SessionManager {
     private final SessionStorage storage;
     private final SessionBuddyConfig config;
     private final Clock clock;
+    private final ObserverList observers = new ObserverList();
+    private final SessionEvents events;
     /** The queued updates of each session that has one running; see {@link #inTurn}. */
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.ArrayDeque<Supplier<CompletableFuture<?>>>>
             turns = new java.util.concurrent.ConcurrentHashMap<>();
@@ -101,6 +103,34 @@ public final class SessionManager {
         this.storage = Objects.requireNonNull(storage, "storage");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.events = new SessionEvents(storage, observers, clock);
+    }
+
+    /**
+     * Adds an observer of this manager's updates (their time, attempts and outcome) and of its
+     * listeners; the storage's own operations are observed through {@link SessionStorage#addObserver}.
+     */
+    public void addObserver(SessionObserver observer) {
+        observers.add(observer);
+    }
+
+    /** Removes an observer added with {@link #addObserver}; {@code true} if it was there. */
+    public boolean removeObserver(SessionObserver observer) {
+        return observers.remove(observer);
+    }
+
+    /**
+     * Adds a listener of session events: sessions created, updated and deleted through this manager,
+     * and sessions the store removed as expired. See {@link SessionListener} for how events are
+     * delivered.
+     */
+    public void addListener(SessionListener listener) {
+        events.add(listener);
+    }
+
+    /** Removes a listener added with {@link #addListener}; {@code true} if it was there. */
+    public boolean removeListener(SessionListener listener) {
+        return events.remove(listener);
     }
 
     /** The storage this manager writes to. */
@@ -140,7 +170,11 @@ public final class SessionManager {
                             && sameContent(found.get(), state) ? CompletableFuture.completedFuture(true)
                             : storage.storeSession(state, ttl));
                 }))
-                .thenApply(stored -> state.sessionId());
+                .thenApply(stored -> {
+                    events.publish(SessionEvent.Type.CREATED, state.sessionId(), state.userId(), state.projectId(),
+                            state.version());
+                    return state.sessionId();
+                });
     }
 
     /** The session, or empty when absent or expired. */
@@ -191,8 +225,19 @@ public final class SessionManager {
             UnaryOperator<SessionState> change, Duration ttl) {
         SessionIds.requireValid(sessionId);
         Objects.requireNonNull(change, "change");
-        return this.<Optional<SessionState>>boundedUpdate(sessionId, "update", true, deadline -> inTurn(sessionId,
-                () -> attempt(sessionId, change, ttl, true, 1, deadline)));
+        SessionObserver.Timing timing = observers.start(storage.backendName(), SessionObserver.Operation.UPDATE);
+        CompletableFuture<Optional<SessionState>> result = this.<Optional<SessionState>>boundedUpdate(sessionId,
+                "update", true, deadline -> inTurn(sessionId, () -> attempt(sessionId, change, ttl, true, 1, deadline)));
+        if (timing == SessionObserver.Timing.NONE && events.isEmpty()) {
+            return result;
+        }
+        return result.whenComplete((updated, error) -> {
+            timing.stop(SessionObserver.Outcome.of(SessionObserver.Operation.UPDATE, updated, error), error);
+            if (error == null && updated.isPresent()) {
+                SessionState next = updated.get();
+                events.publish(SessionEvent.Type.UPDATED, sessionId, next.userId(), next.projectId(), next.version());
+            }
+        });
     }
 
     /**
@@ -265,7 +310,15 @@ public final class SessionManager {
 
     /** Deletes a session; {@code false} when it did not exist. */
     public CompletableFuture<Boolean> deleteSession(String sessionId) {
-        return bounded(sessionId, "delete", true, () -> storage.deleteSession(sessionId));
+        CompletableFuture<Boolean> deleted = bounded(sessionId, "delete", true, () -> storage.deleteSession(sessionId));
+        if (events.isEmpty()) {
+            return deleted;
+        }
+        return deleted.whenComplete((existed, error) -> {
+            if (error == null && existed) {
+                events.publish(SessionEvent.Type.DELETED, sessionId, null, null, -1);
+            }
+        });
     }
 
     /** The ids of a user's live sessions. */
@@ -539,9 +592,11 @@ public final class SessionManager {
             return settled(storage.replaceSession(next, current.version(), effectiveTtl), next, current.version())
                     .thenCompose(replaced -> {
                 if (replaced) {
+                    observers.updateAttempts(storage.backendName(), attempt, false);
                     return CompletableFuture.completedFuture(Optional.of(next));
                 }
                 if (attempt >= config.maxUpdateAttempts()) {
+                    observers.updateAttempts(storage.backendName(), attempt, true);
                     return CompletableFuture.failedFuture(new SessionConflictException(
                             storage.backendName(), sessionId, attempt));
                 }

@@ -91,4 +91,20 @@ public interface SessionStorage extends AutoCloseable {
     /** Releases connections, files and threads. Idempotent. */
     @Override
     void close();
+
+    /**
+     * Adds an observer of this storage's operations (timings and outcomes, damaged records, record
+     * sizes, cleanups, index repairs, expired sessions): see {@link SessionObserver}.
+     *
+     * @return {@code true} when this storage reports to observers (every storage built on the
+     *     library's {@code AbstractSessionStorage} does); {@code false} when it ignores them
+     */
+    default boolean addObserver(SessionObserver observer) {
+        return false;
+    }
+
+    /** Removes an observer added with {@link #addObserver}; {@code true} if it was there. */
+    default boolean removeObserver(SessionObserver observer) {
+        return false;
+    }
 }

@@ -74,7 +74,7 @@ class SessionJsonCodecTest {
                 "{\"session_id\":\"x\",\"user_id\":\"u\",\"project_id\":\"p\",\"created_at\":\"yesterday\"}".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOf(CorruptSessionException.class).hasMessageContaining("created_at");
         assertThatThrownBy(() -> SessionJsonCodec.fromBytes(
-                "{\"session_id\":\"../x\",\"user_id\":\"u\",\"project_id\":\"p\",\"created_at\":\"2024-01-01T00:00:00Z\"}".getBytes(StandardCharsets.UTF_8)))
+                "{\"session_id\":\"a\\u0001b\",\"user_id\":\"u\",\"project_id\":\"p\",\"created_at\":\"2024-01-01T00:00:00Z\"}".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOf(CorruptSessionException.class).hasMessageContaining("invalid session id");
     }
 

@@ -13,7 +13,10 @@ import io.sessionbuddy.spi.StorageProviders;
 import jakarta.inject.Singleton;
 import java.time.Clock;
 import java.util.List;
+import io.sessionbuddy.core.SessionListener;
+import io.sessionbuddy.core.SessionObserver;
 import java.util.Map;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -22,6 +25,11 @@ import java.util.Objects;
  * {@link SessionStorage} and {@link SessionManager} as singletons. Providers are discovered when
  * the module is constructed, not in {@link #configure()}, so the module stays free of side effects.
  * Close the {@link SessionBuddy} instance at shutdown.
+ *
+ * <p>Session listeners and observers are bound in sets:
+ * {@code Multibinder.newSetBinder(binder(), SessionListener.class).addBinding().to(MyListener.class)};
+ * each is added to the store when it is made. Metrics: install {@code SessionBuddyMetricsModule}
+ * from {@code session-micrometer} with a {@code MeterRegistry} bound.
  *
  * <p>In its own module ({@code io.sessionbuddy:session-guice}) so that neither backend authors
  * (who depend on {@code session-spi}) nor applications that do not use Guice carry Guice.
@@ -55,12 +63,24 @@ public final class SessionBuddyModule extends AbstractModule {
             binder.addBinding(provider.name()).toInstance(provider);
         }
         bind(SessionBuddyConfig.class).toInstance(config);
+        // empty unless bound elsewhere: Multibinder.newSetBinder(binder(), SessionListener.class).addBinding()...
+        com.google.inject.multibindings.Multibinder.newSetBinder(binder(), SessionListener.class);
+        com.google.inject.multibindings.Multibinder.newSetBinder(binder(), SessionObserver.class);
     }
 
+    /**
+     * The store, with every {@link SessionListener} and {@link SessionObserver} bound in a
+     * {@code Multibinder} set added (session-micrometer's {@code SessionBuddyMetricsModule} adds its
+     * metrics this way).
+     */
     @Provides
     @Singleton
-    SessionBuddy sessionBuddy(Map<String, StorageProvider> byName, SessionBuddyConfig configuration) {
-        return SessionBuddy.open(configuration, byName, Clock.systemUTC());
+    SessionBuddy sessionBuddy(Map<String, StorageProvider> byName, SessionBuddyConfig configuration,
+            Set<SessionListener> listeners, Set<SessionObserver> observers) {
+        SessionBuddy buddy = SessionBuddy.open(configuration, byName, Clock.systemUTC());
+        observers.forEach(buddy::observe);
+        listeners.forEach(buddy::addListener);
+        return buddy;
     }
 
     @Provides

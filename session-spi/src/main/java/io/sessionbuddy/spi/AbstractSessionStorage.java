@@ -4,6 +4,7 @@ import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.format.SessionRecordCodec;
+import io.sessionbuddy.core.SessionObserver;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.SessionStorageException;
@@ -110,18 +111,90 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return clock;
     }
 
+    /** The observers of this storage; see {@link SessionObserver}. */
+    private final io.sessionbuddy.core.ObserverList observers = new io.sessionbuddy.core.ObserverList();
+
+    @Override
+    public final boolean addObserver(SessionObserver observer) {
+        observers.add(observer);
+        return true;
+    }
+
+    @Override
+    public final boolean removeObserver(SessionObserver observer) {
+        return observers.remove(observer);
+    }
+
+    /**
+     * The number of sessions this storage holds, when it can say so cheaply (an in-process cache);
+     * empty otherwise (a remote store would need a scan). For a gauge.
+     */
+    public java.util.OptionalLong entryCount() {
+        return java.util.OptionalLong.empty();
+    }
+
+    /** What a backend tells the observers directly: expired sessions it removed, index repairs. */
+    protected final SessionObserver observers() {
+        return observers;
+    }
+
+    /** Whether anything observes this storage (so that work done only for observers can be skipped). */
+    protected final boolean isObserved() {
+        return !observers.isEmpty();
+    }
+
+    /** Times {@code call} for the observers, when there are any. */
+    private <T> CompletableFuture<T> observed(SessionObserver.Operation operation, CompletableFuture<T> call) {
+        if (observers.isEmpty()) {
+            return call;
+        }
+        return timed(observers.start(backendName, operation), operation, call);
+    }
+
+    private static <T> CompletableFuture<T> timed(SessionObserver.Timing timing, SessionObserver.Operation operation,
+            CompletableFuture<T> call) {
+        if (call.isDone()) {
+            try {
+                T value = call.join();
+                timing.stop(SessionObserver.Outcome.of(operation, value, null), null);
+            } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                timing.stop(SessionObserver.Outcome.of(operation, null, e), e);
+            }
+            return call;
+        }
+        // the caller's future completes after the timing stopped: what a caller sees, observers saw
+        return call.whenComplete((value, error) -> timing.stop(SessionObserver.Outcome.of(operation, value, error),
+                error));
+    }
+
     @Override
     public final CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
         Objects.requireNonNull(state, "state");
         Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        SessionObserver.Timing timing = observers.start(backendName, SessionObserver.Operation.STORE);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
-        return guarded(state.sessionId(), "store",
-                () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true));
+        CompletableFuture<Boolean> stored;
+        try {
+            stored = guarded(state.sessionId(), "store",
+                    () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true));
+        } catch (RuntimeException e) {
+            timing.stop(SessionObserver.Outcome.of(SessionObserver.Operation.STORE, null, e), e);
+            throw e;
+        }
+        return timing == SessionObserver.Timing.NONE ? stored : timed(timing, SessionObserver.Operation.STORE, stored);
     }
 
     @Override
     public final CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
         SessionIds.requireValid(sessionId);
+        if (!observers.isEmpty()) {
+            return timed(observers.start(backendName, SessionObserver.Operation.RETRIEVE),
+                    SessionObserver.Operation.RETRIEVE, retrieveLive(sessionId));
+        }
+        return retrieveLive(sessionId);
+    }
+
+    private CompletableFuture<Optional<SessionState>> retrieveLive(String sessionId) {
         CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "retrieve", RETRIEVE);
         if (found.isDone() && !found.isCompletedExceptionally()) {
             // the in-process backends: no second future unless the session has expired
@@ -135,7 +208,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Boolean> deleteSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        return guarded(sessionId, "delete", () -> doDelete(sessionId));
+        return observed(SessionObserver.Operation.DELETE, guarded(sessionId, "delete", () -> doDelete(sessionId)));
     }
 
     @Override
@@ -143,17 +216,26 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
             throw new IllegalArgumentException("user and project filters must be null or non-empty");
         }
-        return guarded(null, "list", () -> doList(userId, projectId));
+        return observed(SessionObserver.Operation.LIST, guarded(null, "list", () -> doList(userId, projectId)));
     }
 
     @Override
     public final CompletableFuture<List<String>> listStoredSessionIds() {
-        return guarded(null, "list stored ids", this::doListStoredIds);
+        return observed(SessionObserver.Operation.LIST, guarded(null, "list stored ids", this::doListStoredIds));
     }
 
     @Override
     public final CompletableFuture<Integer> cleanupExpiredSessions() {
-        return guarded(null, "clean up", this::doCleanup);
+        CompletableFuture<Integer> removed = observed(SessionObserver.Operation.CLEANUP,
+                guarded(null, "clean up", this::doCleanup));
+        if (observers.isEmpty()) {
+            return removed;
+        }
+        return removed.whenComplete((count, error) -> {
+            if (error == null) {
+                observers.cleanedUp(backendName, count);
+            }
+        });
     }
 
     @Override
@@ -172,9 +254,18 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     public final CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
         Objects.requireNonNull(state, "state");
         Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        SessionObserver.Timing timing = observers.start(backendName, SessionObserver.Operation.REPLACE);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
-        return guarded(state.sessionId(), "replace",
-                () -> doReplace(stamped, encode(stamped), expectedVersion, effective));
+        CompletableFuture<Boolean> replaced;
+        try {
+            replaced = guarded(state.sessionId(), "replace",
+                    () -> doReplace(stamped, encode(stamped), expectedVersion, effective));
+        } catch (RuntimeException e) {
+            timing.stop(SessionObserver.Outcome.of(SessionObserver.Operation.REPLACE, null, e), e);
+            throw e;
+        }
+        return timing == SessionObserver.Timing.NONE ? replaced
+                : timed(timing, SessionObserver.Operation.REPLACE, replaced);
     }
 
     @Override
@@ -227,6 +318,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         try {
             return codec.decode(record, scope, sessionId, naiveTimestampZone(), readsOriginalNumbers());
         } catch (CorruptSessionException e) {
+            observers.damagedRecord(backendName, e.reason());
             throw new CorruptSessionException(backendName, sessionId, "cannot decode " + location + " ("
                     + record.length + " bytes): " + e.getMessage().substring(prefixLength(e)), e.reason(), e);
         }
@@ -302,7 +394,11 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     private byte[] encode(SessionState state) {
         try {
             if (storesBytes) {
-                return codec.encode(state, scope, readsSummaries());
+                byte[] record = codec.encode(state, scope, readsSummaries());
+                if (!observers.isEmpty()) {
+                    observers.recordEncoded(backendName, SessionRecordCodec.jsonLength(record), record.length);
+                }
+                return record;
             }
             codec.checkLimit(state);
             return null;

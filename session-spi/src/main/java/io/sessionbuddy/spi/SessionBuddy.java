@@ -83,6 +83,35 @@ public final class SessionBuddy implements AutoCloseable {
         return manager;
     }
 
+    /**
+     * Adds an observer of the storage's operations and the manager's updates (the
+     * {@code session-micrometer} module's metrics and tracing are one).
+     *
+     * @return this
+     */
+    public SessionBuddy observe(io.sessionbuddy.core.SessionObserver observer) {
+        storage.addObserver(observer);
+        manager.addObserver(observer);
+        return this;
+    }
+
+    /** Removes an observer added with {@link #observe}. */
+    public void unobserve(io.sessionbuddy.core.SessionObserver observer) {
+        storage.removeObserver(observer);
+        manager.removeObserver(observer);
+    }
+
+    /**
+     * Adds a listener of session events (created, updated, deleted through {@link #manager()}, and
+     * expired ones the store's cleanup removed): see {@link io.sessionbuddy.core.SessionListener}.
+     *
+     * @return this
+     */
+    public SessionBuddy addListener(io.sessionbuddy.core.SessionListener listener) {
+        manager.addListener(listener);
+        return this;
+    }
+
     /** Stops the background cleanup and closes the storage. */
     @Override
     public void close() {

@@ -671,6 +671,150 @@ public abstract class SessionStorageContract {
         }
     }
 
+    // ---- observers and session events ----
+
+    /** Records what an observer is told. */
+    protected static final class RecordingObserver implements io.sessionbuddy.core.SessionObserver {
+        /** {@code operation:outcome} of each operation, in order of completion. */
+        public final List<String> outcomes = java.util.Collections.synchronizedList(new ArrayList<>());
+        /** {@code id|user|project} of each expired session. */
+        public final List<String> expired = java.util.Collections.synchronizedList(new ArrayList<>());
+        /** Reasons of damaged records. */
+        public final List<String> damaged = java.util.Collections.synchronizedList(new ArrayList<>());
+        /** {@code json:record} sizes of encoded records. */
+        public final List<int[]> sizes = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public Timing start(String backend, Operation operation) {
+            return (outcome, error) -> outcomes.add(operation.tag() + ":" + outcome.tag());
+        }
+
+        @Override
+        public void sessionExpired(String backend, String sessionId, String userId, String projectId) {
+            expired.add(sessionId + "|" + userId + "|" + projectId);
+        }
+
+        @Override
+        public void damagedRecord(String backend, io.sessionbuddy.core.CorruptSessionException.Reason reason) {
+            damaged.add(reason.name());
+        }
+
+        @Override
+        public void recordEncoded(String backend, int jsonBytes, int recordBytes) {
+            sizes.add(new int[] {jsonBytes, recordBytes});
+        }
+    }
+
+    @Test
+    void observersHearEachOperationWithItsOutcomeAndEachExpiredSessionOnce() throws InterruptedException {
+        RecordingObserver observer = new RecordingObserver();
+        assertThat(storage.addObserver(observer)).isTrue();
+        SessionState state = session(id(), "obs-user", "obs-project");
+        SessionState lasting = session(id(), "obs-user", "obs-project");
+        await(storage.storeSession(state, SHORT_TTL));
+        await(storage.storeSession(lasting, Duration.ofHours(1)));
+        await(storage.retrieveSession(state.sessionId()));
+        await(storage.retrieveSession(id()));
+        assertThat(await(storage.replaceSession(state, state.version() + 7, null))).isFalse();
+        assertThat(await(storage.deleteSession(id()))).isFalse();
+        await(storage.listSessions("obs-user", null));
+        assertThatThrownBy(() -> storage.storeSession(session(id(), "u", "p").toBuilder()
+                .metadata(Map.of("big", "x".repeat(storedFormat().maxSessionBytes()))).build(), null).join())
+                .hasCauseInstanceOf(SessionTooLargeException.class);
+
+        advance(SHORT_TTL.multipliedBy(3));
+        assertThat(await(storage.cleanupExpiredSessions())).isEqualTo(1);
+        assertThat(await(storage.cleanupExpiredSessions())).isZero();
+
+        assertThat(observer.outcomes).containsSubsequence("store:success", "store:success", "retrieve:success",
+                "retrieve:not_found", "replace:conflict", "delete:not_found", "list:success", "store:too_large",
+                "cleanup:success", "cleanup:success");
+        assertThat(observer.expired).hasSize(1);
+        String[] expired = observer.expired.get(0).split("\\|", -1);
+        assertThat(expired[0]).isEqualTo(state.sessionId());
+        assertThat(expired[1]).as("the owner, when the store knows it").isIn("obs-user", "null");
+        assertThat(expired[2]).isIn("obs-project", "null");
+        for (String outcome : observer.outcomes) {
+            assertThat(outcome).as("no id in what observers are told").doesNotContain(state.sessionId())
+                    .doesNotContain("obs-user");
+        }
+        storage.removeObserver(observer);
+        int seen = observer.outcomes.size();
+        await(storage.retrieveSession(lasting.sessionId()));
+        assertThat(observer.outcomes).hasSize(seen);
+    }
+
+    @Test
+    @Timeout(30)
+    void listenersHearCreatedUpdatedDeletedAndExpiredInOrderOnTheirOwnThread() throws Exception {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        java.util.concurrent.BlockingQueue<io.sessionbuddy.core.SessionEvent> events =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        io.sessionbuddy.core.SessionListener recording = new io.sessionbuddy.core.SessionListener() {
+            private void record(io.sessionbuddy.core.SessionEvent event) {
+                threads.add(Thread.currentThread().getName());
+                events.add(event);
+            }
+
+            @Override
+            public void sessionCreated(io.sessionbuddy.core.SessionEvent event) {
+                record(event);
+            }
+
+            @Override
+            public void sessionUpdated(io.sessionbuddy.core.SessionEvent event) {
+                record(event);
+            }
+
+            @Override
+            public void sessionDeleted(io.sessionbuddy.core.SessionEvent event) {
+                record(event);
+            }
+
+            @Override
+            public void sessionExpired(io.sessionbuddy.core.SessionEvent event) {
+                record(event);
+            }
+        };
+        manager.addListener(new io.sessionbuddy.core.SessionListener() {
+            @Override
+            public void sessionCreated(io.sessionbuddy.core.SessionEvent event) {
+                throw new IllegalStateException("a listener's own bug");
+            }
+        });
+        manager.addListener(recording);
+
+        String id = await(manager.createSession("ev-user", "ev-project"));
+        await(manager.updateSession(id, Map.of("metadata", Map.of("a", 1)), null));
+        String shortLived = await(manager.createSession("ev-user", "ev-project", null, SHORT_TTL));
+        assertThat(await(manager.deleteSession(id))).isTrue();
+        assertThat(await(manager.deleteSession(id))).isFalse(); // nothing deleted: no event
+        advance(SHORT_TTL.multipliedBy(3));
+        assertThat(await(manager.cleanupSessions())).isEqualTo(1);
+
+        List<String> seen = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            io.sessionbuddy.core.SessionEvent event = events.poll(10, TimeUnit.SECONDS);
+            assertThat(event).as("event %d of 5 (seen %s)", i + 1, seen).isNotNull();
+            assertThat(event.backend()).isEqualTo(storage.backendName());
+            seen.add(event.type() + " " + event.sessionId());
+            if (event.type() != io.sessionbuddy.core.SessionEvent.Type.DELETED
+                    && event.type() != io.sessionbuddy.core.SessionEvent.Type.EXPIRED) {
+                assertThat(event.userId()).isEqualTo("ev-user");
+                assertThat(event.projectId()).isEqualTo("ev-project");
+            }
+            if (event.type() == io.sessionbuddy.core.SessionEvent.Type.UPDATED) {
+                assertThat(event.version()).isEqualTo(2);
+            }
+        }
+        assertThat(seen).containsExactly("CREATED " + id, "UPDATED " + id, "CREATED " + shortLived, "DELETED " + id,
+                "EXPIRED " + shortLived);
+        assertThat(threads).allMatch("session-buddy-events"::equals);
+        assertThat(events.poll(200, TimeUnit.MILLISECONDS)).as("nothing more").isNull();
+        assertThat(manager.removeListener(recording)).isTrue();
+    }
+
     // ---- health and lifecycle ----
 
     @Test

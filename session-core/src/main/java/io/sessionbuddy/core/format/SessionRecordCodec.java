@@ -311,6 +311,23 @@ public final class SessionRecordCodec {
                 HEX.formatHex(raw.projectHash())));
     }
 
+    /**
+     * The JSON size of a record this codec wrote (from its header, nothing decoded); for an earlier
+     * form without one (plain or gzip-compressed JSON), the record's own length.
+     */
+    public static int jsonLength(byte[] record) {
+        if (!startsWith(record, MAGIC) || record.length < 7) {
+            return record.length;
+        }
+        int version = record[3] & 0xff;
+        boolean encrypted = (record[5] & 0xff) == CIPHER_AES_GCM;
+        int at = 7 + (record[6] & 0xff) + (encrypted ? 4 + NONCE_BYTES + 4 : 0) + (version >= 2 ? SUMMARY_BYTES : 0);
+        if (record.length < at + 4) {
+            return record.length;
+        }
+        return ByteBuffer.wrap(record, at, 4).getInt();
+    }
+
     private Header header(byte[] record, String expectedId) {
         if (record.length < 7) {
             throw corrupt(expectedId, Reason.TRUNCATED, "record of " + record.length

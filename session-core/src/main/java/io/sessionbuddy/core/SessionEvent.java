@@ -1,0 +1,39 @@
+package io.sessionbuddy.core;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * What happened to a session, for {@link SessionListener}s.
+ *
+ * @param type what happened
+ * @param sessionId the session
+ * @param userId its owner; {@code null} for an expired session when the store does not know it
+ *     without decoding the record (see the README's table of expired events per backend)
+ * @param projectId its project; {@code null} likewise
+ * @param version the version written (created, updated); {@code -1} when not known (deleted, expired)
+ * @param backend the provider name of the store
+ * @param at when the manager saw it happen
+ */
+public record SessionEvent(Type type, String sessionId, String userId, String projectId, long version,
+        String backend, Instant at) {
+    /** What happened. */
+    public enum Type {
+        /** Created by {@code createSession}. */
+        CREATED,
+        /** Changed by {@code updateSession} or {@code touch}. */
+        UPDATED,
+        /** Deleted by {@code deleteSession}. */
+        DELETED,
+        /** Removed by the store after it expired. */
+        EXPIRED
+    }
+
+    /** Checks the required fields. */
+    public SessionEvent {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(sessionId, "sessionId");
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(at, "at");
+    }
+}
