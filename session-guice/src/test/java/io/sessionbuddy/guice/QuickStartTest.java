@@ -42,6 +42,28 @@ class QuickStartTest {
         }
     }
 
+    @Test
+    void listenersBoundInGuiceHearTheStoresEvents() throws Exception {
+        java.util.concurrent.BlockingQueue<io.sessionbuddy.core.SessionEvent> events =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        io.sessionbuddy.core.SessionListener listener = new io.sessionbuddy.core.SessionListener() {
+            @Override
+            public void sessionCreated(io.sessionbuddy.core.SessionEvent event) {
+                events.add(event);
+            }
+        };
+        Injector injector = Guice.createInjector(new SessionBuddyModule(SessionBuddyConfig.defaults()),
+                binder -> com.google.inject.multibindings.Multibinder.newSetBinder(binder,
+                        io.sessionbuddy.core.SessionListener.class).addBinding().toInstance(listener));
+        try (SessionBuddy buddy = injector.getInstance(SessionBuddy.class)) {
+            String id = buddy.manager().createSession("alice", "demo").join();
+            io.sessionbuddy.core.SessionEvent event = events.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(event).isNotNull();
+            assertThat(event.sessionId()).isEqualTo(id);
+            assertThat(event.type()).isEqualTo(io.sessionbuddy.core.SessionEvent.Type.CREATED);
+        }
+    }
+
     private static void exercise(SessionManager sessions) {
         String id = sessions.createSession("alice", "demo", Map.of("theme", "dark"), null).join();
         String other = sessions.createSession("bob", "demo").join();
