@@ -14,9 +14,11 @@ import java.util.HexFormat;
 enum RedisScripts {
     /**
      * Standalone store and compare-and-set, data and both indexes in one atomic step.
-     * KEYS: data, user index, project index. ARGV: record, version, user, project, ttl ms,
-     * expires-at ms, user index prefix, project index prefix, id, expected version ('' = none),
-     * index ttl ms, write id.
+     * KEYS: data, user index, project index, and the event stream when events are on. ARGV: record,
+     * version, user, project, ttl ms, expires-at ms, user index prefix, project index prefix, id,
+     * expected version ('' = none), index ttl ms, write id, stream max length (with the stream).
+     * With the stream, a {@code created} or {@code updated} event is appended in the same atomic
+     * step as the write (none when the compare-and-set fails or the write is a replay).
      * Returns 1 when written (or when this very write, by its id, already ran: a client's replay
      * after a reconnect), 0 when the expected version did not match.
      */
@@ -35,17 +37,28 @@ enum RedisScripts {
             end
             if old[2] and old[2] ~= ARGV[3] then redis.call('ZREM', ARGV[7] .. old[2], ARGV[9]) end
             if old[3] and old[3] ~= ARGV[4] then redis.call('ZREM', ARGV[8] .. old[3], ARGV[9]) end
+            if KEYS[4] then
+              local kind = 'created'
+              if old[1] then kind = 'updated' end
+              redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[13], '*', 'type', kind, 'session', ARGV[9],
+                'user', ARGV[3], 'project', ARGV[4], 'version', ARGV[2])
+            end
             return 1
             """),
     /**
-     * Standalone delete with its index entries. KEYS: data. ARGV: user index prefix, project index
-     * prefix, id. Returns the number of keys deleted.
+     * Standalone delete with its index entries. KEYS: data, and the event stream when events are on.
+     * ARGV: user index prefix, project index prefix, id, stream max length (with the stream).
+     * Returns the number of keys deleted; a {@code deleted} event is appended when one was.
      */
     DELETE_WITH_INDEXES("""
             local old = redis.call('HMGET', KEYS[1], 'u', 'p')
             local n = redis.call('DEL', KEYS[1])
             if old[1] then redis.call('ZREM', ARGV[1] .. old[1], ARGV[3]) end
             if old[2] then redis.call('ZREM', ARGV[2] .. old[2], ARGV[3]) end
+            if n > 0 and KEYS[2] then
+              redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'deleted', 'session', ARGV[3],
+                'user', old[1] or '', 'project', old[2] or '', 'version', '-1')
+            end
             return n
             """),
     /**
@@ -119,12 +132,20 @@ enum RedisScripts {
     /**
      * Takes the expired entries of one index, atomically: the members scored at or before now are
      * removed and returned, so that of several instances cleaning up at once each expired session is
-     * reported by exactly one. KEYS: index. ARGV: now (epoch ms). Returns the removed ids.
+     * reported by exactly one. KEYS: index, and the event stream when events are on. ARGV: now
+     * (epoch ms), the index's user, stream max length (with the stream). Returns the removed ids;
+     * with the stream, an {@code expired} event for each is appended in the same step.
      */
     TAKE_EXPIRED("""
             local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
             for i = 1, #ids, 1000 do
               redis.call('ZREM', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
+            end
+            if KEYS[2] then
+              for i = 1, #ids do
+                redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', 'expired', 'session', ids[i],
+                  'user', ARGV[2], 'project', '', 'version', '-1')
+              end
             end
             return ids
             """);

@@ -38,6 +38,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -91,6 +92,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      * visible to {@link #cleanupExpiredSessions()} for this long, then Redis drops the key itself.
      */
     static final Duration INDEX_GRACE = Duration.ofHours(24);
+    /** Events kept in the stream by default (trimmed approximately). */
+    public static final long DEFAULT_EVENT_STREAM_MAX_LENGTH = 100_000;
+
+    /** The key of the event stream of {@code namespace}. */
+    public static String eventStreamKey(String namespace) {
+        return namespace + ":events";
+    }
 
     private final AbstractRedisClient ownedClient;
     private final ClientResources ownedResources;
@@ -109,6 +117,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private final String userIndexPrefix;
     private final String projectIndexPrefix;
     private final String where;
+    /** The stream session events are appended to, or {@code null} when events are off. */
+    private final String eventStream;
+    private final long eventStreamMaxLength;
     private final Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private RedisSessionStorage(Builder builder, AbstractRedisClient ownedClient, ClientResources ownedResources,
@@ -124,6 +135,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         this.where = where;
         this.commandTimeout = builder.timeout;
         this.waitForReplicas = builder.waitForReplicas;
+        if (builder.eventStream && cluster) {
+            throw new IllegalArgumentException("the event stream is for standalone and Sentinel Redis: in Redis Cluster a"
+                    + " session's key and one stream are in different slots, so no write could append its event"
+                    + " atomically; events there are local (SessionListener)");
+        }
+        this.eventStream = builder.eventStream ? eventStreamKey(builder.namespace) : null;
+        this.eventStreamMaxLength = builder.eventStreamMaxLength;
         org.crac.Core.getGlobalContext().register(this); // held weakly: this storage keeps it alive
         try {
             adopt(connector.get());
@@ -340,10 +358,11 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         String projectIndex = projectIndexPrefix + state.projectId();
         if (!cluster) {
             return this.<Long>script(RedisScripts.WRITE_WITH_INDEXES, ScriptOutputType.INTEGER,
-                    new String[] {dataKey(id), userIndex, projectIndex},
+                    eventStream == null ? new String[] {dataKey(id), userIndex, projectIndex}
+                            : new String[] {dataKey(id), userIndex, projectIndex, eventStream},
                     record, number(state.version()), utf8(state.userId()), utf8(state.projectId()), ttlMillis,
                     expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis,
-                    writeId)
+                    writeId, number(eventStreamMaxLength))
                     .thenCompose(result -> result == 1L ? replicated(id).thenApply(done -> true)
                             : CompletableFuture.completedFuture(false));
         }
@@ -430,8 +449,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         if (!cluster) {
             return corruptIfDamaged(sessionId, this.<Long>script(RedisScripts.DELETE_WITH_INDEXES,
-                    ScriptOutputType.INTEGER, new String[] {dataKey(sessionId)}, utf8(userIndexPrefix),
-                    utf8(projectIndexPrefix), utf8(sessionId)))
+                    ScriptOutputType.INTEGER, eventStream == null ? new String[] {dataKey(sessionId)}
+                            : new String[] {dataKey(sessionId), eventStream}, utf8(userIndexPrefix),
+                    utf8(projectIndexPrefix), utf8(sessionId), number(eventStreamMaxLength)))
                     .thenApply(deleted -> deleted > 0);
         }
         return corruptIfDamaged(sessionId, this.<List<Object>>script(RedisScripts.DELETE_DATA,
@@ -559,7 +579,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                         for (Object entry : removed) {
                             String text = text(entry);
                             if (users && text.startsWith("a")) {
-                                expiredEntry(text.substring(1), owner);
+                                expiredByRepair(text.substring(1), owner);
                             }
                         }
                         return removed.size();
@@ -611,6 +631,20 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         observers().sessionExpired(RedisStorageProvider.NAME, id, userId, null);
     }
 
+    /**
+     * An expired session found by repair (its data gone before cleanup took the entry by score):
+     * reported, and with the event stream appended to it right after the removal that decided this
+     * instance reports it (not in the same step as that removal, unlike the other events).
+     */
+    private void expiredByRepair(String id, String userId) {
+        expiredEntry(id, userId);
+        if (eventStream != null) {
+            commands().xadd(eventStream, io.lettuce.core.XAddArgs.Builder.maxlen(eventStreamMaxLength)
+                    .approximateTrimming(), Map.of("type", utf8("expired"), "session", utf8(id), "user", utf8(userId),
+                    "project", utf8(""), "version", utf8("-1")));
+        }
+    }
+
     private void reportDamaged(String id, String what) {
         if (reportedDamaged.size() < 10_000 && reportedDamaged.add(id)) {
             LOG.warn("[{}] session {}: data key {} is damaged ({}); listings skip it, cleanup leaves it",
@@ -644,7 +678,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 String owner = key.substring(prefix.length());
                 CompletableFuture<Integer> expired = users
                         ? this.<List<Object>>script(RedisScripts.TAKE_EXPIRED, ScriptOutputType.MULTI,
-                                new String[] {key}, number(now)).thenApply(ids -> {
+                                eventStream == null ? new String[] {key} : new String[] {key, eventStream},
+                                number(now), utf8(owner), number(eventStreamMaxLength)).thenApply(ids -> {
                                     for (Object id : ids) {
                                         expiredEntry(text(id), owner);
                                     }
@@ -858,6 +893,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         private Clock clock = Clock.systemUTC();
         private java.nio.file.Path trustedCertificates;
         private int waitForReplicas;
+        private boolean eventStream;
+        private long eventStreamMaxLength = DEFAULT_EVENT_STREAM_MAX_LENGTH;
 
         private Builder() {
         }
@@ -868,6 +905,22 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
          */
         public Builder trustedCertificates(java.nio.file.Path pemFile) {
             trustedCertificates = Objects.requireNonNull(pemFile, "pemFile");
+            return this;
+        }
+
+        /**
+         * Appends every store, replace, delete and expiry to the Redis Stream {@code <namespace>:events}
+         * in the same atomic step as the write, for {@link RedisSessionEventConsumer}s in other
+         * processes. Standalone and Sentinel only.
+         *
+         * @param maxLength the stream is trimmed to about this many events ({@code MAXLEN ~})
+         */
+        public Builder eventStream(boolean enabled, long maxLength) {
+            if (maxLength < 1) {
+                throw new IllegalArgumentException("the event stream's max length must be positive, was " + maxLength);
+            }
+            this.eventStream = enabled;
+            this.eventStreamMaxLength = maxLength;
             return this;
         }
 

@@ -13,7 +13,8 @@ import java.util.Optional;
  * The {@code redis} backend's provider (legacy {@code acb} with {@code cache_type: redis} maps to
  * it). Settings: {@code uri}, or {@code host}/{@code port}/{@code username}/{@code password}/
  * {@code db}/{@code ssl}/{@code ca_file}; {@code cluster} and {@code cluster_nodes}; {@code timeout};
- * {@code wait_for_replicas};
+ * {@code wait_for_replicas}; {@code event_stream} (default false) and {@code event_stream_max_length}
+ * (default 100000): session events appended to the stream {@code <namespace>:events};
  * {@code namespace} (or the original's {@code key_prefix}).
  */
 public final class RedisStorageProvider implements StorageProvider {
@@ -53,9 +54,20 @@ public final class RedisStorageProvider implements StorageProvider {
             throw settings.error("wait_for_replicas", "must be from 0 to 16, was " + replicas);
         }
         builder.waitForReplicas(replicas);
+        boolean events = settings.getBoolean("event_stream", false);
+        long eventsMax = settings.getLong("event_stream_max_length", RedisSessionStorage.DEFAULT_EVENT_STREAM_MAX_LENGTH);
+        if (eventsMax < 1) {
+            throw settings.error("event_stream_max_length", "must be positive, was " + eventsMax);
+        }
+        builder.eventStream(events, eventsMax);
         RedisURI base = baseUri(settings, timeout);
         List<String> nodes = settings.getStringList("cluster_nodes");
         boolean cluster = settings.getBoolean("cluster", !nodes.isEmpty());
+        if (cluster && events) {
+            throw settings.error("event_stream", "is for standalone and Sentinel Redis: in Redis Cluster no write can"
+                    + " append to one stream atomically (its key is in another slot); events there are local"
+                    + " (SessionListener)");
+        }
         if (cluster && replicas > 0) {
             throw settings.error("wait_for_replicas", "is for standalone and Sentinel; a Redis Cluster write is not"
                     + " waited for");

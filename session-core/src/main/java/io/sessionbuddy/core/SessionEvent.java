@@ -13,10 +13,13 @@ import java.util.Objects;
  * @param projectId its project; {@code null} likewise
  * @param version the version written (created, updated); {@code -1} when not known (deleted, expired)
  * @param backend the provider name of the store
- * @param at when the manager saw it happen
+ * @param at when the manager saw it happen (for an event from a Redis event stream: when the
+ *     write appended it, in Redis's clock)
+ * @param streamId the event's id in the Redis event stream it was read from (unique, for consumers
+ *     that deduplicate at-least-once deliveries); {@code null} for local events
  */
 public record SessionEvent(Type type, String sessionId, String userId, String projectId, long version,
-        String backend, Instant at) {
+        String backend, Instant at, String streamId) {
     /** What happened. */
     public enum Type {
         /** Created by {@code createSession}. */

@@ -74,7 +74,7 @@ final class SessionEvents {
             return;
         }
         SessionEvent event = new SessionEvent(type, sessionId, userId, projectId, version, storage.backendName(),
-                clock.instant());
+                clock.instant(), null);
         try {
             executor().execute(() -> deliver(event));
         } catch (RejectedExecutionException e) {
