@@ -177,13 +177,7 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
             return;
         }
         try {
-            switch (event.type()) {
-                case CREATED -> listener.sessionCreated(event);
-                case UPDATED -> listener.sessionUpdated(event);
-                case DELETED -> listener.sessionDeleted(event);
-                case EXPIRED -> listener.sessionExpired(event);
-                default -> throw new IllegalStateException(event.type().toString());
-            }
+            SessionListener.deliver(listener, event);
         } catch (RuntimeException e) {
             // left pending: redelivered when this consumer starts again, or claimed by another
             LOG.warn("[redis] session listener failed on event {} ({} of session {}); it stays pending: {}",

@@ -91,13 +91,7 @@ final class SessionEvents {
     private void deliver(SessionEvent event) {
         for (SessionListener listener : listeners) {
             try {
-                switch (event.type()) {
-                    case CREATED -> listener.sessionCreated(event);
-                    case UPDATED -> listener.sessionUpdated(event);
-                    case DELETED -> listener.sessionDeleted(event);
-                    case EXPIRED -> listener.sessionExpired(event);
-                    default -> throw new IllegalStateException(event.type().toString());
-                }
+                SessionListener.deliver(listener, event);
             } catch (RuntimeException | Error e) {
                 if (e instanceof VirtualMachineError) {
                     throw e;

@@ -33,4 +33,15 @@ public interface SessionListener {
     /** The store removed an expired session. */
     default void sessionExpired(SessionEvent event) {
     }
+
+    /** Calls the method of {@code listener} that matches the event's type. */
+    static void deliver(SessionListener listener, SessionEvent event) {
+        switch (event.type()) {
+            case CREATED -> listener.sessionCreated(event);
+            case UPDATED -> listener.sessionUpdated(event);
+            case DELETED -> listener.sessionDeleted(event);
+            case EXPIRED -> listener.sessionExpired(event);
+            default -> throw new IllegalStateException("unknown event type " + event.type());
+        }
+    }
 }
