@@ -88,7 +88,7 @@ final class FileNames {
             char c = name.charAt(i);
             if (c >= 'A' && c <= 'Z') {
                 upper = true;
-            } else if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+            } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
                 return null;
             }
         }
@@ -102,7 +102,7 @@ final class FileNames {
         }
         for (int i = 0; i < n; i++) {
             char c = id.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')) {
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
                 return false;
             }
         }

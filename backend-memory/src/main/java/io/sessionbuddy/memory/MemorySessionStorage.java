@@ -274,9 +274,9 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 return Long.MAX_VALUE;
             }
             long at;
+            java.time.Instant expires = state.expiresAt();
             try {
-                at = Math.addExact(Math.multiplyExact(state.expiresAt().getEpochSecond(), 1_000_000_000L),
-                        state.expiresAt().getNano());
+                at = Math.addExact(Math.multiplyExact(expires.getEpochSecond(), 1_000_000_000L), expires.getNano());
             } catch (ArithmeticException beyond2262) {
                 return Long.MAX_VALUE;
             }

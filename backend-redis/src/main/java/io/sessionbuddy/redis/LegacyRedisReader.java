@@ -88,6 +88,7 @@ abstract class LegacyRedisReader extends ReadOnlySessionStorage {
         });
     }
 
+    @SuppressWarnings("ArrayRecordComponent") // a private carrier of one reply: never compared or hashed
     private record Reply(byte[] bytes, Long pttl) {
     }
 

@@ -331,7 +331,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             String message = String.valueOf(cause.getMessage());
             if (cause instanceof RedisCommandExecutionException && message.contains("SBTOOLARGE")) {
                 String size = message.substring(message.indexOf("SBTOOLARGE") + "SBTOOLARGE".length()).trim()
-                        .split("\\s")[0];
+                        .split("\\s", 2)[0];
                 throw recordTooLarge(id, Long.parseLong(size), "data key " + dataKey(id));
             }
             if (cause instanceof RedisCommandExecutionException
@@ -639,7 +639,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private void expiredByRepair(String id, String userId) {
         expiredEntry(id, userId);
         if (eventStream != null) {
-            commands().xadd(eventStream, io.lettuce.core.XAddArgs.Builder.maxlen(eventStreamMaxLength)
+            var unused = commands().xadd(eventStream, io.lettuce.core.XAddArgs.Builder.maxlen(eventStreamMaxLength)
                     .approximateTrimming(), Map.of("type", utf8("expired"), "session", utf8(id), "user", utf8(userId),
                     "project", utf8(""), "version", utf8("-1")));
         }
@@ -721,7 +721,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             ownedClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
         if (ownedResources != null) {
-            ownedResources.shutdown(0, 2, TimeUnit.SECONDS);
+            var unused = ownedResources.shutdown(0, 2, TimeUnit.SECONDS); // not waited for
         }
     }
 
@@ -850,17 +850,14 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     /** EVALSHA, falling back to EVAL once when the server does not have the script yet. */
     private <T> CompletableFuture<T> script(RedisScripts script, ScriptOutputType type, String[] keys, byte[]... args) {
         CompletableFuture<T> first = commands().<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
-        return first.handle((value, error) -> {
-            if (error == null) {
-                return CompletableFuture.completedFuture(value);
-            }
+        return first.exceptionallyCompose(error -> {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             if (cause instanceof RedisNoScriptException) {
                 return commands().<T>eval(script.body(), type, keys, args).toCompletableFuture();
             }
             return CompletableFuture.<T>failedFuture(cause);
-        }).thenCompose(future -> future);
+        });
     }
 
     private static byte[] utf8(String text) {
@@ -1067,7 +1064,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     owned.shutdown(Duration.ZERO, Duration.ofSeconds(2));
                 }
                 if (resources != null) {
-                    resources.shutdown(0, 2, TimeUnit.SECONDS);
+                    var unused = resources.shutdown(0, 2, TimeUnit.SECONDS); // not waited for
                 }
                 throw new SessionStorageException(RedisStorageProvider.NAME, null, "cannot connect to " + where + ": "
                         + describeFailure(e), e);

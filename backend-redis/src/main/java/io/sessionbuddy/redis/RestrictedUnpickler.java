@@ -202,8 +202,8 @@ final class RestrictedUnpickler {
                 case 0x8b -> stack.add(longValue(length(4, at), at)); // LONG4
                 case 'G' -> stack.add(Double.longBitsToDouble(bigEndian8(at))); // BINFLOAT
                 case 'N' -> stack.add(NONE);
-                case 0x88 -> stack.add(Boolean.TRUE); // NEWTRUE
-                case 0x89 -> stack.add(Boolean.FALSE); // NEWFALSE
+                case 0x88 -> stack.add(true); // NEWTRUE
+                case 0x89 -> stack.add(false); // NEWFALSE
                 case 0x94 -> memo.add(top(at)); // MEMOIZE
                 case 'q' -> memoPut(u8(), at); // BINPUT
                 case 'r' -> memoPut(length(4, at), at); // LONG_BINPUT

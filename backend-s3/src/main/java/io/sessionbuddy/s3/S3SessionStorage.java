@@ -763,8 +763,8 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         }
         for (int i = 0, n = id.length(); i < n; i++) {
             char c = id.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_'
-                    || c == '-')) {
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+                    || c == '_' || c == '-')) {
                 return false;
             }
         }

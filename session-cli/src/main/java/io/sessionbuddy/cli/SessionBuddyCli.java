@@ -35,7 +35,27 @@ public final class SessionBuddyCli implements Runnable {
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
         System.exit(execute(args, new PrintStream(System.out, true, StandardCharsets.UTF_8),
-                new PrintStream(System.err, true, StandardCharsets.UTF_8), System.getenv(), System.console() != null));
+                new PrintStream(System.err, true, StandardCharsets.UTF_8), System.getenv(), isTerminal()));
+    }
+
+    /**
+     * Whether standard output is a terminal (progress bars) rather than a pipe or file (plain lines):
+     * {@code Console.isTerminal()} where the JDK has it (22 and later, where {@code System.console()}
+     * is never {@code null}), else whether there is a console at all (JDK 17 to 21).
+     */
+    @SuppressWarnings("SystemConsoleNull") // the null check is the JDK 17-21 answer; 22+ asks isTerminal()
+    static boolean isTerminal() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException e) {
+            return true;
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            return false;
+        }
     }
 
     /**
@@ -49,8 +69,8 @@ public final class SessionBuddyCli implements Runnable {
             boolean terminal) {
         Context context = new Context(out, err, environment, terminal);
         CommandLine line = new CommandLine(new SessionBuddyCli(), new ContextFactory(context));
-        line.setOut(new PrintWriter(out, true));
-        line.setErr(new PrintWriter(err, true));
+        line.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
+        line.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
         line.setExitCodeExceptionMapper(e -> FAILURE);
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
             context.reportError(e);

@@ -58,7 +58,7 @@ public final class CallerRunsFuture<T> extends CompletableFuture<T> {
     public static <R, T> CallerRunsFuture<T> afterReply(CompletableFuture<R> reply,
             Function<? super R, ? extends T> step, Executor pool) {
         CallerRunsFuture<T> future = new CallerRunsFuture<>(null, pool);
-        reply.whenComplete((value, error) -> {
+        var unused = reply.whenComplete((value, error) -> {
             if (error != null) {
                 future.completeExceptionally(error);
                 future.arrived.complete(null);

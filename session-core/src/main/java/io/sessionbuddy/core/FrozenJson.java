@@ -159,18 +159,19 @@ final class FrozenJson {
 
     private static JsonNode readScalar(JsonParser parser, JsonToken token, String field) throws IOException {
         switch (token) {
-            case VALUE_STRING: {
+            case VALUE_STRING -> {
                 String text = parser.getText();
                 JsonLimits.checkString(text, field);
                 return TextNode.valueOf(text);
             }
-            case VALUE_NUMBER_INT:
+            case VALUE_NUMBER_INT -> {
                 return switch (parser.getNumberType()) {
                     case INT -> IntNode.valueOf(parser.getIntValue());
                     case LONG -> LongNode.valueOf(parser.getLongValue());
                     default -> BigIntegerNode.valueOf(parser.getBigIntegerValue());
                 };
-            case VALUE_NUMBER_FLOAT: {
+            }
+            case VALUE_NUMBER_FLOAT -> {
                 double value = parser.getDoubleValue();
                 if (Double.isNaN(value) || Double.isInfinite(value)) {
                     if (parser.isEnabled(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS
@@ -184,14 +185,16 @@ final class FrozenJson {
                 }
                 return DoubleNode.valueOf(value);
             }
-            case VALUE_TRUE:
+            case VALUE_TRUE -> {
                 return BooleanNode.TRUE;
-            case VALUE_FALSE:
+            }
+            case VALUE_FALSE -> {
                 return BooleanNode.FALSE;
-            case VALUE_NULL:
+            }
+            case VALUE_NULL -> {
                 return NullNode.getInstance();
-            default:
-                throw new IllegalArgumentException(field + ": unexpected JSON token " + token);
+            }
+            default -> throw new IllegalArgumentException(field + ": unexpected JSON token " + token);
         }
     }
 

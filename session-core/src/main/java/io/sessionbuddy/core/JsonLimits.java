@@ -173,8 +173,8 @@ final class JsonLimits {
     }
 
     static void checkNumber(Number number, String field) {
-        if (number instanceof Double d && (d.isNaN() || d.isInfinite())
-                || number instanceof Float f && (f.isNaN() || f.isInfinite())) {
+        if ((number instanceof Double d && (d.isNaN() || d.isInfinite()))
+                || (number instanceof Float f && (f.isNaN() || f.isInfinite()))) {
             throw new IllegalArgumentException(field + ": " + number
                     + " is not a JSON number (JSON has no NaN or infinity); store it as a string if it is needed");
         }

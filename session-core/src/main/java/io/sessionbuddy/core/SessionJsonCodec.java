@@ -120,7 +120,7 @@ public final class SessionJsonCodec {
             return textBound(node.textValue());
         }
         if (node.isBigDecimal() || node.isBigInteger()) {
-            return node.numberValue().toString().length() + 2;
+            return node.numberValue().toString().length() + 2L;
         }
         if (node.isNumber()) {
             return 32;

@@ -388,6 +388,7 @@ public final class SessionManager {
      * @deprecated use {@link Secrets#isSecretKey(String)}
      */
     @Deprecated
+    @SuppressWarnings("InlineMeSuggester") // kept for callers of 0.1 snapshots; to be removed before 1.0
     public static boolean isSecretKey(String key) {
         return Secrets.isSecretKey(key);
     }
@@ -442,9 +443,9 @@ public final class SessionManager {
             java.util.concurrent.ScheduledFuture<?> timer = DEADLINES.schedule(() -> HANDOFF.execute(
                     () -> result.completeExceptionally(deadlinePassed(sessionId, operation, write))),
                     Math.max(0, left), TimeUnit.NANOSECONDS);
-            result.whenComplete((value, error) -> timer.cancel(false));
+            var unusedCancel = result.whenComplete((value, error) -> timer.cancel(false));
         }
-        work.whenComplete((value, error) -> {
+        var unusedTurn = work.whenComplete((value, error) -> {
             if (error == null) {
                 result.complete(value);
             } else {
@@ -465,7 +466,7 @@ public final class SessionManager {
         Supplier<CompletableFuture<?>> task = () -> {
             CompletableFuture<T> work = start(body);
             result.follow(work);
-            work.whenComplete((value, error) -> {
+            var unusedFollow = work.whenComplete((value, error) -> {
                 if (error == null) {
                     result.complete(value);
                 } else {
@@ -513,7 +514,7 @@ public final class SessionManager {
                 }
                 CompletableFuture<?> work = task.get();
                 if (!work.isDone()) {
-                    work.whenComplete((value, error) -> resume(sessionId));
+                    var unusedResume = work.whenComplete((value, error) -> resume(sessionId));
                     return;
                 }
             }
@@ -589,7 +590,7 @@ public final class SessionManager {
                     .lastActivity(stampActivity ? now : changed.lastActivity())
                     .expiresAt(now.plus(effectiveTtl))
                     .build();
-            return settled(storage.replaceSession(next, current.version(), effectiveTtl), next, current.version())
+            return settled(storage.replaceSession(next, current.version(), effectiveTtl), next)
                     .thenCompose(replaced -> {
                 if (replaced) {
                     observers.updateAttempts(storage.backendName(), attempt, false);
@@ -687,8 +688,7 @@ public final class SessionManager {
      * retries as after a conflict). Anything else (a newer version on top) cannot be told apart, so
      * the unknown outcome is passed on rather than risk applying the change twice.
      */
-    private CompletableFuture<Boolean> settled(CompletableFuture<Boolean> replace, SessionState next,
-            long expectedVersion) {
+    private CompletableFuture<Boolean> settled(CompletableFuture<Boolean> replace, SessionState next) {
         return replace.exceptionallyCompose(error -> {
             Throwable cause = unwrap(error);
             if (!(cause instanceof SessionOutcomeUnknownException)) {

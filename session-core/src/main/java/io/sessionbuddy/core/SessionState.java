@@ -135,6 +135,7 @@ public record SessionState(
         return value;
     }
 
+    @SuppressWarnings("ReferenceEquality") // identity on purpose: whether freeze returned the entry or a copy
     private static List<ObjectNode> frozenHistory(List<ObjectNode> history) {
         if (history == null || history.isEmpty()) {
             return List.of();

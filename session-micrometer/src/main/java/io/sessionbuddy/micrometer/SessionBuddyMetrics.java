@@ -74,6 +74,7 @@ public final class SessionBuddyMetrics implements MeterBinder {
     public static final String ENTRIES = "session.buddy.entries";
 
     /** Histogram and percentile settings of the timers and summaries. */
+    @SuppressWarnings("ArrayRecordComponent") // package-private settings carrier: never compared or hashed
     record Options(boolean histograms, double[] percentiles) {
     }
 

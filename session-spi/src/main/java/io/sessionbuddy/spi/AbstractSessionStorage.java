@@ -482,7 +482,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
             return started; // the in-process backends finish at once: no second future needed
         }
         CompletableFuture<T> result = started.newIncompleteFuture(); // keeps a CallerRunsFuture's kind
-        started.whenComplete((value, error) -> {
+        var unused = started.whenComplete((value, error) -> {
             if (error == null) {
                 result.complete(value);
             } else {

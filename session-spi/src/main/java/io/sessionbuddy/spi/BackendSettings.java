@@ -273,7 +273,7 @@ public final class BackendSettings {
                 items.add(item.toString());
             }
         } else {
-            for (String part : value.toString().split(",")) {
+            for (String part : value.toString().split(",", -1)) { // blank parts are skipped below
                 if (!part.isBlank()) {
                     items.add(part.trim());
                 }
@@ -321,7 +321,7 @@ public final class BackendSettings {
         if (value instanceof List) {
             return "a list";
         }
-        return value instanceof String ? "\"" + io.sessionbuddy.core.Secrets.maskUris((String) value) + "\""
+        return value instanceof String text ? "\"" + io.sessionbuddy.core.Secrets.maskUris(text) + "\""
                 : String.valueOf(value);
     }
 }

@@ -128,7 +128,7 @@ public final class SessionBuddy implements AutoCloseable {
             return thread;
         });
         long period = config.cleanupInterval().toMillis();
-        executor.scheduleAtFixedRate(() -> {
+        var unused = executor.scheduleAtFixedRate(() -> {
             try {
                 int removed = storage.cleanupExpiredSessions().get(period, TimeUnit.MILLISECONDS);
                 LOG.debug("background cleanup removed {} expired sessions", removed);

@@ -246,7 +246,7 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
         RawRecords raw = rawRecords();
         // the encrypted variant's own storage, or one with the test key on the same store
         StoredFormat format = storedFormat().keyRing().isEmpty() ? encryptedFormat() : storedFormat();
-        SessionStorage encrypted = format == storedFormat() ? storage : closeAfterTest(reopenStorage(clock, format));
+        SessionStorage encrypted = format.equals(storedFormat()) ? storage : closeAfterTest(reopenStorage(clock, format));
         KeyRing ring = format.keyRing();
         SessionState forged = largeSession(id(), "u", "p");
         SessionState state = largeSession(id(), "u", "p");

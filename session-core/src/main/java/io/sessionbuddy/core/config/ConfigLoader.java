@@ -621,10 +621,10 @@ public final class ConfigLoader {
                 return parser.getDoubleValue();
             }
             case VALUE_TRUE -> {
-                return Boolean.TRUE;
+                return true;
             }
             case VALUE_FALSE -> {
-                return Boolean.FALSE;
+                return false;
             }
             case VALUE_NULL -> {
                 return null;

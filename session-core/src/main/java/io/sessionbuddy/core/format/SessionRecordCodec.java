@@ -269,11 +269,13 @@ public final class SessionRecordCodec {
     }
 
     /** What an envelope's header says, after its lengths and checksum are verified. */
+    @SuppressWarnings("ArrayRecordComponent") // private, read once per decode: never compared or hashed
     private record Header(int headerLength, Compression compression, boolean encrypted, String keyId, byte[] check,
             byte[] nonce, byte[] bound, RawSummary summary, int decodedLength, int payloadLength) {
     }
 
     /** A version 2 summary as the header holds it: the owner hashes as bytes (hex only when asked). */
+    @SuppressWarnings("ArrayRecordComponent") // private; digests are compared with Arrays.equals explicitly
     private record RawSummary(long version, Instant expiresAt, byte[] userHash, byte[] projectHash) {
     }
 
