@@ -33,6 +33,8 @@ import java.util.Map;
 final class RestrictedUnpickler {
     /** The deepest nesting of dicts and lists accepted (Jackson's default read limit is 1,000). */
     static final int MAX_DEPTH = 500;
+    /** The longest LONG1/LONG4 integer read: 1,000 decimal digits need at most 416 bytes. */
+    static final int MAX_INTEGER_BYTES = 416;
 
     /** A pickle this reader does not accept, with the reason. */
     static final class Refused extends Exception {
@@ -314,6 +316,11 @@ final class RestrictedUnpickler {
         }
         if (length == 0) {
             return 0L;
+        }
+        if (length > MAX_INTEGER_BYTES) {
+            // a session's numbers have at most 1,000 digits; converting a far larger one to decimal
+            // would take time quadratic in its length
+            throw new Refused("an integer of " + length + " bytes at offset " + at + " (more than 1,000 digits)");
         }
         byte[] bigEndian = new byte[length];
         for (int i = 0; i < length; i++) {

@@ -115,6 +115,16 @@ class RestrictedUnpicklerTest {
         assertThatThrownBy(() -> RestrictedUnpickler.load(memoGap)).hasMessageContaining("skips entries");
         byte[] badUtf8 = {(byte) 0x80, 4, (byte) 0x8c, 1, (byte) 0xc3, '.'};
         assertThatThrownBy(() -> RestrictedUnpickler.load(badUtf8)).hasMessageContaining("not valid UTF-8");
+        // LONG4 of a million bytes: refused before any decimal conversion (which is quadratic)
+        byte[] hugeInt = new byte[1_000_008];
+        hugeInt[0] = (byte) 0x80;
+        hugeInt[1] = 4;
+        hugeInt[2] = (byte) 0x8b;
+        hugeInt[3] = 0x40;
+        hugeInt[4] = 0x42;
+        hugeInt[5] = 0x0f;
+        hugeInt[hugeInt.length - 1] = '.';
+        assertThatThrownBy(() -> RestrictedUnpickler.toJson(hugeInt, 1 << 24)).hasMessageContaining("1,000 digits");
         byte[] protocol0 = "(dp0\n.".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         assertThatThrownBy(() -> RestrictedUnpickler.load(protocol0)).hasMessageContaining("not a pickle of protocol 2");
     }
