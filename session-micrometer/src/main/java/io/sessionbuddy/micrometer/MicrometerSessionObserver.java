@@ -22,7 +22,6 @@ final class MicrometerSessionObserver implements SessionObserver {
     private final MeterRegistry registry;
     private final ObservationRegistry observations;
     private final SessionBuddyMetrics.Options options;
-    private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, DistributionSummary> summaries = new ConcurrentHashMap<>();
 
@@ -33,8 +32,19 @@ final class MicrometerSessionObserver implements SessionObserver {
         this.options = options;
     }
 
+    /** Timers by backend, operation and outcome: three lookups, no key built per call. */
+    private final ConcurrentMap<String, ConcurrentMap<Operation, ConcurrentMap<Outcome, Timer>>> timersByBackend =
+            new ConcurrentHashMap<>();
+
     private Timer timer(String backend, Operation operation, Outcome outcome) {
-        return timers.computeIfAbsent(backend + '|' + operation.tag() + '|' + outcome.tag(), key -> {
+        ConcurrentMap<Outcome, Timer> byOutcome = timersByBackend
+                .computeIfAbsent(backend, b -> new ConcurrentHashMap<>())
+                .computeIfAbsent(operation, o -> new ConcurrentHashMap<>());
+        Timer timer = byOutcome.get(outcome);
+        if (timer != null) {
+            return timer;
+        }
+        return byOutcome.computeIfAbsent(outcome, o -> {
             Timer.Builder builder = Timer.builder(SessionBuddyMetrics.OPERATIONS)
                     .description("Session store operations, by backend, operation and outcome")
                     .tag("backend", backend).tag("operation", operation.tag()).tag("outcome", outcome.tag())
