@@ -62,6 +62,7 @@ public final class LegacyAcbSessionStorage extends LegacyRedisReader {
     /**
      * Opens the layout at {@code uri}.
      *
+     * @param uri the Redis server
      * @param client a client to use (not shut down by {@link #close()}), or {@code null} for an own one
      * @param namespace the seed's {@code backends.acb.namespace}, e.g. {@code session}
      * @param defaultTtl the time to live of records without one ({@code null}: the library default)

@@ -41,6 +41,7 @@ public final class LegacyRedisSessionStorage extends LegacyRedisReader {
     /**
      * Opens the legacy layout at {@code uri}.
      *
+     * @param uri the Redis server
      * @param client a client to use (not shut down by {@link #close()}), or {@code null} for an own one
      * @param keyPrefix the original's {@code key_prefix}, e.g. {@code session_mgmt:}
      * @param defaultTtl the time to live of records without one ({@code null}: the library default)

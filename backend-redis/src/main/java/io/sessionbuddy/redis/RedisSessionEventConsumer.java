@@ -85,6 +85,15 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
      * Starts consuming the events of the store with namespace {@code namespace} on {@code uri} as
      * {@code consumer} in {@code group} (created when missing, from new events on), taking over events
      * left pending by other consumers for 30 seconds.
+     *
+     * @param uri the Redis server the writers use (standalone or Sentinel)
+     * @param namespace the store's {@code namespace}; the stream is {@code <namespace>:events}
+     * @param group the consumer group: each event goes to one consumer of it
+     * @param consumer this consumer's name in the group (the same name after a restart resumes its
+     *     pending events)
+     * @param listener told of each event, on the consumer's own thread
+     * @return the running consumer; {@link #close()} it
+     * @throws io.lettuce.core.RedisException when Redis cannot be reached
      */
     public static RedisSessionEventConsumer start(RedisURI uri, String namespace, String group, String consumer,
             SessionListener listener) {
@@ -94,8 +103,16 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
     /**
      * Like {@link #start(RedisURI, String, String, String, SessionListener)}.
      *
+     * @param uri the Redis server the writers use (standalone or Sentinel)
+     * @param namespace the store's {@code namespace}; the stream is {@code <namespace>:events}
+     * @param group the consumer group: each event goes to one consumer of it
+     * @param consumer this consumer's name in the group (the same name after a restart resumes its
+     *     pending events)
+     * @param listener told of each event, on the consumer's own thread
      * @param claimIdleAfter events pending this long at another consumer are taken over
      * @param fromStart a group created now starts at the oldest event in the stream, not the next one
+     * @return the running consumer; {@link #close()} it
+     * @throws io.lettuce.core.RedisException when Redis cannot be reached
      */
     public static RedisSessionEventConsumer start(RedisURI uri, String namespace, String group, String consumer,
             SessionListener listener, Duration claimIdleAfter, boolean fromStart) {
@@ -108,7 +125,11 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         return new RedisSessionEventConsumer(uri, namespace, group, consumer, listener, claimIdleAfter, fromStart);
     }
 
-    /** Events delivered to the listener and acknowledged so far. */
+    /**
+     * Events delivered to the listener and acknowledged so far.
+     *
+     * @return the count since this consumer started
+     */
     public long delivered() {
         return delivered.get();
     }

@@ -17,21 +17,34 @@ public final class ObserverList implements SessionObserver {
     private final java.util.Set<String> reported = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean empty = true;
 
-    /** Adds {@code observer} (once). */
+    /**
+     * Adds an observer (once).
+     *
+     * @param observer the observer
+     */
     public void add(SessionObserver observer) {
         Objects.requireNonNull(observer, "observer");
         observers.addIfAbsent(observer);
         empty = false;
     }
 
-    /** Removes {@code observer}; {@code true} if it was there. */
+    /**
+     * Removes an observer.
+     *
+     * @param observer the observer
+     * @return {@code true} if it was there
+     */
     public boolean remove(SessionObserver observer) {
         boolean removed = observers.remove(observer);
         empty = observers.isEmpty();
         return removed;
     }
 
-    /** Whether there is no observer. */
+    /**
+     * Whether there is no observer.
+     *
+     * @return {@code true} when nothing observes (one volatile read)
+     */
     public boolean isEmpty() {
         return empty;
     }

@@ -88,7 +88,11 @@ public final class SessionManager {
     /** Updates one thread runs in a row for others before it hands the rest to a pool thread. */
     private static final int DRAIN_BUDGET = 64;
 
-    /** A manager over {@code storage} with the default configuration and the system clock. */
+    /**
+     * A manager over {@code storage} with the default configuration and the system clock.
+     *
+     * @param storage the store (not closed by the manager)
+     */
     public SessionManager(SessionStorage storage) {
         this(storage, SessionBuddyConfig.defaults(), Clock.systemUTC());
     }
@@ -96,6 +100,7 @@ public final class SessionManager {
     /**
      * A manager over {@code storage}.
      *
+     * @param storage the store (not closed by the manager)
      * @param config supplies the default TTL, the update attempt bound and what {@link #stats()} shows
      * @param clock the time source for {@code created_at}, {@code last_activity} and remaining TTLs
      */
@@ -109,12 +114,19 @@ public final class SessionManager {
     /**
      * Adds an observer of this manager's updates (their time, attempts and outcome) and of its
      * listeners; the storage's own operations are observed through {@link SessionStorage#addObserver}.
+     *
+     * @param observer told of updates (see {@link SessionObserver}); added once
      */
     public void addObserver(SessionObserver observer) {
         observers.add(observer);
     }
 
-    /** Removes an observer added with {@link #addObserver}; {@code true} if it was there. */
+    /**
+     * Removes an observer added with {@link #addObserver}.
+     *
+     * @param observer the observer
+     * @return {@code true} if it was there
+     */
     public boolean removeObserver(SessionObserver observer) {
         return observers.remove(observer);
     }
@@ -123,22 +135,42 @@ public final class SessionManager {
      * Adds a listener of session events: sessions created, updated and deleted through this manager,
      * and sessions the store removed as expired. See {@link SessionListener} for how events are
      * delivered.
+     *
+     * @param listener told of events on the manager's events thread; added once
      */
     public void addListener(SessionListener listener) {
         events.add(listener);
     }
 
-    /** Removes a listener added with {@link #addListener}; {@code true} if it was there. */
+    /**
+     * Removes a listener added with {@link #addListener}.
+     *
+     * @param listener the listener
+     * @return {@code true} if it was there
+     */
     public boolean removeListener(SessionListener listener) {
         return events.remove(listener);
     }
 
-    /** The storage this manager writes to. */
+    /**
+     * The storage this manager writes to.
+     *
+     * @return the storage given to the constructor
+     */
     public SessionStorage storage() {
         return storage;
     }
 
-    /** Creates a session with no metadata and the default TTL; returns its new id. */
+    /**
+     * Creates a session with no metadata and the default TTL.
+     *
+     * @param userId the owner, non-empty
+     * @param projectId the project, non-empty
+     * @return a future of the new session's id (128 random bits as 32 hex characters); it fails with
+     *     {@link SessionStorageException} when the store fails (after one check that a write with an
+     *     unknown outcome did not land) or the operation timeout passes
+     * @throws IllegalArgumentException when an id is empty
+     */
     public CompletableFuture<String> createSession(String userId, String projectId) {
         return createSession(userId, projectId, null, null);
     }
@@ -146,9 +178,13 @@ public final class SessionManager {
     /**
      * Creates a session with a fresh random id.
      *
+     * @param userId the owner, non-empty
+     * @param projectId the project, non-empty
      * @param metadata initial metadata (JSON-compatible values), or {@code null}
      * @param ttl time to live, or {@code null} for the default
-     * @return the new session's id
+     * @return a future of the new session's id; it fails with {@link SessionStorageException} (a
+     *     {@link SessionTooLargeException} over the size limit) when the session cannot be stored
+     * @throws IllegalArgumentException when an id is empty or a metadata value is not JSON-compatible
      */
     public CompletableFuture<String> createSession(String userId, String projectId, Map<String, ?> metadata,
             Duration ttl) {
@@ -177,7 +213,15 @@ public final class SessionManager {
                 });
     }
 
-    /** The session, or empty when absent or expired. */
+    /**
+     * Reads a session.
+     *
+     * @param sessionId the session's id
+     * @return a future of the session, empty when absent or expired; it fails with
+     *     {@link CorruptSessionException} when the stored record cannot be decoded, and with
+     *     {@link SessionStorageException} when the store fails or the operation timeout passes
+     * @throws IllegalArgumentException when the id is not a valid id ({@link SessionIds})
+     */
     public CompletableFuture<Optional<SessionState>> getSession(String sessionId) {
         return bounded(sessionId, "get", false, () -> storage.retrieveSession(sessionId));
     }
@@ -186,8 +230,12 @@ public final class SessionManager {
      * Sets fields of a session by their JSON names (the original's update), keeping its remaining
      * TTL when {@code ttl} is {@code null}.
      *
+     * @param sessionId the session's id
      * @param fieldUpdates JSON field name to new value; see {@link #UPDATABLE_FIELDS}
-     * @return {@code false} when the session is absent
+     * @param ttl the new time to live, or {@code null} to keep the remaining one
+     * @return a future of {@code false} when the session is absent, {@code true} once the change is
+     *     stored; it fails with {@link SessionConflictException} when every attempt lost a race, and
+     *     with {@link SessionStorageException} when the store fails
      * @throws IllegalArgumentException for an unknown or read-only field, or a value of the wrong shape
      */
     public CompletableFuture<Boolean> updateSession(String sessionId, Map<String, ?> fieldUpdates, Duration ttl) {
@@ -208,9 +256,12 @@ public final class SessionManager {
     /**
      * Changes a session with {@code change}, retrying on conflicts; keeps the remaining TTL.
      *
+     * @param sessionId the session's id
      * @param change maps the current state to the new one; may be called more than once, so it must
      *     not have side effects; must keep the session id
-     * @return the stored new state, or empty when the session is absent
+     * @return a future of the stored new state, or empty when the session is absent; it fails with
+     *     {@link SessionConflictException} when every attempt lost a race (see
+     *     {@code max_update_attempts}), and with {@link SessionStorageException} when the store fails
      */
     public CompletableFuture<Optional<SessionState>> updateSession(String sessionId,
             UnaryOperator<SessionState> change) {
@@ -220,6 +271,12 @@ public final class SessionManager {
     /**
      * Like {@link #updateSession(String, UnaryOperator)} with a new time to live ({@code null} keeps
      * the remaining one).
+     *
+     * @param sessionId the session's id
+     * @param change maps the current state to the new one; may be called more than once
+     * @param ttl the new time to live, or {@code null}
+     * @return a future of the stored new state, or empty when the session is absent; failures as
+     *     for {@link #updateSession(String, UnaryOperator)}
      */
     public CompletableFuture<Optional<SessionState>> updateSession(String sessionId,
             UnaryOperator<SessionState> change, Duration ttl) {
@@ -243,8 +300,9 @@ public final class SessionManager {
     /**
      * Extends a session: sets {@code last_activity} and a new time to live.
      *
+     * @param sessionId the session's id
      * @param ttl the new time to live from now, or {@code null} for the default
-     * @return {@code false} when the session is absent
+     * @return a future of {@code false} when the session is absent; failures as for an update
      */
     public CompletableFuture<Boolean> touch(String sessionId, Duration ttl) {
         Duration newTtl = ttl != null ? ttl : config.defaultTtl();
@@ -256,7 +314,8 @@ public final class SessionManager {
      * {@code last_activity}, same remaining time to live. The new record is in the storage's current
      * stored format, encrypted with the active key. Safe against concurrent updates (compare-and-set).
      *
-     * @return {@code false} when the session is absent or expired
+     * @param sessionId the session's id
+     * @return a future of {@code false} when the session is absent or expired; failures as for an update
      */
     public CompletableFuture<Boolean> rewriteSession(String sessionId) {
         SessionIds.requireValid(sessionId);
@@ -272,6 +331,8 @@ public final class SessionManager {
      * readable or not, so a record that cannot be read (damaged, or encrypted with a key no longer
      * in the key ring) is reported in {@link RewriteReport#failures()} and left as it is; it does
      * not stop the others. Expired records count as {@link RewriteReport#vanished()}.
+     *
+     * @return a future of the report; it fails only when the store cannot list its records
      */
     public CompletableFuture<RewriteReport> rewriteAllSessions() {
         return storage.listStoredSessionIds().thenCompose(ids -> {
@@ -308,7 +369,14 @@ public final class SessionManager {
         }
     }
 
-    /** Deletes a session; {@code false} when it did not exist. */
+    /**
+     * Deletes a session.
+     *
+     * @param sessionId the session's id
+     * @return a future of {@code false} when it did not exist (or had expired); it fails with
+     *     {@link SessionStorageException} when the store fails ({@link SessionOutcomeUnknownException}
+     *     when the delete may or may not have landed)
+     */
     public CompletableFuture<Boolean> deleteSession(String sessionId) {
         CompletableFuture<Boolean> deleted = bounded(sessionId, "delete", true, () -> storage.deleteSession(sessionId));
         if (events.isEmpty()) {
@@ -321,29 +389,55 @@ public final class SessionManager {
         });
     }
 
-    /** The ids of a user's live sessions. */
+    /**
+     * Lists a user's live sessions.
+     *
+     * @param userId the user
+     * @return a future of their ids; it fails with {@link SessionStorageException} when the store fails
+     */
     public CompletableFuture<List<String>> listUserSessions(String userId) {
         Objects.requireNonNull(userId, "userId");
         return bounded(null, "list", false, () -> storage.listSessions(userId, null));
     }
 
-    /** The ids of a project's live sessions. */
+    /**
+     * Lists a project's live sessions.
+     *
+     * @param projectId the project
+     * @return a future of their ids; it fails with {@link SessionStorageException} when the store fails
+     */
     public CompletableFuture<List<String>> listProjectSessions(String projectId) {
         Objects.requireNonNull(projectId, "projectId");
         return bounded(null, "list", false, () -> storage.listSessions(null, projectId));
     }
 
-    /** The ids of live sessions by user and/or project; either may be {@code null}. */
+    /**
+     * Lists live sessions by user and/or project.
+     *
+     * @param userId the user, or {@code null} for any
+     * @param projectId the project, or {@code null} for any
+     * @return a future of their ids; it fails with {@link SessionStorageException} when the store fails
+     */
     public CompletableFuture<List<String>> listSessions(String userId, String projectId) {
         return bounded(null, "list", false, () -> storage.listSessions(userId, projectId));
     }
 
-    /** Removes expired sessions; returns how many were removed. */
+    /**
+     * Removes expired sessions (and repairs index entries); the store reports each removed session
+     * to listeners as expired.
+     *
+     * @return a future of how many sessions were removed; it fails with {@link SessionStorageException}
+     *     when the store fails
+     */
     public CompletableFuture<Integer> cleanupSessions() {
         return storage.cleanupExpiredSessions();
     }
 
-    /** Whether the store answers. */
+    /**
+     * Whether the store answers (a real round trip).
+     *
+     * @return a future of {@code true} when it answered; it does not fail ({@code false} instead)
+     */
     public CompletableFuture<Boolean> isAvailable() {
         return storage.isAvailable();
     }
@@ -351,6 +445,8 @@ public final class SessionManager {
     /**
      * The backend, its settings (secrets hidden by {@link Secrets#mask}: secret-named keys and the
      * user-info of URIs), the default TTL, and whether the store answers.
+     *
+     * @return a future of the facts by name, safe to log or show
      */
     public CompletableFuture<Map<String, Object>> stats() {
         return storage.isAvailable().thenApply(available -> {
@@ -385,6 +481,8 @@ public final class SessionManager {
     /**
      * Whether a config key names a secret.
      *
+     * @param key a config key
+     * @return whether its value is hidden when shown
      * @deprecated use {@link Secrets#isSecretKey(String)}
      */
     @Deprecated
@@ -396,6 +494,9 @@ public final class SessionManager {
     /**
      * The bound of every call: {@code operation_timeout_seconds} when configured, else twice the
      * storage's own command timeout, else {@link SessionBuddyConfig#DEFAULT_OPERATION_TIMEOUT}.
+     *
+     * @return the bound; a call still running then fails with {@link SessionStorageException} (a
+     *     write: {@link SessionOutcomeUnknownException})
      */
     public Duration operationTimeout() {
         Duration configured = config.operationTimeout();

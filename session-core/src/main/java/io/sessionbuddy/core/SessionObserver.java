@@ -114,6 +114,8 @@ public interface SessionObserver {
      * An operation starts; the returned timing is stopped exactly once when it ends.
      *
      * @param backend the provider name, e.g. {@code redis}
+     * @param operation what starts
+     * @return the timing to stop, {@link Timing#NONE} when not timed
      */
     default Timing start(String backend, Operation operation) {
         return Timing.NONE;
@@ -123,29 +125,47 @@ public interface SessionObserver {
      * An update ended after {@code attempts} reads and compare-and-sets ({@code attempts - 1}
      * conflicts and retries).
      *
+     * @param backend the provider name
+     * @param attempts reads and compare-and-sets made, at least 1
      * @param gaveUp whether it failed with {@link SessionConflictException} after the last attempt
      */
     default void updateAttempts(String backend, int attempts, boolean gaveUp) {
     }
 
-    /** A stored record could not be decoded. */
+    /**
+     * A stored record could not be decoded.
+     *
+     * @param backend the provider name
+     * @param reason why
+     */
     default void damagedRecord(String backend, CorruptSessionException.Reason reason) {
     }
 
     /**
      * A record was encoded for writing.
      *
+     * @param backend the provider name
      * @param jsonBytes the session's JSON size
      * @param recordBytes the stored record's size (compressed and encrypted as configured)
      */
     default void recordEncoded(String backend, int jsonBytes, int recordBytes) {
     }
 
-    /** A cleanup removed {@code sessions} expired sessions. */
+    /**
+     * A cleanup finished.
+     *
+     * @param backend the provider name
+     * @param sessions the expired sessions it removed
+     */
     default void cleanedUp(String backend, int sessions) {
     }
 
-    /** A cleanup repaired {@code entries} index entries (stale, expired or missing ones). */
+    /**
+     * A cleanup (or a listing's lazy repair) repaired index entries: stale, moved or missing ones.
+     *
+     * @param backend the provider name
+     * @param entries how many
+     */
     default void indexRepaired(String backend, int entries) {
     }
 
@@ -153,17 +173,27 @@ public interface SessionObserver {
      * The store found session {@code sessionId} expired and removed it (cleanup's sweep, or an
      * in-process cache's eviction). At most once per session and store, as far as the store can tell.
      *
+     * @param backend the provider name
+     * @param sessionId the session
      * @param userId the owner, or {@code null} when the store does not know it without decoding
      * @param projectId the project, or {@code null} likewise
      */
     default void sessionExpired(String backend, String sessionId, String userId, String projectId) {
     }
 
-    /** A session listener failed ({@link SessionListener}); it was logged. */
+    /**
+     * A session listener failed ({@link SessionListener}); it was logged.
+     *
+     * @param backend the provider name of the manager's store
+     */
     default void listenerFailed(String backend) {
     }
 
-    /** A session event was dropped because the listeners' queue was full; it was logged. */
+    /**
+     * A session event was dropped because the listeners' queue was full; it was logged.
+     *
+     * @param backend the provider name of the manager's store
+     */
     default void eventDropped(String backend) {
     }
 }

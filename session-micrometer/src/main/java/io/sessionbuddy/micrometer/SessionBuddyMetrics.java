@@ -90,7 +90,12 @@ public final class SessionBuddyMetrics implements MeterBinder {
         this.manager = manager;
     }
 
-    /** Metrics of {@code buddy}'s storage and manager; call {@link #bindTo} to start recording. */
+    /**
+     * Metrics of {@code buddy}'s storage and manager; call {@link #bindTo} to start recording.
+     *
+     * @param buddy the store
+     * @return the unbound metrics
+     */
     public static SessionBuddyMetrics of(SessionBuddy buddy) {
         Objects.requireNonNull(buddy, "buddy");
         return new SessionBuddyMetrics(buddy.storage(), buddy.manager());
@@ -99,32 +104,55 @@ public final class SessionBuddyMetrics implements MeterBinder {
     /**
      * Metrics of a storage and (optionally) a manager built without {@link SessionBuddy}.
      *
+     * @param storage the storage (built on {@link AbstractSessionStorage} to report anything)
      * @param manager the manager whose updates to time, or {@code null}
+     * @return the unbound metrics
      */
     public static SessionBuddyMetrics of(SessionStorage storage, SessionManager manager) {
         return new SessionBuddyMetrics(storage, manager);
     }
 
-    /** Binds {@code buddy}'s metrics to {@code registry}: the one call most applications need. */
+    /**
+     * Binds {@code buddy}'s metrics to {@code registry}: the one call most applications need.
+     *
+     * @param buddy the store
+     * @param registry where the meters go
+     * @return the bound metrics ({@link #unbind()} stops them)
+     */
     public static SessionBuddyMetrics bind(SessionBuddy buddy, MeterRegistry registry) {
         SessionBuddyMetrics metrics = of(buddy);
         metrics.bindTo(registry);
         return metrics;
     }
 
-    /** Also runs each operation in an Observation of {@code registry} (tracing). */
+    /**
+     * Also runs each operation in an Observation of {@code registry} (tracing).
+     *
+     * @param registry the observation registry, or {@code null} for none
+     * @return this
+     */
     public SessionBuddyMetrics observations(ObservationRegistry registry) {
         this.observations = registry;
         return this;
     }
 
-    /** Publishes percentile histograms of the timers and summaries (off by default). */
+    /**
+     * Publishes percentile histograms of the timers and summaries (off by default).
+     *
+     * @param enabled whether to
+     * @return this
+     */
     public SessionBuddyMetrics percentileHistogram(boolean enabled) {
         this.histograms = enabled;
         return this;
     }
 
-    /** Publishes client-side percentiles of the timers, e.g. {@code 0.5, 0.99} (none by default). */
+    /**
+     * Publishes client-side percentiles of the timers, e.g. {@code 0.5, 0.99} (none by default).
+     *
+     * @param values percentiles from 0 to 1
+     * @return this
+     */
     public SessionBuddyMetrics percentiles(double... values) {
         this.percentiles = values.clone();
         return this;

@@ -27,7 +27,11 @@ public final class SessionBuddyMetricsModule extends AbstractModule {
         this(false);
     }
 
-    /** Metrics, with percentile histograms when {@code histograms}. */
+    /**
+     * Metrics, with percentile histograms when {@code histograms}.
+     *
+     * @param histograms whether timers and summaries publish percentile histograms
+     */
     public SessionBuddyMetricsModule(boolean histograms) {
         this.histograms = histograms;
     }

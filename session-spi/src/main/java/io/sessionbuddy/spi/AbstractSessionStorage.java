@@ -408,39 +408,79 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     /**
-     * Stores {@code state}, whose {@code expires_at} is already now + {@code ttl}.
+     * Stores {@code state}, whose {@code expires_at} is already now + {@code ttl}. Called with
+     * arguments already checked, never after {@link #close()}.
      *
+     * @param state the session, stamped
      * @param record the encoded record to write, or {@code null} when this storage keeps objects
+     * @param ttl the time to live the store should give the record (its own expiry, where it has one)
+     * @return a future that completes when the write is acknowledged (durable as the store makes it);
+     *     fail it with {@link io.sessionbuddy.core.SessionStorageException} (or
+     *     {@link SessionOutcomeUnknownException} when the write may have landed); other exceptions are
+     *     wrapped in one
      */
     protected abstract CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl);
 
-    /** The stored record, expired or not (the caller filters expired ones). */
+    /**
+     * Reads the stored record, expired or not (the caller filters expired ones).
+     *
+     * @param sessionId a valid id
+     * @return a future of the session, empty when there is none; fail it with
+     *     {@link CorruptSessionException} (from {@link #decode}) for a record that cannot be read
+     */
     protected abstract CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId);
 
-    /** Deletes; {@code false} when absent. */
+    /**
+     * Deletes a session's record and its index entries.
+     *
+     * @param sessionId a valid id
+     * @return a future of {@code false} when there was none
+     */
     protected abstract CompletableFuture<Boolean> doDelete(String sessionId);
 
-    /** Ids of live sessions matching the filters, from an index. */
+    /**
+     * Lists live sessions matching the filters, from an index where the store has one.
+     *
+     * @param userId the user, or {@code null} for any
+     * @param projectId the project, or {@code null} for any
+     * @return a future of their ids
+     */
     protected abstract CompletableFuture<List<String>> doList(String userId, String projectId);
 
     /**
      * The id of every stored record, live or expired, readable or not. The default lists live
      * sessions only ({@code doList(null, null)}); backends that can list their records override it.
+     *
+     * @return a future of the ids, sorted
      */
     protected CompletableFuture<List<String>> doListStoredIds() {
         return doList(null, null).thenApply(ids -> ids.stream().sorted().toList());
     }
 
-    /** Removes expired sessions and stale index entries; the number of sessions removed. */
+    /**
+     * Removes expired sessions and stale index entries, telling {@link #observers()} of each expired
+     * session removed ({@code sessionExpired}) and of index repairs.
+     *
+     * @return a future of the number of sessions removed
+     */
     protected abstract CompletableFuture<Integer> doCleanup();
 
-    /** A real round trip to the store. */
+    /**
+     * A real round trip to the store.
+     *
+     * @return a future of {@code true} when the store answered as expected
+     */
     protected abstract CompletableFuture<Boolean> doPing();
 
     /**
      * Compare-and-set on the stored version; {@code state}'s expiry is already stamped.
      *
+     * @param state the new session, stamped
      * @param record the encoded record to write, or {@code null} when this storage keeps objects
+     * @param expectedVersion the version the stored record must have (live, not expired)
+     * @param ttl the time to live the store should give the record
+     * @return a future of {@code true} when written, {@code false} when the stored version differs or
+     *     there is no live record; atomic against every other write of the same session
      */
     protected abstract CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
             Duration ttl);
