@@ -42,6 +42,7 @@ public class CorruptSessionException extends SessionStorageException {
         VERSION_MISMATCH
     }
 
+    /** Why the record could not be decoded. */
     private final Reason reason;
 
     /**

@@ -8,7 +8,9 @@ package io.sessionbuddy.core;
 public class SessionConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** Where the configuration came from. */
     private final String source;
+    /** The key that was wrong, or {@code null}. */
     private final String key;
 
     /**

@@ -10,7 +10,9 @@ package io.sessionbuddy.core;
 public class SessionStorageException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The provider name, or {@code null}. */
     private final String backend;
+    /** The session, or {@code null}. */
     private final String sessionId;
 
     /**

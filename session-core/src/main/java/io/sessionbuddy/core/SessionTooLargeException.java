@@ -7,7 +7,9 @@ package io.sessionbuddy.core;
 public class SessionTooLargeException extends SessionStorageException {
     private static final long serialVersionUID = 1L;
 
+    /** The session's JSON size in bytes. */
     private final long size;
+    /** The configured maximum in bytes. */
     private final long limit;
 
     /**
