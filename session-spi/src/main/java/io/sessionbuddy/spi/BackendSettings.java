@@ -74,49 +74,93 @@ public final class BackendSettings {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** Settings of the selected backend of {@code config}. */
+    /**
+     * Settings of the selected backend of {@code config}.
+     *
+     * @param config the loaded configuration
+     * @param clock the clock the storage computes expiry with
+     * @return the settings of {@code config}'s selected backend block
+     */
     public static BackendSettings of(SessionBuddyConfig config, Clock clock) {
         return new BackendSettings(config.storageBackend(), config.selectedBackendSettings(), config.source(),
                 config.defaultTtl(), clock, config.storedFormat());
     }
 
-    /** Settings from a plain map, with the default TTL and the system clock (handy in tests). */
+    /**
+     * Settings from a plain map, with the default TTL and the system clock (handy in tests).
+     *
+     * @param backendName the provider name, used in error messages
+     * @param values the block's keys and values (JSON-shaped: strings, numbers, booleans, lists)
+     * @return the settings
+     */
     public static BackendSettings of(String backendName, Map<String, ?> values) {
         return new BackendSettings(backendName, values, "<map>", SessionBuddyConfig.DEFAULT_TTL, Clock.systemUTC());
     }
 
-    /** The stored format every backend applies (from the top-level config keys). */
+    /**
+     * The stored format every backend applies (from the top-level config keys).
+     *
+     * @return compression, encryption keys and size limits
+     */
     public StoredFormat storedFormat() {
         return storedFormat;
     }
 
-    /** The provider name. */
+    /**
+     * The provider name.
+     *
+     * @return e.g. {@code redis}
+     */
     public String backendName() {
         return backendName;
     }
 
-    /** Where the settings came from. */
+    /**
+     * Where the settings came from.
+     *
+     * @return a file path, {@code <defaults>} or {@code <map>}
+     */
     public String source() {
         return source;
     }
 
-    /** The configured default time to live of sessions. */
+    /**
+     * The configured default time to live of sessions.
+     *
+     * @return the default TTL
+     */
     public Duration defaultTtl() {
         return defaultTtl;
     }
 
-    /** The clock to compute expiry with. */
+    /**
+     * The clock to compute expiry with.
+     *
+     * @return the clock
+     */
     public Clock clock() {
         return clock;
     }
 
-    /** Whether the block has {@code key} (marks it read). */
+    /**
+     * Whether the block has {@code key} (marks it read).
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @return {@code true} when present with a non-null value
+     */
     public boolean has(String key) {
         read.add(key);
         return values.get(key) != null;
     }
 
-    /** A string value, or empty. */
+    /**
+     * A string value, or empty.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @return the value as a string (numbers and booleans as written), empty when absent
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public Optional<String> getString(String key) {
         Object value = raw(key);
         if (value == null) {
@@ -128,18 +172,40 @@ public final class BackendSettings {
         return Optional.of(value.toString());
     }
 
-    /** A string value, or {@code defaultValue}. */
+    /**
+     * A string value, or {@code defaultValue}.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the value
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public String getString(String key, String defaultValue) {
         return getString(key).orElse(defaultValue);
     }
 
-    /** A required string value. */
+    /**
+     * A required string value.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @return the value, never blank
+     * @throws io.sessionbuddy.core.SessionConfigException naming the key when it is absent or blank
+     */
     public String requireString(String key) {
         return getString(key).filter(s -> !s.isBlank())
                 .orElseThrow(() -> error(key, "is required"));
     }
 
-    /** An int value, or {@code defaultValue}. */
+    /**
+     * An int value, or {@code defaultValue}.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the value
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public int getInt(String key, int defaultValue) {
         long value = getLong(key, defaultValue);
         if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
@@ -148,7 +214,15 @@ public final class BackendSettings {
         return (int) value;
     }
 
-    /** A long value, or {@code defaultValue}. */
+    /**
+     * A long value, or {@code defaultValue}.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the value
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public long getLong(String key, long defaultValue) {
         Object value = raw(key);
         if (value == null) {
@@ -161,7 +235,15 @@ public final class BackendSettings {
         }
     }
 
-    /** A boolean value ({@code true}/{@code false}, any case), or {@code defaultValue}. */
+    /**
+     * A boolean value ({@code true}/{@code false}, any case), or {@code defaultValue}.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the value
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public boolean getBoolean(String key, boolean defaultValue) {
         Object value = raw(key);
         if (value == null) {
@@ -180,6 +262,9 @@ public final class BackendSettings {
     /**
      * A time zone ({@code America/New_York}, {@code UTC}, {@code +02:00}), or {@code defaultValue}.
      *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the zone
      * @throws io.sessionbuddy.core.SessionConfigException naming the key when it is not a zone
      */
     public java.time.ZoneId getZoneId(String key, java.time.ZoneId defaultValue) {
@@ -197,6 +282,11 @@ public final class BackendSettings {
     /**
      * A duration, or {@code defaultValue}. A number is seconds; a string may be a number with a unit
      * ({@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 1d}) or ISO-8601 ({@code PT5S}).
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the duration
+     * @throws io.sessionbuddy.core.SessionConfigException naming the key when it is not a duration
      */
     public Duration getDuration(String key, Duration defaultValue) {
         Object value = raw(key);
@@ -241,7 +331,15 @@ public final class BackendSettings {
         return duration;
     }
 
-    /** A path, or {@code defaultValue}. A leading {@code ~/} means the user's home. */
+    /**
+     * A path, or {@code defaultValue}. A leading {@code ~/} means the user's home.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param defaultValue the value when the key is absent
+     * @return the path
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public Path getPath(String key, Path defaultValue) {
         Optional<String> text = getString(key);
         if (text.isEmpty()) {
@@ -258,7 +356,14 @@ public final class BackendSettings {
         }
     }
 
-    /** A list of strings: a JSON list, or a comma-separated string. Empty when absent. */
+    /**
+     * A list of strings: a JSON list, or a comma-separated string. Empty when absent.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @return the items: a list's as they are, a comma-separated string's non-blank parts trimmed
+     * @throws io.sessionbuddy.core.SessionConfigException naming the full key path and the source when
+     *     the value is of the wrong type
+     */
     public List<String> getStringList(String key) {
         Object value = raw(key);
         if (value == null) {
@@ -282,19 +387,33 @@ public final class BackendSettings {
         return List.copyOf(items);
     }
 
-    /** Every key present in the block, read or not. */
+    /**
+     * Every key present in the block, read or not.
+     *
+     * @return the keys
+     */
     public Set<String> keys() {
         return java.util.Collections.unmodifiableSet(new TreeSet<>(values.keySet()));
     }
 
-    /** Keys present in the block that no getter has read so far (typos, unsupported keys). */
+    /**
+     * Keys present in the block that no getter has read so far (typos, unsupported keys).
+     *
+     * @return the unread keys
+     */
     public Set<String> unreadKeys() {
         Set<String> unread = new TreeSet<>(values.keySet());
         unread.removeAll(read);
         return unread;
     }
 
-    /** An error about {@code key} that names the full key path and the source. */
+    /**
+     * An error about {@code key} that names the full key path and the source.
+     *
+     * @param key the key in the backend's block, e.g. {@code port}
+     * @param message what is wrong with it
+     * @return the exception, to throw
+     */
     public SessionConfigException error(String key, String message) {
         return new SessionConfigException(source, "backends." + backendName + "." + key, message);
     }
