@@ -143,12 +143,16 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return !observers.isEmpty();
     }
 
-    /** Times {@code call} for the observers, when there are any. */
-    private <T> CompletableFuture<T> observed(SessionObserver.Operation operation, CompletableFuture<T> call) {
+    /**
+     * Runs {@code call} timed for the observers, when there are any: the timing starts before the call
+     * (an in-process backend finishes inside it).
+     */
+    private <T> CompletableFuture<T> observed(SessionObserver.Operation operation, Supplier<CompletableFuture<T>> call) {
         if (observers.isEmpty()) {
-            return call;
+            return call.get();
         }
-        return timed(observers.start(backendName, operation), operation, call);
+        SessionObserver.Timing timing = observers.start(backendName, operation);
+        return timed(timing, operation, call.get());
     }
 
     private static <T> CompletableFuture<T> timed(SessionObserver.Timing timing, SessionObserver.Operation operation,
@@ -171,27 +175,18 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     public final CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
         Objects.requireNonNull(state, "state");
         Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
-        SessionObserver.Timing timing = observers.start(backendName, SessionObserver.Operation.STORE);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
-        CompletableFuture<Boolean> stored;
-        try {
-            stored = guarded(state.sessionId(), "store",
-                    () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true));
-        } catch (RuntimeException e) {
-            timing.stop(SessionObserver.Outcome.of(SessionObserver.Operation.STORE, null, e), e);
-            throw e;
-        }
-        return timing == SessionObserver.Timing.NONE ? stored : timed(timing, SessionObserver.Operation.STORE, stored);
+        return observed(SessionObserver.Operation.STORE, () -> guarded(state.sessionId(), "store",
+                () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true)));
     }
 
     @Override
     public final CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId) {
         SessionIds.requireValid(sessionId);
         if (!observers.isEmpty()) {
-            return timed(observers.start(backendName, SessionObserver.Operation.RETRIEVE),
-                    SessionObserver.Operation.RETRIEVE, retrieveLive(sessionId));
+            return observed(SessionObserver.Operation.RETRIEVE, () -> retrieveLive(sessionId));
         }
-        return retrieveLive(sessionId);
+        return retrieveLive(sessionId); // no lambda capturing the id on the read of every request
     }
 
     private CompletableFuture<Optional<SessionState>> retrieveLive(String sessionId) {
@@ -208,7 +203,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Boolean> deleteSession(String sessionId) {
         SessionIds.requireValid(sessionId);
-        return observed(SessionObserver.Operation.DELETE, guarded(sessionId, "delete", () -> doDelete(sessionId)));
+        return observed(SessionObserver.Operation.DELETE, () -> guarded(sessionId, "delete", () -> doDelete(sessionId)));
     }
 
     @Override
@@ -216,18 +211,18 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
             throw new IllegalArgumentException("user and project filters must be null or non-empty");
         }
-        return observed(SessionObserver.Operation.LIST, guarded(null, "list", () -> doList(userId, projectId)));
+        return observed(SessionObserver.Operation.LIST, () -> guarded(null, "list", () -> doList(userId, projectId)));
     }
 
     @Override
     public final CompletableFuture<List<String>> listStoredSessionIds() {
-        return observed(SessionObserver.Operation.LIST, guarded(null, "list stored ids", this::doListStoredIds));
+        return observed(SessionObserver.Operation.LIST, () -> guarded(null, "list stored ids", this::doListStoredIds));
     }
 
     @Override
     public final CompletableFuture<Integer> cleanupExpiredSessions() {
         CompletableFuture<Integer> removed = observed(SessionObserver.Operation.CLEANUP,
-                guarded(null, "clean up", this::doCleanup));
+                () -> guarded(null, "clean up", this::doCleanup));
         if (observers.isEmpty()) {
             return removed;
         }
@@ -254,18 +249,9 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     public final CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
         Objects.requireNonNull(state, "state");
         Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
-        SessionObserver.Timing timing = observers.start(backendName, SessionObserver.Operation.REPLACE);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
-        CompletableFuture<Boolean> replaced;
-        try {
-            replaced = guarded(state.sessionId(), "replace",
-                    () -> doReplace(stamped, encode(stamped), expectedVersion, effective));
-        } catch (RuntimeException e) {
-            timing.stop(SessionObserver.Outcome.of(SessionObserver.Operation.REPLACE, null, e), e);
-            throw e;
-        }
-        return timing == SessionObserver.Timing.NONE ? replaced
-                : timed(timing, SessionObserver.Operation.REPLACE, replaced);
+        return observed(SessionObserver.Operation.REPLACE, () -> guarded(state.sessionId(), "replace",
+                () -> doReplace(stamped, encode(stamped), expectedVersion, effective)));
     }
 
     @Override
