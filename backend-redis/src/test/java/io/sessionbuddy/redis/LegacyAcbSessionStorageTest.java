@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -58,13 +57,7 @@ class LegacyAcbSessionStorageTest {
 
     @BeforeEach
     void seed() {
-        redis.flushall();
-        for (int protocol = 2; protocol <= 5; protocol++) {
-            redis.set("session:acb-00" + protocol, fixture("session-protocol" + protocol + ".pickle"),
-                    SetArgs.Builder.ex(86_400));
-        }
-        redis.set("session:index", fixture("index-protocol4.pickle"));
-        redis.set("session:health_check", fixture("health-check.pickle"), SetArgs.Builder.ex(10));
+        LegacyAcbFixtures.seed(redis, 86_400);
     }
 
     private static LegacyAcbSessionStorage open(String namespace) {

@@ -10,6 +10,7 @@ import io.sessionbuddy.core.SessionEvent;
 import io.sessionbuddy.core.SessionListener;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.spi.BackendSettings;
+import io.sessionbuddy.testkit.RecordingListener;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -43,31 +44,6 @@ class RedisEventStreamTest {
         server.close();
     }
 
-    /** Records every event it is given. */
-    private static final class Recording implements SessionListener {
-        final List<SessionEvent> events = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void sessionCreated(SessionEvent event) {
-            events.add(event);
-        }
-
-        @Override
-        public void sessionUpdated(SessionEvent event) {
-            events.add(event);
-        }
-
-        @Override
-        public void sessionDeleted(SessionEvent event) {
-            events.add(event);
-        }
-
-        @Override
-        public void sessionExpired(SessionEvent event) {
-            events.add(event);
-        }
-    }
-
     private static void await(BooleanSupplier done, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!done.getAsBoolean()) {
@@ -91,7 +67,7 @@ class RedisEventStreamTest {
     @Timeout(120)
     void eventsWrittenByAnotherProcessReachThisOneWithEachWritesFacts() throws Exception {
         String namespace = "twoprocs";
-        Recording recording = new Recording();
+        RecordingListener recording = new RecordingListener();
         try (RedisSessionEventConsumer consumer = RedisSessionEventConsumer.start(server.uri(), namespace, "app",
                 "app-1", recording)) {
             Process writer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -161,7 +137,7 @@ class RedisEventStreamTest {
             Thread.sleep(500); // the dead consumer has read (and holds) its batch
 
             // a second worker of the group takes the events over; its listener fails once on one of them
-            Recording survivor = new Recording();
+            RecordingListener survivor = new RecordingListener();
             Set<String> failedOnce = ConcurrentHashMap.newKeySet();
             SessionListener flaky = new SessionListener() {
                 @Override
@@ -193,7 +169,7 @@ class RedisEventStreamTest {
     @Timeout(60)
     void expiredSessionsFoundByCleanupAreAppendedOnceWhateverTheNumberOfCleaners() throws Exception {
         String namespace = "expiring";
-        Recording recording = new Recording();
+        RecordingListener recording = new RecordingListener();
         try (RedisSessionStorage first = RedisSessionStorage.builder().uri(server.uri()).namespace(namespace)
                         .eventStream(true, 10_000).build();
                 RedisSessionStorage second = RedisSessionStorage.builder().uri(server.uri()).namespace(namespace)
@@ -211,7 +187,7 @@ class RedisEventStreamTest {
             Thread.sleep(300);
             assertThat(recording.events).extracting(SessionEvent::type)
                     .containsExactly(SessionEvent.Type.CREATED, SessionEvent.Type.EXPIRED);
-            SessionEvent expired = recording.events.get(1);
+            SessionEvent expired = List.copyOf(recording.events).get(1);
             assertThat(expired.sessionId()).isEqualTo(shortLived);
             assertThat(expired.userId()).isEqualTo("exp-user");
         }

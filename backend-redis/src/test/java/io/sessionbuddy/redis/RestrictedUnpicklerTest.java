@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,12 +24,7 @@ class RestrictedUnpicklerTest {
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_INTEGER_FOR_INTS);
 
     static byte[] fixture(String name) {
-        try (InputStream in = RestrictedUnpicklerTest.class.getResourceAsStream("/legacy-acb/" + name)) {
-            assertThat(in).as(name).isNotNull();
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return LegacyAcbFixtures.fixture(name);
     }
 
     @ParameterizedTest

@@ -12,9 +12,9 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.sessionbuddy.redis.LegacyAcbFixtures;
 import io.sessionbuddy.redis.RedisTestServer;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,22 +64,11 @@ class LegacyAcbMigrationTest {
 
     @BeforeEach
     void seed() {
-        redis.flushall();
-        for (int protocol = 2; protocol <= 5; protocol++) {
-            redis.set("session:acb-00" + protocol, fixture("session-protocol" + protocol + ".pickle"),
-                    SetArgs.Builder.ex(7_200));
-        }
-        redis.set("session:index", fixture("index-protocol4.pickle"));
-        redis.set("session:health_check", fixture("health-check.pickle"), SetArgs.Builder.ex(60));
+        LegacyAcbFixtures.seed(redis, 7_200);
     }
 
     private static byte[] fixture(String name) {
-        try (InputStream in = LegacyAcbMigrationTest.class.getResourceAsStream("/legacy-acb/" + name)) {
-            assertThat(in).as(name).isNotNull();
-            return in.readAllBytes();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return LegacyAcbFixtures.fixture(name);
     }
 
     private CliRun run(String... args) {

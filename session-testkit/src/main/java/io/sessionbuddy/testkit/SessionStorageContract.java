@@ -748,35 +748,9 @@ public abstract class SessionStorageContract {
     @Timeout(30)
     void listenersHearCreatedUpdatedDeletedAndExpiredInOrderOnTheirOwnThread() throws Exception {
         SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
-        java.util.concurrent.BlockingQueue<io.sessionbuddy.core.SessionEvent> events =
-                new java.util.concurrent.LinkedBlockingQueue<>();
-        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
-        io.sessionbuddy.core.SessionListener recording = new io.sessionbuddy.core.SessionListener() {
-            private void record(io.sessionbuddy.core.SessionEvent event) {
-                threads.add(Thread.currentThread().getName());
-                events.add(event);
-            }
-
-            @Override
-            public void sessionCreated(io.sessionbuddy.core.SessionEvent event) {
-                record(event);
-            }
-
-            @Override
-            public void sessionUpdated(io.sessionbuddy.core.SessionEvent event) {
-                record(event);
-            }
-
-            @Override
-            public void sessionDeleted(io.sessionbuddy.core.SessionEvent event) {
-                record(event);
-            }
-
-            @Override
-            public void sessionExpired(io.sessionbuddy.core.SessionEvent event) {
-                record(event);
-            }
-        };
+        RecordingListener recording = new RecordingListener();
+        java.util.concurrent.BlockingQueue<io.sessionbuddy.core.SessionEvent> events = recording.events;
+        List<String> threads = recording.threads;
         manager.addListener(new io.sessionbuddy.core.SessionListener() {
             @Override
             public void sessionCreated(io.sessionbuddy.core.SessionEvent event) {
