@@ -592,7 +592,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return CompletableFuture.allOf(again.toArray(CompletableFuture[]::new)).thenCompose(all -> {
             List<byte[]> remove = new ArrayList<>();
             List<CompletableFuture<Integer>> absentRemovals = new ArrayList<>();
-            int fieldIndex = field.equals("u") ? 0 : 1;
+            int fieldIndex = users ? 0 : 1;
             for (int i = 0; i < stale.size(); i++) {
                 List<KeyValue<String, byte[]>> fields = again.get(i).join();
                 if (fields == null) {
