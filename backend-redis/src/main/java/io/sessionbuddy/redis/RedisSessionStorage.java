@@ -92,6 +92,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      * visible to {@link #cleanupExpiredSessions()} for this long, then Redis drops the key itself.
      */
     static final Duration INDEX_GRACE = Duration.ofHours(24);
+    /** The near cache's default size ({@code near_cache.maximum_size}). */
+    public static final long DEFAULT_NEAR_CACHE_MAXIMUM_SIZE = 10_000;
+    /** How long a near-cache entry is used at most by default ({@code near_cache.maximum_age}). */
+    public static final Duration DEFAULT_NEAR_CACHE_MAXIMUM_AGE = Duration.ofMinutes(1);
     /** Events kept in the stream by default (trimmed approximately). */
     public static final long DEFAULT_EVENT_STREAM_MAX_LENGTH = 100_000;
 
@@ -121,9 +125,15 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private final String eventStream;
     private final long eventStreamMaxLength;
     private final Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The near cache, or {@code null} when off (the default; never in Redis Cluster). */
+    private final RedisNearCache nearCache;
+    /** The client whose connection events the near cache follows, or {@code null}. */
+    private final AbstractRedisClient watchedClient;
+    private final io.lettuce.core.RedisConnectionStateListener connectionEvents;
 
     private RedisSessionStorage(Builder builder, AbstractRedisClient ownedClient, ClientResources ownedResources,
-            Supplier<StatefulConnection<String, byte[]>> connector, boolean cluster, String where) {
+            Supplier<StatefulConnection<String, byte[]>> connector, boolean cluster, String where,
+            AbstractRedisClient client) {
         super(RedisStorageProvider.NAME, builder.defaultTtl, builder.clock, builder.storedFormat, true, builder.namespace);
         this.ownedClient = ownedClient;
         this.ownedResources = ownedResources;
@@ -142,6 +152,35 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         }
         this.eventStream = builder.eventStream ? eventStreamKey(builder.namespace) : null;
         this.eventStreamMaxLength = builder.eventStreamMaxLength;
+        if (builder.nearCacheSize > 0 && cluster) {
+            throw new IllegalArgumentException("the near cache is for standalone and Sentinel Redis: in Redis Cluster"
+                    + " invalidations would have to be tracked on every node's connection, which this version does not do");
+        }
+        if (builder.nearCacheSize > 0) {
+            nearCache = new RedisNearCache(dataPrefix, builder.nearCacheSize, builder.nearCacheMaxAge, where);
+            watchedClient = client;
+            connectionEvents = new io.lettuce.core.RedisConnectionStateListener() {
+                @Override
+                public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> handler,
+                        java.net.SocketAddress address) {
+                    if (handler == connection) {
+                        nearCache.reconnected(standalone(connection)); // tracking again, entries after its reply
+                    }
+                }
+
+                @Override
+                public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> handler) {
+                    if (handler == connection) {
+                        nearCache.disconnected(); // invalidations may be missed from now on
+                    }
+                }
+            };
+            client.addListener(connectionEvents);
+        } else {
+            nearCache = null;
+            watchedClient = null;
+            connectionEvents = null;
+        }
         org.crac.Core.getGlobalContext().register(this); // held weakly: this storage keeps it alive
         try {
             adopt(connector.get());
@@ -173,11 +212,29 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return;
         }
         connection = fresh;
+        if (nearCache != null) {
+            nearCache.track(standalone(fresh));
+        }
         connected = fresh instanceof StatefulRedisClusterConnection<String, byte[]> c ? c.async()
                 : ((StatefulRedisConnection<String, byte[]>) fresh).async();
         if (isClosed()) {
             fresh.close(); // closed while connecting: doClose may have missed it
         }
+    }
+
+    @SuppressWarnings("unchecked") // a standalone storage's connections are made with its String/byte[] codec
+    private static StatefulRedisConnection<String, byte[]> standalone(StatefulConnection<String, byte[]> connection) {
+        return (StatefulRedisConnection<String, byte[]>) connection;
+    }
+
+    /**
+     * What the near cache holds and did, or empty when the storage has none
+     * ({@code near_cache.enabled: false}, the default).
+     *
+     * @return the near cache's counters
+     */
+    public Optional<NearCacheStats> nearCacheStats() {
+        return nearCache == null ? Optional.empty() : Optional.of(nearCache.stats());
     }
 
     /** The commands of the connection; fails fast, typed, while the first connection is not made yet. */
@@ -314,7 +371,30 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     }
 
     private CompletableFuture<Boolean> write(SessionState state, byte[] record, Duration ttl, Long expectedVersion) {
-        return corruptIfDamaged(state.sessionId(), writeUnchecked(state, record, ttl, expectedVersion));
+        String id = state.sessionId();
+        return nearCacheAround(id, () -> corruptIfDamaged(id, writeUnchecked(state, record, ttl, expectedVersion)));
+    }
+
+    /**
+     * A change of a session's data key, with this instance's near-cache copy dropped before it is
+     * sent and again when it has finished, whatever the outcome: a read that raced it cannot leave
+     * the old value cached, and a failed compare-and-set (another instance's newer version) is not
+     * retried against a copy whose invalidation has not arrived yet.
+     */
+    private <T> CompletableFuture<T> nearCacheAround(String id, Supplier<CompletableFuture<T>> change) {
+        if (nearCache == null) {
+            return change.get();
+        }
+        String key = dataKey(id);
+        nearCache.invalidate(key);
+        CompletableFuture<T> done;
+        try {
+            done = change.get();
+        } catch (RuntimeException e) {
+            nearCache.invalidate(key);
+            throw e;
+        }
+        return done.whenComplete((value, error) -> nearCache.invalidate(key));
     }
 
     /**
@@ -426,6 +506,36 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
+        if (nearCache == null) {
+            return read(sessionId);
+        }
+        String key = dataKey(sessionId);
+        Optional<SessionState> cached = nearCache.get(key);
+        if (cached != null) {
+            return CompletableFuture.completedFuture(cached);
+        }
+        RedisNearCache.Ticket ticket = nearCache.beginRead(key);
+        if (ticket == null) {
+            return read(sessionId);
+        }
+        CompletableFuture<Optional<SessionState>> read;
+        try {
+            read = read(sessionId);
+        } catch (RuntimeException e) {
+            nearCache.abandonRead(key, ticket);
+            throw e;
+        }
+        // filled on the thread that decoded it, if no invalidation of the key arrived meanwhile
+        return read.whenComplete((found, error) -> {
+            if (error == null) {
+                nearCache.endRead(key, ticket, found);
+            } else {
+                nearCache.abandonRead(key, ticket);
+            }
+        });
+    }
+
+    private CompletableFuture<Optional<SessionState>> read(String sessionId) {
         CompletableFuture<List<Object>> read = this.<List<Object>>script(RedisScripts.READ_BOUNDED,
                 ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
         // decoded off Lettuce's event loop, which then reads the next reply: by a caller waiting for
@@ -447,6 +557,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     @Override
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
+        return nearCacheAround(sessionId, () -> delete(sessionId));
+    }
+
+    private CompletableFuture<Boolean> delete(String sessionId) {
         if (!cluster) {
             return corruptIfDamaged(sessionId, this.<Long>script(RedisScripts.DELETE_WITH_INDEXES,
                     ScriptOutputType.INTEGER, eventStream == null ? new String[] {dataKey(sessionId)}
@@ -713,6 +827,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     @Override
     protected void doClose() {
+        if (watchedClient != null) {
+            watchedClient.removeListener(connectionEvents);
+        }
         StatefulConnection<String, byte[]> open = connection;
         if (open != null) {
             open.close();
@@ -856,6 +973,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             if (cause instanceof RedisNoScriptException) {
                 return commands().<T>eval(script.body(), type, keys, args).toCompletableFuture();
             }
+            if (nearCache != null && cause instanceof io.lettuce.core.RedisCommandTimeoutException) {
+                // a frozen connection delivers no invalidations either: stop trusting the copies
+                StatefulConnection<String, byte[]> open = connection;
+                if (open != null) {
+                    nearCache.track(standalone(open));
+                }
+            }
             return CompletableFuture.<T>failedFuture(cause);
         });
     }
@@ -892,8 +1016,33 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         private int waitForReplicas;
         private boolean eventStream;
         private long eventStreamMaxLength = DEFAULT_EVENT_STREAM_MAX_LENGTH;
+        private long nearCacheSize;
+        private Duration nearCacheMaxAge = DEFAULT_NEAR_CACHE_MAXIMUM_AGE;
 
         private Builder() {
+        }
+
+        /**
+         * Turns the near cache on (standalone and Sentinel only): up to {@code maximumSize} decoded
+         * sessions are kept in this process and served without a round trip, and Redis keeps them
+         * correct with RESP3 client tracking; an entry is also dropped {@code maximumAge} after it
+         * was read, whatever happens. Compare-and-set still happens on the server.
+         *
+         * @param maximumSize the most sessions held; {@code 0} turns the near cache off
+         * @param maximumAge how long an entry is used at most ({@link #DEFAULT_NEAR_CACHE_MAXIMUM_AGE} by default)
+         * @return this builder
+         * @throws IllegalArgumentException for a negative size or a non-positive age
+         */
+        public Builder nearCache(long maximumSize, Duration maximumAge) {
+            if (maximumSize < 0) {
+                throw new IllegalArgumentException("near cache maximum size must not be negative, was " + maximumSize);
+            }
+            if (maximumAge.isNegative() || maximumAge.isZero()) {
+                throw new IllegalArgumentException("near cache maximum age must be positive, was " + maximumAge);
+            }
+            nearCacheSize = maximumSize;
+            nearCacheMaxAge = maximumAge;
+            return this;
         }
 
         /**
@@ -1038,7 +1187,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                         StatefulRedisClusterConnection<String, byte[]> connection = clusterConnector.connect(CODEC);
                         connection.setTimeout(timeout);
                         return connection;
-                    }, true, where);
+                    }, true, where, c);
                 }
                 RedisClient c = client;
                 if (c == null) {
@@ -1048,6 +1197,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     ClientOptions.Builder options = ClientOptions.builder()
                             .autoReconnect(true)
                             .timeoutOptions(TimeoutOptions.enabled(timeout));
+                    if (nearCacheSize > 0) {
+                        // invalidations are RESP3 push messages on the connection that reads
+                        options.protocolVersion(io.lettuce.core.protocol.ProtocolVersion.RESP3);
+                    }
                     if (trustedCertificates != null) {
                         options.sslOptions(sslOptions());
                     }
@@ -1058,7 +1211,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     StatefulRedisConnection<String, byte[]> connection = standaloneConnector.connect(CODEC, uri);
                     connection.setTimeout(timeout);
                     return connection;
-                }, false, where);
+                }, false, where, c);
             } catch (RuntimeException e) {
                 if (owned != null) {
                     owned.shutdown(Duration.ZERO, Duration.ofSeconds(2));

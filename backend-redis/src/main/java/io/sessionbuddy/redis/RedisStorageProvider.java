@@ -60,6 +60,7 @@ public final class RedisStorageProvider implements StorageProvider {
             throw settings.error("event_stream_max_length", "must be positive, was " + eventsMax);
         }
         builder.eventStream(events, eventsMax);
+        boolean nearCache = nearCache(settings, builder);
         RedisURI base = baseUri(settings, timeout);
         List<String> nodes = settings.getStringList("cluster_nodes");
         boolean cluster = settings.getBoolean("cluster", !nodes.isEmpty());
@@ -67,6 +68,10 @@ public final class RedisStorageProvider implements StorageProvider {
             throw settings.error("event_stream", "is for standalone and Sentinel Redis: in Redis Cluster no write can"
                     + " append to one stream atomically (its key is in another slot); events there are local"
                     + " (SessionListener)");
+        }
+        if (cluster && nearCache) {
+            throw settings.error("near_cache", "is for standalone and Sentinel Redis: in Redis Cluster invalidations"
+                    + " would have to be tracked on every node's connection, which this version does not do");
         }
         if (cluster && replicas > 0) {
             throw settings.error("wait_for_replicas", "is for standalone and Sentinel; a Redis Cluster write is not"
@@ -85,6 +90,42 @@ public final class RedisStorageProvider implements StorageProvider {
             builder.uri(base);
         }
         return builder.build();
+    }
+
+    /**
+     * {@code near_cache: {enabled, maximum_size, maximum_age}}, or {@code near_cache: true} for the
+     * defaults (an environment override is a string); {@code true} when it is on.
+     */
+    private static boolean nearCache(BackendSettings settings, RedisSessionStorage.Builder builder) {
+        if (!settings.has("near_cache")) {
+            return false;
+        }
+        Optional<BackendSettings> block;
+        try {
+            block = settings.section("near_cache");
+        } catch (io.sessionbuddy.core.SessionConfigException notABlock) {
+            if (!settings.getBoolean("near_cache", false)) {
+                return false;
+            }
+            builder.nearCache(RedisSessionStorage.DEFAULT_NEAR_CACHE_MAXIMUM_SIZE,
+                    RedisSessionStorage.DEFAULT_NEAR_CACHE_MAXIMUM_AGE);
+            return true;
+        }
+        BackendSettings near = block.orElseThrow();
+        boolean enabled = near.getBoolean("enabled", true);
+        long size = near.getLong("maximum_size", RedisSessionStorage.DEFAULT_NEAR_CACHE_MAXIMUM_SIZE);
+        if (size < 1) {
+            throw near.error("maximum_size", "must be positive, was " + size);
+        }
+        Duration age = near.getDuration("maximum_age", RedisSessionStorage.DEFAULT_NEAR_CACHE_MAXIMUM_AGE);
+        if (age.isZero()) {
+            throw near.error("maximum_age", "must be positive");
+        }
+        near.requireAllRead();
+        if (enabled) {
+            builder.nearCache(size, age);
+        }
+        return enabled;
     }
 
     private static String namespace(BackendSettings settings) {

@@ -47,6 +47,21 @@ class RedisSessionStorageTest extends BytesSessionStorageContract {
                 .namespace(namespace).clock(clock).storedFormat(format).build();
     }
 
+    /** The server of this class's tests. */
+    static RedisTestServer server() {
+        return server;
+    }
+
+    /** The client of this class's storages. */
+    static RedisClient nearCacheClient() {
+        return client;
+    }
+
+    /** The namespace of the running test. */
+    String currentNamespace() {
+        return namespace;
+    }
+
     @Override
     protected RawRecords rawRecords() {
         return new RedisRawRecords(raw.sync(), namespace);

@@ -388,6 +388,43 @@ public final class BackendSettings {
     }
 
     /**
+     * A nested block of settings ({@code near_cache: {enabled: true, maximum_size: 5000}}), read
+     * with the same getters; its errors name the full path ({@code backends.redis.near_cache.enabled}).
+     * Its unknown keys are not reported by the enclosing block: check {@link #unreadKeys()} of the
+     * section (or use {@link #requireAllRead()}) after reading it.
+     *
+     * @param key the key of the block in the backend's block
+     * @return the block, empty when absent
+     * @throws io.sessionbuddy.core.SessionConfigException naming the key when the value is not a block
+     */
+    public Optional<BackendSettings> section(String key) {
+        Object value = raw(key);
+        if (value == null) {
+            return Optional.empty();
+        }
+        if (!(value instanceof Map<?, ?> map)) {
+            throw error(key, "expected a block of settings, was " + describe(key, value));
+        }
+        Map<String, Object> block = new LinkedHashMap<>();
+        map.forEach((k, v) -> block.put(String.valueOf(k), v));
+        return Optional.of(new BackendSettings(backendName + "." + key, block, source, defaultTtl, clock, storedFormat));
+    }
+
+    /**
+     * Fails when the block has a key no getter has read: for nested blocks ({@link #section}),
+     * whose keys the configuration loader does not check.
+     *
+     * @throws io.sessionbuddy.core.SessionConfigException naming the first unknown key
+     */
+    public void requireAllRead() {
+        Set<String> unread = unreadKeys();
+        if (!unread.isEmpty()) {
+            throw error(unread.iterator().next(), "unknown key" + (unread.size() > 1 ? " (unknown keys: " + unread + ")"
+                    : "") + "; known keys: " + new TreeSet<>(read));
+        }
+    }
+
+    /**
      * Every key present in the block, read or not.
      *
      * @return the keys
