@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The short benchmark profile (about 20 minutes on 2 cores): every backend against its raw client
 # in the same run with allocation per operation (-prof gc), listing cost by store size, contention,
-# the mixed workload, heap per stored session, cold starts, and the hot-path goals. Starts its own
+# the mixed workload, heap per stored session, cold starts, the hot-path goals and the near cache. Starts its own
 # redis-server and S3Proxy on loopback. Writes session-bench/target/bench-report.md and prints it.
 # Usage: session-bench/run-bench.sh [extra JMH options, e.g. -p size=1024]
 set -euo pipefail
@@ -33,4 +33,6 @@ java -jar "$jar" 'S3Benchmark' -f 1 -wi 2 -w 2s -i 2 -r 2s -prof gc -jvmArgsAppe
   echo "Cold start: JVM start to the first session stored and read back, in a new JVM each time."
   echo
   java -cp "$jar" io.sessionbuddy.bench.ColdStartRunner 3
+  echo
+  session-bench/run-nearcache-bench.sh "$@"
 } | tee "$out/bench-report.md"

@@ -157,7 +157,32 @@ public final class BenchReport {
                         percentiles("MixedWorkloadBenchmark.raw", params));
             });
         }
+        printNearCache();
         printGoals(heapPerSession);
+    }
+
+    /** The Redis near cache (issue #18): cached vs uncached getSession, 1 thread, and the goal. */
+    private void printNearCache() {
+        Map<String, Score> cached = throughput.get("NearCacheBenchmark.cached");
+        Map<String, Score> uncached = throughput.getOrDefault("NearCacheBenchmark.uncached", Map.of());
+        Map<String, Score> raw = throughput.getOrDefault("NearCacheBenchmark.raw", Map.of());
+        if (cached == null) {
+            return;
+        }
+        out.println();
+        out.println("Redis near cache: getSession through a manager, 1 thread; raw = a Lettuce GET of the same record.");
+        out.println();
+        out.println("| payload | cached ops/s | uncached ops/s | raw GET ops/s | cached ÷ uncached | goal ≥ 20× |"
+                + " cached B/op | uncached B/op |");
+        out.println("|---|---:|---:|---:|---:|---|---:|---:|");
+        cached.forEach((params, score) -> {
+            Score plain = uncached.get(params);
+            Score base = raw.get(params);
+            double ratio = plain == null ? Double.NaN : score.opsPerSecond / plain.opsPerSecond;
+            out.printf("| %s | %s | %s | %s | %,.0f× | %s | %s | %s |%n", params, withError(score),
+                    plain == null ? "" : withError(plain), base == null ? "" : withError(base), ratio,
+                    met(ratio >= 20), bytes(score), plain == null ? "" : bytes(plain));
+        });
     }
 
     /** The goals of the hot-path issue, each from this run. */
