@@ -233,7 +233,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      *
      * @return the near cache's counters
      */
-    public Optional<NearCacheStats> nearCacheStats() {
+    @Override
+    public Optional<io.sessionbuddy.spi.NearCacheStats> nearCacheStats() {
         return nearCache == null ? Optional.empty() : Optional.of(nearCache.stats());
     }
 

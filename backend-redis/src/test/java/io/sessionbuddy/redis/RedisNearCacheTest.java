@@ -9,6 +9,7 @@ import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.spi.BackendSettings;
+import io.sessionbuddy.spi.NearCacheStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

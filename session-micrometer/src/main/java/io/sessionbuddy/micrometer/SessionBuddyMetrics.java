@@ -1,5 +1,6 @@
 package io.sessionbuddy.micrometer;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -7,6 +8,7 @@ import io.micrometer.observation.ObservationRegistry;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.spi.AbstractSessionStorage;
+import io.sessionbuddy.spi.NearCacheStats;
 import io.sessionbuddy.spi.SessionBuddy;
 import java.util.Objects;
 
@@ -36,6 +38,9 @@ import java.util.Objects;
  *   <li>{@value #CLEANUP_REMOVED}, {@value #SESSIONS_EXPIRED}, {@value #INDEX_REPAIRS} (counters).
  *   <li>{@value #LISTENER_FAILURES}, {@value #EVENTS_DROPPED} (counters): session listeners.
  *   <li>{@value #ENTRIES} (gauge): sessions held, where the backend can say cheaply (memory).
+ *   <li>{@value #NEAR_CACHE_ENTRIES} (gauge), {@value #NEAR_CACHE_REQUESTS} (counter, {@code result}
+ *       = {@code hit}/{@code miss}) and {@value #NEAR_CACHE_INVALIDATIONS} (counter): a near cache,
+ *       where the storage has one (Redis with {@code near_cache}).
  * </ul>
  *
  * <p>With an {@link ObservationRegistry}, each operation runs in an Observation named
@@ -72,6 +77,12 @@ public final class SessionBuddyMetrics implements MeterBinder {
     public static final String EVENTS_DROPPED = "session.buddy.events.dropped";
     /** Gauge of sessions held (memory backend). */
     public static final String ENTRIES = "session.buddy.entries";
+    /** Gauge of sessions held by a near cache (Redis with {@code near_cache}). */
+    public static final String NEAR_CACHE_ENTRIES = "session.buddy.near.cache.entries";
+    /** Counter of near-cache lookups, tagged {@code result} = {@code hit} or {@code miss}. */
+    public static final String NEAR_CACHE_REQUESTS = "session.buddy.near.cache.requests";
+    /** Counter of near-cache entries dropped because the store reported their key changed. */
+    public static final String NEAR_CACHE_INVALIDATIONS = "session.buddy.near.cache.invalidations";
 
     /** Histogram and percentile settings of the timers and summaries. */
     @SuppressWarnings("ArrayRecordComponent") // package-private settings carrier: never compared or hashed
@@ -182,6 +193,21 @@ public final class SessionBuddyMetrics implements MeterBinder {
             Gauge.builder(ENTRIES, base, s -> s.entryCount().orElse(0))
                     .description("Sessions held by the store (expired ones not yet removed included)")
                     .tag("backend", storage.backendName()).register(registry);
+        }
+        if (storage instanceof AbstractSessionStorage base && base.nearCacheStats().isPresent()) {
+            String backend = storage.backendName();
+            Gauge.builder(NEAR_CACHE_ENTRIES, base, s -> s.nearCacheStats().map(NearCacheStats::entries).orElse(0L))
+                    .description("Sessions held by the near cache").tag("backend", backend).register(registry);
+            FunctionCounter.builder(NEAR_CACHE_REQUESTS, base, s -> s.nearCacheStats().map(NearCacheStats::hits)
+                    .orElse(0L)).description("Near-cache lookups").tags("backend", backend, "result", "hit")
+                    .register(registry);
+            FunctionCounter.builder(NEAR_CACHE_REQUESTS, base, s -> s.nearCacheStats().map(NearCacheStats::misses)
+                    .orElse(0L)).description("Near-cache lookups").tags("backend", backend, "result", "miss")
+                    .register(registry);
+            FunctionCounter.builder(NEAR_CACHE_INVALIDATIONS, base, s -> s.nearCacheStats()
+                    .map(NearCacheStats::invalidations).orElse(0L))
+                    .description("Near-cache entries dropped because the store reported a change")
+                    .tag("backend", backend).register(registry);
         }
     }
 

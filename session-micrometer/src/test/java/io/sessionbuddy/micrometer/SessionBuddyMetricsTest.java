@@ -142,6 +142,34 @@ class SessionBuddyMetricsTest {
     }
 
     @Test
+    void aRedisNearCacheReportsItsEntriesHitsMissesAndInvalidations() {
+        SessionBuddyConfig near = config("""
+                { "storage_backend": "redis", "backends": { "redis": { "host": "127.0.0.1", "port": %d,
+                  "namespace": "nearmetrics", "near_cache": { "maximum_size": 100 } } } }""".formatted(redis.port()));
+        try (SessionBuddy buddy = SessionBuddy.open(near); SessionBuddy other = SessionBuddy.open(redisConfig("nearmetrics"))) {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            SessionBuddyMetrics.bind(buddy, registry);
+            String id = other.manager().createSession("u", "p").join();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (registry.find(SessionBuddyMetrics.NEAR_CACHE_REQUESTS).tag("result", "hit").functionCounter()
+                    .count() == 0) {
+                assertThat(buddy.manager().getSession(id).join()).isPresent();
+                assertThat(System.nanoTime()).isLessThan(deadline);
+            }
+            assertThat(registry.find(SessionBuddyMetrics.NEAR_CACHE_REQUESTS).tag("result", "miss").functionCounter()
+                    .count()).isPositive();
+            assertThat(registry.find(SessionBuddyMetrics.NEAR_CACHE_ENTRIES).gauge().value()).isEqualTo(1);
+            other.manager().deleteSession(id).join();
+            while (registry.find(SessionBuddyMetrics.NEAR_CACHE_INVALIDATIONS).functionCounter().count() == 0) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.onSpinWait();
+            }
+            assertThat(registry.find(SessionBuddyMetrics.NEAR_CACHE_ENTRIES).gauge().value()).isZero();
+            assertThat(buddy.manager().getSession(id).join()).isEmpty();
+        }
+    }
+
+    @Test
     void theFileStoreIsTimedAndDamagedRecordsAreCountedByReason() throws Exception {
         try (SessionBuddy buddy = SessionBuddy.open(fileConfig())) {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();

@@ -133,6 +133,16 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return java.util.OptionalLong.empty();
     }
 
+    /**
+     * What this storage's near cache holds and did; empty (the default) for storages without one.
+     * For a caller's diagnostics and the metrics module's gauges.
+     *
+     * @return the near cache's counters, or empty
+     */
+    public java.util.Optional<NearCacheStats> nearCacheStats() {
+        return java.util.Optional.empty();
+    }
+
     /** What a backend tells the observers directly: expired sessions it removed, index repairs. */
     protected final SessionObserver observers() {
         return observers;
