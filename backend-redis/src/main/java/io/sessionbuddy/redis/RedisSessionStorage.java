@@ -556,6 +556,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         });
     }
 
+    /** Reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply. */
+    @Override
+    protected int bulkReadInFlight() {
+        return 256;
+    }
+
     @Override
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         return nearCacheAround(sessionId, () -> delete(sessionId));

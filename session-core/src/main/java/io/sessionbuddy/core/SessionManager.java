@@ -227,6 +227,49 @@ public final class SessionManager {
     }
 
     /**
+     * Reads several sessions together ({@link SessionStorage#retrieveSessions}: pipelined on Redis,
+     * parallel bounded requests on S3, one pass in-process), within one operation timeout.
+     *
+     * @param sessionIds the sessions to read; duplicates are read once
+     * @return a future of the live sessions found, by id, in the order given (absent and expired
+     *     ones left out), unmodifiable; it fails as {@link #getSession} fails for the first read that
+     *     failed, and with {@link SessionStorageException} when the operation timeout passes
+     * @throws IllegalArgumentException when an id is not a valid id, before anything is read
+     * @throws NullPointerException when {@code sessionIds} or one of them is {@code null}
+     */
+    public CompletableFuture<Map<String, SessionState>> getSessions(java.util.Collection<String> sessionIds) {
+        List<String> ids = List.copyOf(Objects.requireNonNull(sessionIds, "sessionIds"));
+        ids.forEach(SessionIds::requireValid);
+        return bounded(null, "get sessions", false, () -> storage.retrieveSessions(ids));
+    }
+
+    /**
+     * A user's live sessions themselves, not only their ids: {@link #listUserSessions} and then one
+     * bulk read ({@link #getSessions}), within one operation timeout.
+     *
+     * @param userId the user
+     * @return a future of the sessions, in the listing's order; a session deleted or expired between the
+     *     listing and the read is left out; failures as for {@link #getSessions}
+     */
+    public CompletableFuture<List<SessionState>> listUserSessionStates(String userId) {
+        Objects.requireNonNull(userId, "userId");
+        return listSessionStates(userId, null);
+    }
+
+    /**
+     * Live sessions by user and/or project, the sessions themselves: {@link #listSessions} and then
+     * one bulk read, within one operation timeout.
+     *
+     * @param userId the user, or {@code null} for any
+     * @param projectId the project, or {@code null} for any
+     * @return a future of the sessions, in the listing's order; failures as for {@link #listUserSessionStates}
+     */
+    public CompletableFuture<List<SessionState>> listSessionStates(String userId, String projectId) {
+        return bounded(null, "list", false, () -> storage.listSessions(userId, projectId)
+                .thenCompose(storage::retrieveSessions).thenApply(found -> List.copyOf(found.values())));
+    }
+
+    /**
      * Sets fields of a session by their JSON names (the original's update), keeping its remaining
      * TTL when {@code ttl} is {@code null}.
      *

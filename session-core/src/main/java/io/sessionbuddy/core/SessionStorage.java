@@ -1,7 +1,11 @@
 package io.sessionbuddy.core;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -35,6 +39,52 @@ public interface SessionStorage extends AutoCloseable {
 
     /** The stored session, or empty when there is none or it has expired. */
     CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId);
+
+    /**
+     * The live sessions among {@code ids}, read together: the reads are issued back to back with up
+     * to a bounded number in flight (pipelined on one connection on Redis, parallel requests on
+     * S3, one pass in-process), not one round trip after the other.
+     *
+     * <p>The default reads with {@link #retrieveEach} and at most 16 reads in flight.
+     *
+     * @param ids the sessions to read; duplicates are read once
+     * @return a future of the sessions found (absent and expired ones are left out), by id, in the
+     *     order of {@code ids}, unmodifiable; it fails as {@link #retrieveSession} fails for the
+     *     first read that failed (a damaged record, the store unreachable)
+     * @throws IllegalArgumentException when an id is not a valid id, before anything is read
+     * @throws NullPointerException when {@code ids} or one of them is {@code null}
+     */
+    default CompletableFuture<Map<String, SessionState>> retrieveSessions(Collection<String> ids) {
+        return retrieveEach(this, ids, 16);
+    }
+
+    /**
+     * Reads {@code ids} with {@link #retrieveSession}, at most {@code inFlight} at a time, each new
+     * read started as one finishes: what {@link #retrieveSessions} does by default, for storages
+     * that choose their own bound.
+     *
+     * @param storage the storage to read from
+     * @param ids the sessions to read; duplicates are read once
+     * @param inFlight the most reads in flight at once (at least 1)
+     * @return a future as {@link #retrieveSessions} describes
+     * @throws IllegalArgumentException when an id is not a valid id or {@code inFlight} is below 1
+     */
+    static CompletableFuture<Map<String, SessionState>> retrieveEach(SessionStorage storage, Collection<String> ids,
+            int inFlight) {
+        Objects.requireNonNull(storage, "storage");
+        if (inFlight < 1) {
+            throw new IllegalArgumentException("inFlight must be at least 1, was " + inFlight);
+        }
+        LinkedHashSet<String> distinct = new LinkedHashSet<>();
+        for (String id : Objects.requireNonNull(ids, "ids")) {
+            SessionIds.requireValid(Objects.requireNonNull(id, "an id in ids"));
+            distinct.add(id);
+        }
+        if (distinct.isEmpty()) {
+            return CompletableFuture.completedFuture(Map.of());
+        }
+        return new BulkRead(storage, List.copyOf(distinct)).start(inFlight);
+    }
 
     /** Deletes a session; {@code false} when it did not exist. */
     CompletableFuture<Boolean> deleteSession(String sessionId);

@@ -199,6 +199,27 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return retrieveLive(sessionId); // no lambda capturing the id on the read of every request
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: {@link SessionStorage#retrieveEach} with {@link #bulkReadInFlight()} reads in flight,
+     * each observed as a retrieve.
+     */
+    @Override
+    public final CompletableFuture<java.util.Map<String, SessionState>> retrieveSessions(java.util.Collection<String> ids) {
+        return SessionStorage.retrieveEach(this, ids, bulkReadInFlight());
+    }
+
+    /**
+     * How many reads {@link #retrieveSessions} keeps in flight: 16 by default; a backend whose
+     * client pipelines cheaply on one connection (Redis) allows more.
+     *
+     * @return the bound, at least 1
+     */
+    protected int bulkReadInFlight() {
+        return 16;
+    }
+
     private CompletableFuture<Optional<SessionState>> retrieveLive(String sessionId) {
         CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "retrieve", RETRIEVE);
         if (found.isDone() && !found.isCompletedExceptionally()) {

@@ -36,6 +36,11 @@ public class ForwardingSessionStorage implements SessionStorage {
     }
 
     @Override
+    public CompletableFuture<java.util.Map<String, SessionState>> retrieveSessions(java.util.Collection<String> ids) {
+        return delegate.retrieveSessions(ids);
+    }
+
+    @Override
     public CompletableFuture<Boolean> deleteSession(String sessionId) {
         return delegate.deleteSession(sessionId);
     }

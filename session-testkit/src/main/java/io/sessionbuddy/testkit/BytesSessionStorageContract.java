@@ -124,6 +124,20 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
     }
 
     @Test
+    void aBulkReadThatMeetsADamagedRecordFailsNamingIt() throws Exception {
+        SessionState good = session(id(), "u", "p");
+        SessionState damaged = session(id(), "u", "p");
+        await(storage.storeSession(good, null));
+        await(storage.storeSession(damaged, null));
+        rawRecords().write(damaged.sessionId(), "not a record".getBytes(StandardCharsets.US_ASCII));
+
+        Throwable refused = failureOf(() -> storage.retrieveSessions(List.of(good.sessionId(), damaged.sessionId())));
+
+        assertThat(refused).isInstanceOf(CorruptSessionException.class).hasMessageContaining(damaged.sessionId());
+        assertThat(await(storage.retrieveSessions(List.of(good.sessionId())))).containsOnlyKeys(good.sessionId());
+    }
+
+    @Test
     void storedRecordsAreTheVersionedEnvelope() throws Exception {
         RawRecords raw = rawRecords();
         SessionState state = largeSession(id(), "u", "p");

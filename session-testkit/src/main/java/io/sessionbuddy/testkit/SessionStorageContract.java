@@ -291,6 +291,70 @@ public abstract class SessionStorageContract {
         assertThat(await(storage.replaceSession(session("no-such-session", "u", "p"), 1, null))).isFalse();
     }
 
+    // ---- bulk reads ----
+
+    @Test
+    void aBulkReadReturnsTheLiveSessionsAmongTheIdsInTheOrderGiven() throws InterruptedException {
+        SessionState a = session(id(), "bulk-user", "p");
+        SessionState b = fullSession(id(), "bulk-user", "p");
+        SessionState shortLived = session(id(), "bulk-user", "p");
+        await(storage.storeSession(a, null));
+        await(storage.storeSession(b, null));
+        await(storage.storeSession(shortLived, SHORT_TTL));
+        advance(SHORT_TTL.multipliedBy(3));
+
+        Map<String, SessionState> found = await(storage.retrieveSessions(List.of(b.sessionId(), "no-such-session",
+                shortLived.sessionId(), a.sessionId(), b.sessionId())));
+
+        assertThat(found.keySet()).containsExactly(b.sessionId(), a.sessionId());
+        assertThat(found.get(a.sessionId())).isEqualTo(stored(a.sessionId()));
+        assertThat(found.get(b.sessionId())).isEqualTo(stored(b.sessionId()));
+        assertThatThrownBy(() -> found.put("x", a)).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(await(storage.retrieveSessions(List.of()))).isEmpty();
+    }
+
+    @Test
+    void aBulkReadOfManySessionsFindsEachOnce() {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            SessionState state = session(id(), "many", "p");
+            ids.add(state.sessionId());
+            await(storage.storeSession(state, null));
+        }
+        List<String> asked = new ArrayList<>(ids);
+        asked.add(2, "absent-one");
+
+        Map<String, SessionState> found = await(storage.retrieveSessions(asked));
+
+        assertThat(found.keySet()).containsExactlyElementsOf(ids);
+        found.forEach((id, state) -> assertThat(state.sessionId()).isEqualTo(id));
+    }
+
+    @Test
+    void aBulkReadRefusesABadIdBeforeReadingAnything() {
+        assertThatThrownBy(() -> storage.retrieveSessions(List.of("fine", "")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.retrieveSessions(java.util.Arrays.asList("fine", null)))
+                .isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> storage.retrieveSessions(null)).isInstanceOf(NullPointerException.class);
+    }
+
+    @Test
+    void theManagerReadsSeveralSessionsAndAUsersSessionsInOneGo() {
+        SessionManager manager = new SessionManager(storage);
+        String first = await(manager.createSession("states-user", "p1"));
+        String second = await(manager.createSession("states-user", "p2"));
+        String other = await(manager.createSession("someone-else", "p1"));
+
+        assertThat(await(manager.getSessions(List.of(other, first))).keySet()).containsExactly(other, first);
+        assertThat(await(manager.listUserSessionStates("states-user"))).extracting(SessionState::sessionId)
+                .containsExactlyInAnyOrder(first, second);
+        assertThat(await(manager.listSessionStates("states-user", "p2"))).extracting(SessionState::sessionId)
+                .containsExactly(second);
+        assertThat(await(manager.listSessionStates(null, "p1"))).extracting(SessionState::userId)
+                .containsExactlyInAnyOrder("states-user", "someone-else");
+    }
+
     // ---- TTL ----
 
     @Test
