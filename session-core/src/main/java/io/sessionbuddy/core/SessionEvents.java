@@ -29,6 +29,9 @@ final class SessionEvents {
     private final SessionObserver expiry = new SessionObserver() {
         @Override
         public void sessionExpired(String backend, String sessionId, String userId, String projectId) {
+            if (SessionManager.ROTATED_OWNER.equals(userId)) {
+                return; // the marker a rotation left under an old id: its session lives on under the new id
+            }
             publish(SessionEvent.Type.EXPIRED, sessionId, userId, projectId, -1);
         }
 

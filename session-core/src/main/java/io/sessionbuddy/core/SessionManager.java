@@ -223,7 +223,138 @@ public final class SessionManager {
      * @throws IllegalArgumentException when the id is not a valid id ({@link SessionIds})
      */
     public CompletableFuture<Optional<SessionState>> getSession(String sessionId) {
-        return bounded(sessionId, "get", false, () -> storage.retrieveSession(sessionId));
+        return bounded(sessionId, "get", false, () -> withoutMoved(storage.retrieveSession(sessionId)));
+    }
+
+    /**
+     * The user and project of the marker {@link #rotateSessionId} leaves under an old id for a short
+     * while (reserved: do not give a real session this user). It holds no session data; the manager
+     * reads it as absent, and updates of the old id fail with {@link SessionMovedException}.
+     */
+    public static final String ROTATED_OWNER = "~session-buddy-rotated~";
+    /** The marker's extra field holding the new id. */
+    static final String MOVED_TO = "_session_buddy_moved_to";
+
+    /** The id a rotation marker points to, or {@code null} for a session. */
+    private static String movedTo(SessionState state) {
+        if (!ROTATED_OWNER.equals(state.userId())) {
+            return null;
+        }
+        com.fasterxml.jackson.databind.JsonNode to = state.extraFields().get(MOVED_TO);
+        return to == null ? null : to.asText();
+    }
+
+    /** A read with a rotation's marker read as absent; no second future when the read finished at once. */
+    private static CompletableFuture<Optional<SessionState>> withoutMoved(CompletableFuture<Optional<SessionState>> read) {
+        if (read.isDone() && !read.isCompletedExceptionally()) {
+            Optional<SessionState> found = read.join();
+            return found.isPresent() && movedTo(found.get()) != null ? CompletableFuture.completedFuture(Optional.empty())
+                    : read;
+        }
+        return read.thenApply(found -> found.isPresent() && movedTo(found.get()) != null ? Optional.empty() : found);
+    }
+
+    /**
+     * Gives a session a new, random id (the defence against session fixation that web frameworks
+     * apply at login): the session's content, version history aside, moves to the new id with its
+     * remaining time to live, and the old id stops working.
+     *
+     * <p>Works the same on every backend with its own compare-and-set: the session is written
+     * under the new id, then the old record is replaced, on the condition that it is still the
+     * version that was copied, by a small marker that names the new id and holds no session data
+     * (it expires after twice the operation timeout, at least a minute; its user is
+     * {@link #ROTATED_OWNER}, so no user's listing shows it). An update of the old id that lands
+     * first is carried over (the copy is made again from it); one that comes later fails with
+     * {@link SessionMovedException} naming the new id. {@link #getSession} of the old id is empty
+     * from the moment the marker is written. Until then nobody knows the new id, so the move is
+     * atomic for every caller; a crash in between leaves an unknown copy that expires with the
+     * session.
+     *
+     * @param sessionId the session's current id
+     * @return a future of the new id, or empty when the session is absent or expired; it fails with
+     *     {@link SessionMovedException} when the id was already rotated, {@link SessionConflictException}
+     *     when every attempt lost a race, and {@link SessionStorageException} when the store fails
+     * @throws IllegalArgumentException when the id is not a valid id
+     */
+    public CompletableFuture<Optional<String>> rotateSessionId(String sessionId) {
+        SessionIds.requireValid(sessionId);
+        String newId = SessionIds.generate();
+        CompletableFuture<Optional<SessionState>> moved = this.<Optional<SessionState>>boundedUpdate(sessionId,
+                "rotate", true, deadline -> inTurn(sessionId, () -> rotate(sessionId, newId, null, 1, deadline)));
+        if (events.isEmpty()) {
+            return moved.thenApply(state -> state.map(SessionState::sessionId));
+        }
+        return moved.thenApply(state -> {
+            state.ifPresent(s -> {
+                events.publish(SessionEvent.Type.CREATED, s.sessionId(), s.userId(), s.projectId(), s.version());
+                events.publish(SessionEvent.Type.DELETED, sessionId, s.userId(), s.projectId(), -1);
+            });
+            return state.map(SessionState::sessionId);
+        });
+    }
+
+    /**
+     * One attempt of a rotation: copy the current state to {@code newId} (a store the first time,
+     * a compare-and-set on the copy after that), then replace the old record by the marker if it is
+     * still the version copied.
+     */
+    private CompletableFuture<Optional<SessionState>> rotate(String oldId, String newId, SessionState copied,
+            int attempt, CompletableFuture<?> deadline) {
+        if (deadline.isDone()) {
+            return CompletableFuture.failedFuture(deadlinePassed(oldId, "rotate", true));
+        }
+        return storage.retrieveSession(oldId).thenCompose(found -> {
+            String movedTo = found.map(SessionManager::movedTo).orElse(null);
+            if (found.isEmpty() || movedTo != null) {
+                CompletableFuture<Boolean> dropCopy = copied == null ? CompletableFuture.completedFuture(false)
+                        : storage.deleteSession(newId); // the session went away meanwhile: so does its copy
+                return dropCopy.thenApply(done -> {
+                    if (movedTo != null) {
+                        throw new SessionMovedException(storage.backendName(), oldId, movedTo);
+                    }
+                    return Optional.<SessionState>empty();
+                });
+            }
+            SessionState current = found.get();
+            Instant now = clock.instant();
+            Duration remaining = current.expiresAt() == null ? config.defaultTtl()
+                    : Duration.between(now, current.expiresAt());
+            if (remaining.toMillis() <= 0) {
+                return CompletableFuture.completedFuture(Optional.empty());
+            }
+            SessionState copy = current.toBuilder().sessionId(newId)
+                    .version(copied == null ? 1 : copied.version() + 1).lastActivity(now).build();
+            CompletableFuture<Boolean> written = copied == null ? settled(storage.storeSession(copy, remaining), copy)
+                    : settled(storage.replaceSession(copy, copied.version(), remaining), copy);
+            return written.thenCompose(ok -> {
+                if (!ok) {
+                    // nobody else knows the new id: its copy changed only if it expired meanwhile
+                    return CompletableFuture.failedFuture(new SessionConflictException(storage.backendName(), oldId,
+                            attempt));
+                }
+                SessionState marker = SessionState.builder(oldId, ROTATED_OWNER, ROTATED_OWNER).createdAt(now)
+                        .version(current.version() + 1)
+                        .extraField(MOVED_TO, com.fasterxml.jackson.databind.node.TextNode.valueOf(newId)).build();
+                Duration markerTtl = operationTimeout().multipliedBy(2);
+                if (markerTtl.compareTo(Duration.ofMinutes(1)) < 0) {
+                    markerTtl = Duration.ofMinutes(1);
+                }
+                return settled(storage.replaceSession(marker, current.version(), markerTtl), marker)
+                        .thenCompose(replaced -> {
+                    if (replaced) {
+                        return CompletableFuture.completedFuture(Optional.of(copy));
+                    }
+                    if (attempt >= config.maxUpdateAttempts()) {
+                        return storage.deleteSession(newId).thenApply(dropped -> {
+                            throw new SessionConflictException(storage.backendName(), oldId, attempt);
+                        });
+                    }
+                    // an update of the old id landed first: copy again from it, after the same
+                    // random back-off as an update's retries
+                    return later(attempt + 1, () -> rotate(oldId, newId, copy, attempt + 1, deadline));
+                });
+            });
+        });
     }
 
     /**
@@ -240,7 +371,7 @@ public final class SessionManager {
     public CompletableFuture<Map<String, SessionState>> getSessions(java.util.Collection<String> sessionIds) {
         List<String> ids = List.copyOf(Objects.requireNonNull(sessionIds, "sessionIds"));
         ids.forEach(SessionIds::requireValid);
-        return bounded(null, "get sessions", false, () -> storage.retrieveSessions(ids));
+        return bounded(null, "get sessions", false, () -> storage.retrieveSessions(ids).thenApply(SessionManager::sessionsOnly));
     }
 
     /**
@@ -266,7 +397,17 @@ public final class SessionManager {
      */
     public CompletableFuture<List<SessionState>> listSessionStates(String userId, String projectId) {
         return bounded(null, "list", false, () -> storage.listSessions(userId, projectId)
-                .thenCompose(storage::retrieveSessions).thenApply(found -> List.copyOf(found.values())));
+                .thenCompose(storage::retrieveSessions).thenApply(found -> List.copyOf(sessionsOnly(found).values())));
+    }
+
+    /** {@code found} without rotation markers (the same map when it holds none). */
+    private static Map<String, SessionState> sessionsOnly(Map<String, SessionState> found) {
+        if (found.values().stream().noneMatch(s -> movedTo(s) != null)) {
+            return found;
+        }
+        Map<String, SessionState> sessions = new LinkedHashMap<>(found);
+        sessions.values().removeIf(s -> movedTo(s) != null);
+        return java.util.Collections.unmodifiableMap(sessions);
     }
 
     /**
@@ -715,6 +856,11 @@ public final class SessionManager {
                 return CompletableFuture.completedFuture(Optional.empty());
             }
             SessionState current = found.get();
+            String movedTo = movedTo(current);
+            if (movedTo != null && stampActivity) { // a rewrite (key rotation) rewrites a marker as it is
+                return CompletableFuture.failedFuture(new SessionMovedException(storage.backendName(), sessionId,
+                        movedTo));
+            }
             Instant now = clock.instant();
             Duration effectiveTtl = ttl;
             if (effectiveTtl == null) {
@@ -752,16 +898,23 @@ public final class SessionManager {
 
     private CompletableFuture<Optional<SessionState>> retryLater(String sessionId, UnaryOperator<SessionState> change,
             Duration ttl, boolean stampActivity, int nextAttempt, CompletableFuture<?> deadline) {
+        return later(nextAttempt, () -> attempt(sessionId, change, ttl, stampActivity, nextAttempt, deadline));
+    }
+
+    /**
+     * Runs attempt {@code nextAttempt} of a retried call: at once for the second, then after a
+     * random back-off, doubling to at most 128 ms, that spreads contending writers apart so that
+     * each gets its turn well within the attempt bound even when writes are slow (fsync).
+     */
+    private static <T> CompletableFuture<T> later(int nextAttempt, Supplier<CompletableFuture<T>> next) {
         if (nextAttempt <= 2) {
-            return attempt(sessionId, change, ttl, stampActivity, nextAttempt, deadline);
+            return next.get();
         }
-        // Random back-off, doubling to at most 128 ms, spreads contending writers apart so that
-        // each gets its turn well within the attempt bound even when writes are slow (fsync).
         long bound = 1L << Math.min(nextAttempt - 2, 7);
         long delayMicros = ThreadLocalRandom.current().nextLong(bound * 1000);
         return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(delayMicros, TimeUnit.MICROSECONDS, HANDOFF))
-                .thenCompose(ignored -> attempt(sessionId, change, ttl, stampActivity, nextAttempt, deadline));
+                .thenCompose(ignored -> next.get());
     }
 
     /**

@@ -612,6 +612,98 @@ public abstract class SessionStorageContract {
         assertThat(conflicts.get()).as("compare-and-set conflicts between the managers").isPositive();
     }
 
+    // ---- session id rotation ----
+
+    @Test
+    void rotatingASessionIdMovesTheSessionAndRetiresTheOldId() {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String old = await(manager.createSession("rot-user", "rot-project", Map.of("theme", "dark"), Duration.ofHours(2)));
+        assertThat(await(manager.updateSession(old, Map.of("permissions", List.of("admin")), null))).isTrue();
+        SessionState before = stored(old);
+
+        String moved = await(manager.rotateSessionId(old)).orElseThrow();
+
+        assertThat(moved).isNotEqualTo(old);
+        SessionState after = await(manager.getSession(moved)).orElseThrow();
+        assertThat(after.userId()).isEqualTo("rot-user");
+        assertThat(after.projectId()).isEqualTo("rot-project");
+        assertThat(after.metadata().get("theme").asText()).isEqualTo("dark");
+        assertThat(after.permissions()).containsExactly("admin");
+        assertThat(after.createdAt()).isEqualTo(before.createdAt());
+        assertThat(after.expiresAt()).isCloseTo(before.expiresAt(), within(Duration.ofSeconds(2)));
+        assertThat(await(manager.getSession(old))).isEmpty();
+        assertThat(await(manager.getSessions(List.of(old, moved))).keySet()).containsExactly(moved);
+        assertThat(await(manager.listUserSessions("rot-user"))).containsExactly(moved);
+        assertThat(await(manager.listProjectSessions("rot-project"))).containsExactly(moved);
+        assertThat(await(manager.listUserSessionStates("rot-user"))).extracting(SessionState::sessionId)
+                .containsExactly(moved);
+
+        Throwable late = failureOf(() -> manager.updateSession(old, Map.of("permissions", List.of()), null));
+        assertThat(late).isInstanceOf(io.sessionbuddy.core.SessionMovedException.class).hasMessageContaining(moved);
+        assertThat(((io.sessionbuddy.core.SessionMovedException) late).newSessionId()).isEqualTo(moved);
+        assertThat(failureOf(() -> manager.rotateSessionId(old)))
+                .isInstanceOf(io.sessionbuddy.core.SessionMovedException.class);
+        assertThat(await(manager.updateSession(moved, Map.of("permissions", List.of("user")), null))).isTrue();
+        assertThat(await(manager.rotateSessionId("never-there"))).isEmpty();
+    }
+
+    @Test
+    @Timeout(300)
+    void anUpdateOfTheOldIdRacingARotationIsCarriedOverOrFailsNamingTheNewId() throws Exception {
+        SessionStorage other = anotherStorageOnTheSameStore();
+        if (other != storage) {
+            closeAfterTest(other);
+        }
+        for (int round = 0; round < 5; round++) {
+            long delayMillis = round * 3L;
+            SessionManager rotator = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+            SessionManager writer = new SessionManager(other, SessionBuddyConfig.defaults(), clock);
+            String old = await(rotator.createSession("race-rot", "p", Map.of("count", 0), null));
+            java.util.concurrent.atomic.AtomicInteger landed = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<String> namedNewId = new java.util.concurrent.atomic.AtomicReference<>();
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                CountDownLatch start = new CountDownLatch(1);
+                Future<?> writes = pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < 200 && namedNewId.get() == null; i++) {
+                        try {
+                            if (await(writer.updateSession(old, state -> state.toBuilder()
+                                    .putMetadata("count", state.metadata().get("count").asInt() + 1).build()))
+                                    .isPresent()) {
+                                landed.incrementAndGet();
+                            }
+                        } catch (RuntimeException e) {
+                            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                            if (!(cause instanceof io.sessionbuddy.core.SessionMovedException movedAway)) {
+                                throw e;
+                            }
+                            namedNewId.set(movedAway.newSessionId());
+                        }
+                        Thread.sleep(1); // a request's pace, not a tight loop (which a rotation may never get past)
+                    }
+                    return null;
+                });
+                Future<Optional<String>> rotation = pool.submit(() -> {
+                    start.await();
+                    Thread.sleep(delayMillis);
+                    return await(rotator.rotateSessionId(old));
+                });
+                start.countDown();
+                String moved = rotation.get(280, TimeUnit.SECONDS).orElseThrow();
+                writes.get(280, TimeUnit.SECONDS);
+                if (namedNewId.get() != null) {
+                    assertThat(namedNewId.get()).isEqualTo(moved);
+                }
+                assertThat(stored(moved).metadata().get("count").asInt())
+                        .as("round %d: every update that was acknowledged is in the moved session", round)
+                        .isEqualTo(landed.get());
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     // ---- the manager's TTL rules on this backend ----
 
     @Test
