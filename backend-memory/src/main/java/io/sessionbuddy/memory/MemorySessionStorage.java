@@ -91,6 +91,20 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         return CompletableFuture.completedFuture(Optional.ofNullable(cache.getIfPresent(sessionId)));
     }
 
+    /** The entry gets a state with the new expiry (sharing every value): nothing is encoded or copied. */
+    @Override
+    protected CompletableFuture<Boolean> doTouch(String sessionId, java.time.Instant expiresAt, Duration ttl) {
+        boolean[] touched = {false};
+        cache.asMap().computeIfPresent(sessionId, (id, old) -> {
+            if (isExpired(old) || io.sessionbuddy.core.SessionManager.ROTATED_OWNER.equals(old.userId())) {
+                return old; // a rotation's marker is not a session to extend
+            }
+            touched[0] = true;
+            return old.withExpiresAt(expiresAt);
+        });
+        return CompletableFuture.completedFuture(touched[0]);
+    }
+
     @Override
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         boolean[] existed = {false};

@@ -99,14 +99,51 @@ enum RedisScripts {
             """),
     /**
      * Reads a session's record only when it is no larger than a bound, so a huge value is never
-     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns {record, version} ({nil,
-     * nil} when absent). A key of another type fails {@code HSTRLEN} with WRONGTYPE (read as a
+     * sent. KEYS: data. ARGV: the most bytes a record may have. Returns {record, version, touched}
+     * ({nil, nil, nil} when absent; touched = '&lt;version&gt;:&lt;expires-at ms&gt;' after a
+     * touch, see {@link #TOUCH}). A key of another type fails {@code HSTRLEN} with WRONGTYPE (read as a
      * damaged record): no {@code TYPE} call, the script runs on every read.
      */
     READ_BOUNDED("""
             local n = redis.call('HSTRLEN', KEYS[1], 'd')
             if n > tonumber(ARGV[1]) then return redis.error_reply('SBTOOLARGE ' .. n) end
-            return redis.call('HMGET', KEYS[1], 'd', 'v')
+            return redis.call('HMGET', KEYS[1], 'd', 'v', 'e')
+            """),
+    /**
+     * Standalone touch: a live session's key expiry, its touched expiry field and both index
+     * scores move, in one atomic step, without reading the record. The field {@code e} holds
+     * '&lt;version&gt;:&lt;expires-at ms&gt;': readers apply it only to the record of that version,
+     * so a later write (a new version, its own expiry in the record) needs no change.
+     * KEYS: data. ARGV: ttl ms, expires-at ms, user index prefix, project index prefix, id, index
+     * ttl ms, the reserved owner of rotation markers (not touched). Returns 1 when touched, 0 when absent.
+     */
+    TOUCH("""
+            local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if not f[1] or f[2] == ARGV[7] then return 0 end
+            if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            redis.call('HSET', KEYS[1], 'e', f[1] .. ':' .. ARGV[2])
+            for i = 2, 3 do
+              if f[i] then
+                local index = ARGV[i + 1] .. f[i]
+                redis.call('ZADD', index, ARGV[2], ARGV[5])
+                if redis.call('PTTL', index) < tonumber(ARGV[6]) then redis.call('PEXPIRE', index, ARGV[6]) end
+              end
+            end
+            return 1
+            """),
+    /**
+     * Cluster touch of the data key alone (the index entries are moved after it, in their slots).
+     * KEYS: data. ARGV: ttl ms, expires-at ms, the reserved owner of rotation markers. Returns
+     * {1, user, project} when touched, {0} when absent.
+     */
+    TOUCH_DATA("""
+            local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if not f[1] or f[2] == ARGV[3] then return {0} end
+            if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            redis.call('HSET', KEYS[1], 'e', f[1] .. ':' .. ARGV[2])
+            return {1, f[2] or '', f[3] or ''}
             """),
     /**
      * Standalone lazy repair, atomic: removes the index entries whose data is still gone or still

@@ -552,8 +552,63 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                         + " holds a record of version " + state.version() + " but its version field says " + stored
                         + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
             }
-            return Optional.of(state);
+            return Optional.of(touched(state, fields.size() > 2 ? fields.get(2) : null));
         });
+    }
+
+    /**
+     * {@code state} with the expiry of a touch ({@link RedisScripts#TOUCH}) when the hash's
+     * {@code e} field ('&lt;version&gt;:&lt;epoch ms&gt;') was written for this very version.
+     */
+    private static SessionState touched(SessionState state, Object field) {
+        if (field == null) {
+            return state;
+        }
+        String text = text(field);
+        int colon = text.indexOf(':');
+        if (colon <= 0 || !text.regionMatches(0, Long.toString(state.version()), 0, colon)
+                || colon != Long.toString(state.version()).length()) {
+            return state; // written for an older version: the record's own expiry counts
+        }
+        try {
+            java.time.Instant at = java.time.Instant.ofEpochMilli(Long.parseLong(text.substring(colon + 1)));
+            return at.equals(state.expiresAt()) ? state : state.withExpiresAt(at);
+        } catch (NumberFormatException e) {
+            return state;
+        }
+    }
+
+    /**
+     * Moves the key's expiry, the touched-expiry field and both index scores, in one script on
+     * standalone Redis; in a cluster the data key's script and then the index entries (as a write
+     * does). Neither reads nor decodes the record.
+     */
+    @Override
+    protected CompletableFuture<Boolean> doTouch(String sessionId, java.time.Instant expiresAt, Duration ttl) {
+        return nearCacheAround(sessionId, () -> corruptIfDamaged(sessionId, touch(sessionId, expiresAt, ttl)));
+    }
+
+    private CompletableFuture<Boolean> touch(String sessionId, java.time.Instant expiresAt, Duration ttl) {
+        byte[] ttlMillis = number(Math.max(1, ttl.toMillis()));
+        byte[] at = number(expiresAt.toEpochMilli());
+        byte[] indexTtlMillis = number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis());
+        byte[] reserved = utf8(io.sessionbuddy.core.SessionManager.ROTATED_OWNER);
+        if (!cluster) {
+            return this.<Long>script(RedisScripts.TOUCH, ScriptOutputType.INTEGER, new String[] {dataKey(sessionId)},
+                    ttlMillis, at, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(sessionId), indexTtlMillis,
+                    reserved).thenApply(n -> n == 1L);
+        }
+        return this.<List<Object>>script(RedisScripts.TOUCH_DATA, ScriptOutputType.MULTI,
+                new String[] {dataKey(sessionId)}, ttlMillis, at, reserved).thenCompose(result -> {
+                    if (((Long) result.get(0)) != 1L) {
+                        return CompletableFuture.completedFuture(false);
+                    }
+                    CompletableFuture<Long> user = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                            new String[] {userIndexPrefix + text(result.get(1))}, at, utf8(sessionId), indexTtlMillis);
+                    CompletableFuture<Long> project = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                            new String[] {projectIndexPrefix + text(result.get(2))}, at, utf8(sessionId), indexTtlMillis);
+                    return user.thenCombine(project, (a, b) -> true);
+                });
     }
 
     /** Reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply. */

@@ -73,6 +73,20 @@ class RedisSessionStorageTest extends BytesSessionStorageContract {
     }
 
     @org.junit.jupiter.api.Test
+    void aTouchNeitherReadsNorDecodesTheRecord() throws Exception {
+        io.sessionbuddy.core.SessionState state = largeSession(id(), "u", "p");
+        await(storage.storeSession(state, Duration.ofHours(1)));
+        rawRecords().write(state.sessionId(), "not a record".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+
+        org.assertj.core.api.Assertions.assertThat(await(storage.touchSession(state.sessionId(), Duration.ofHours(3))))
+                .isTrue();
+
+        long pttl = raw.sync().pttl((namespace + ":{" + state.sessionId() + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        org.assertj.core.api.Assertions.assertThat(pttl).isBetween(Duration.ofHours(3).minusMinutes(1).toMillis(),
+                Duration.ofHours(3).toMillis());
+    }
+
+    @org.junit.jupiter.api.Test
     void anOlderRecordPutBackInPlaceOfANewerOneIsRefused() throws Exception {
         assertAnOlderRecordPutBackIsRefused();
     }

@@ -482,15 +482,30 @@ public final class SessionManager {
     }
 
     /**
-     * Extends a session: sets {@code last_activity} and a new time to live.
+     * Extends a session: a new time to live from now, and nothing else ({@link
+     * SessionStorage#touchSession}: its version, content and {@code last_activity} stay as they are;
+     * on memory and Redis without reading or rewriting the record, so a large session's touch costs
+     * what a small one's does). To stamp {@code last_activity} as well, update the session
+     * ({@code updateSession(id, UnaryOperator.identity(), ttl)}).
      *
      * @param sessionId the session's id
      * @param ttl the new time to live from now, or {@code null} for the default
-     * @return a future of {@code false} when the session is absent; failures as for an update
+     * @return a future of {@code false} when the session is absent or expired (or its id was
+     *     rotated away); it fails with {@link SessionStorageException} when the store fails
      */
     public CompletableFuture<Boolean> touch(String sessionId, Duration ttl) {
+        SessionIds.requireValid(sessionId);
         Duration newTtl = ttl != null ? ttl : config.defaultTtl();
-        return updateSession(sessionId, UnaryOperator.identity(), newTtl).thenApply(Optional::isPresent);
+        CompletableFuture<Boolean> touched = bounded(sessionId, "touch", true, () -> storage.touchSession(sessionId, newTtl));
+        if (events.isEmpty()) {
+            return touched;
+        }
+        return touched.whenComplete((done, error) -> {
+            if (error == null && done) {
+                // the record was not read: user, project and version are not known here
+                events.publish(SessionEvent.Type.UPDATED, sessionId, null, null, -1);
+            }
+        });
     }
 
     /**

@@ -26,6 +26,8 @@ public interface SessionObserver {
         LIST,
         /** {@code cleanupExpiredSessions}. */
         CLEANUP,
+        /** {@code touchSession}: a new expiry without rewriting the session. */
+        TOUCH,
         /** The manager's {@code updateSession} (every attempt and retry of one update). */
         UPDATE;
 

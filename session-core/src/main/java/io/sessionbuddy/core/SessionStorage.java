@@ -86,6 +86,41 @@ public interface SessionStorage extends AutoCloseable {
         return new BulkRead(storage, List.copyOf(distinct)).start(inFlight);
     }
 
+    /**
+     * Gives a live session a new expiry, now + {@code ttl}, without changing anything else: its
+     * version, {@code last_activity} and content stay as they are, and every later read (and
+     * listing, and cleanup) sees the new expiry. Backends that can (memory, Redis) do it without
+     * reading, decoding or rewriting the record; the default reads the session and writes it back
+     * with compare-and-set on its unchanged version (retried up to three times when an update
+     * lands in between).
+     *
+     * @param sessionId the session's id
+     * @param ttl the new time to live from now; {@code null} means the configured default
+     * @return a future of {@code true} when the session's expiry was moved, {@code false} when it is
+     *     absent or expired
+     * @throws IllegalArgumentException for an invalid id or a non-positive ttl
+     */
+    default CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
+        SessionIds.requireValid(sessionId);
+        if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
+            throw new IllegalArgumentException("ttl must be positive, was " + ttl);
+        }
+        return rewriteExpiry(this, sessionId, ttl, 1);
+    }
+
+    /** The default {@link #touchSession}: read, then the same state again with compare-and-set. */
+    private static CompletableFuture<Boolean> rewriteExpiry(SessionStorage storage, String sessionId, Duration ttl,
+            int attempt) {
+        return storage.retrieveSession(sessionId).thenCompose(found -> {
+            if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(false);
+            }
+            SessionState state = found.get();
+            return storage.replaceSession(state, state.version(), ttl).thenCompose(done -> done || attempt >= 3
+                    ? CompletableFuture.completedFuture(done) : rewriteExpiry(storage, sessionId, ttl, attempt + 1));
+        });
+    }
+
     /** Deletes a session; {@code false} when it did not exist. */
     CompletableFuture<Boolean> deleteSession(String sessionId);
 

@@ -36,7 +36,7 @@ import java.util.function.Supplier;
  * (memory) passes {@code false} for {@code storesBytes} and gets only the size check.
  */
 public abstract class AbstractSessionStorage implements SessionStorage {
-    private static final java.util.Set<String> WRITES = java.util.Set.of("store", "replace", "delete");
+    private static final java.util.Set<String> WRITES = java.util.Set.of("store", "replace", "delete", "touch");
 
     /** The longest time to live accepted. */
     public static final Duration MAX_TTL = Duration.ofDays(3650);
@@ -229,6 +229,43 @@ public abstract class AbstractSessionStorage implements SessionStorage {
                     : CompletableFuture.completedFuture(Optional.empty());
         }
         return found.thenApply(state -> state.filter(s -> !isExpired(s)));
+    }
+
+    @Override
+    public final CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
+        SessionIds.requireValid(sessionId);
+        Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        Instant expiresAt = clock.instant().plus(effective);
+        return observed(SessionObserver.Operation.TOUCH, () -> guarded(sessionId, "touch",
+                () -> doTouch(sessionId, expiresAt, effective)));
+    }
+
+    /**
+     * Moves a live session's expiry to {@code expiresAt} (now + {@code ttl}) and nothing else:
+     * what {@link #touchSession} runs after checking its arguments. The default reads the session
+     * and stores it again with compare-and-set on its unchanged version (up to three attempts);
+     * a backend that keeps the expiry outside the record overrides it to skip the decoding and
+     * the rewrite. Whatever the way, later reads must see {@code expiresAt}.
+     *
+     * @param sessionId the session's id, already checked
+     * @param expiresAt the new expiry
+     * @param ttl the new time to live, positive
+     * @return a future of {@code true} when moved, {@code false} when absent or expired
+     */
+    protected CompletableFuture<Boolean> doTouch(String sessionId, Instant expiresAt, Duration ttl) {
+        return rewriteExpiry(sessionId, expiresAt, ttl, 1);
+    }
+
+    private CompletableFuture<Boolean> rewriteExpiry(String sessionId, Instant expiresAt, Duration ttl, int attempt) {
+        return doRetrieve(sessionId).thenCompose(found -> {
+            if (found.isEmpty() || isExpired(found.get())
+                    || io.sessionbuddy.core.SessionManager.ROTATED_OWNER.equals(found.get().userId())) {
+                return CompletableFuture.completedFuture(false); // a rotation's marker is not a session to extend
+            }
+            SessionState moved = found.get().withExpiresAt(expiresAt);
+            return doReplace(moved, encode(moved), moved.version(), ttl).thenCompose(done -> done || attempt >= 3
+                    ? CompletableFuture.completedFuture(done) : rewriteExpiry(sessionId, expiresAt, ttl, attempt + 1));
+        });
     }
 
     @Override

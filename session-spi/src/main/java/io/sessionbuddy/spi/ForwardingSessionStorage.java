@@ -41,6 +41,11 @@ public class ForwardingSessionStorage implements SessionStorage {
     }
 
     @Override
+    public CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
+        return delegate.touchSession(sessionId, ttl);
+    }
+
+    @Override
     public CompletableFuture<Boolean> deleteSession(String sessionId) {
         return delegate.deleteSession(sessionId);
     }

@@ -612,6 +612,62 @@ public abstract class SessionStorageContract {
         assertThat(conflicts.get()).as("compare-and-set conflicts between the managers").isPositive();
     }
 
+    // ---- touch ----
+
+    @Test
+    void aTouchMovesTheExpiryAndNothingElse() {
+        SessionState state = fullSession(id(), "touch-user", "touch-project");
+        await(storage.storeSession(state, Duration.ofHours(1)));
+        SessionState before = stored(state.sessionId());
+
+        assertThat(await(storage.touchSession(state.sessionId(), Duration.ofHours(5)))).isTrue();
+
+        SessionState after = stored(state.sessionId());
+        assertThat(after.expiresAt()).isCloseTo(clock.instant().plus(Duration.ofHours(5)), within(Duration.ofSeconds(2)));
+        assertThat(after.withExpiresAt(null)).isEqualTo(before.withExpiresAt(null));
+        assertThat(await(storage.retrieveSessions(List.of(state.sessionId()))).get(state.sessionId()).expiresAt())
+                .isEqualTo(after.expiresAt());
+        assertThat(await(storage.listSessions("touch-user", null))).containsExactly(state.sessionId());
+        assertThat(await(storage.touchSession("no-such-session", Duration.ofHours(1)))).isFalse();
+        assertThatThrownBy(() -> storage.touchSession(state.sessionId(), Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.touchSession("", Duration.ofHours(1)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aTouchThatShortensTheLifeEndsItForReadsListingsAndCleanup() throws InterruptedException {
+        SessionState state = session(id(), "short-touch", "short-touch-project");
+        SessionState other = session(id(), "short-touch", "short-touch-project");
+        await(storage.storeSession(state, Duration.ofHours(1)));
+        await(storage.storeSession(other, Duration.ofHours(1)));
+
+        assertThat(await(storage.touchSession(state.sessionId(), SHORT_TTL))).isTrue();
+        advance(SHORT_TTL.multipliedBy(3));
+
+        assertThat(await(storage.retrieveSession(state.sessionId()))).isEmpty();
+        assertThat(await(storage.touchSession(state.sessionId(), Duration.ofHours(1)))).isFalse();
+        assertThat(await(storage.listSessions("short-touch", null))).containsExactly(other.sessionId());
+        assertThat(await(storage.listSessions(null, "short-touch-project"))).containsExactly(other.sessionId());
+        await(storage.cleanupExpiredSessions());
+        assertThat(await(storage.retrieveSession(other.sessionId()))).isPresent();
+    }
+
+    @Test
+    void theManagersTouchKeepsTheSessionAndAnUpdateAfterItKeepsTheTouchedExpiry() {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String id = await(manager.createSession("mt-user", "mt-project", Map.of("n", 1), Duration.ofHours(1)));
+        SessionState before = stored(id);
+
+        assertThat(await(manager.touch(id, Duration.ofHours(6)))).isTrue();
+        assertThat(stored(id).version()).isEqualTo(before.version());
+        assertThat(stored(id).lastActivity()).isEqualTo(before.lastActivity());
+        assertThat(await(manager.updateSession(id, Map.of("permissions", List.of("p")), null))).isTrue();
+
+        assertThat(stored(id).expiresAt()).isCloseTo(clock.instant().plus(Duration.ofHours(6)), within(Duration.ofSeconds(2)));
+        assertThat(stored(id).version()).isEqualTo(before.version() + 1);
+    }
+
     // ---- session id rotation ----
 
     @Test
