@@ -90,7 +90,9 @@ class SessionBuddyCliTest {
 
         CliRun touched = runDefault("touch", id, "--ttl", "7d", "--json");
         assertThat(touched.code()).isZero();
-        assertThat(touched.json().path("version").asLong()).isEqualTo(2);
+        assertThat(touched.json().path("version").asLong()).isEqualTo(1); // a touch moves the expiry only
+        assertThat(java.time.Instant.parse(touched.json().path("expires_at").asText()))
+                .isAfter(java.time.Instant.now().plus(java.time.Duration.ofDays(6)));
 
         assertThat(runDefault("delete", id).out()).contains("deleted " + id);
         CliRun again = runDefault("delete", id);
@@ -241,7 +243,12 @@ class SessionBuddyCliTest {
         Path target = fileStore("dst2");
         List<String> ids = createSessions(source, 3);
         assertThat(run("migrate", "--from", source.toString(), "--to", target.toString()).code()).isZero();
-        run("touch", ids.get(1), "--config", target.toString());
+        try (var target2 = io.sessionbuddy.spi.SessionBuddy.open(new io.sessionbuddy.core.config.ConfigLoader(
+                java.util.Map.of(), java.util.Map.of()).load(target))) {
+            // a newer version in the target (an update; a touch moves the expiry only)
+            assertThat(target2.manager().updateSession(ids.get(1), java.util.Map.of("permissions",
+                    List.of("changed")), null).join()).isTrue();
+        }
         Files.writeString(dir.resolve("src2").resolve("default").resolve("0123456789abcdef.json"), "{not json");
 
         CliRun result = run("migrate", "--from", source.toString(), "--to", target.toString(), "--delete-source",

@@ -622,6 +622,26 @@ public final class SessionManager {
     }
 
     /**
+     * One page of live sessions by user and/or project ({@link SessionStorage#listSessions(String,
+     * String, String, int)}): ids ascending, a session that lives through the whole walk listed
+     * exactly once.
+     *
+     * @param userId the user, or {@code null} for any
+     * @param projectId the project, or {@code null} for any
+     * @param cursor {@code null} for the first page, then the previous page's {@link SessionPage#nextCursor()}
+     * @param limit the most ids on the page, from 1 to 10,000
+     * @return a future of the page; it fails with {@link SessionStorageException} when the store fails
+     * @throws IllegalArgumentException for a limit out of range or a cursor no listing made
+     */
+    public CompletableFuture<SessionPage> listSessions(String userId, String projectId, String cursor, int limit) {
+        if (limit < 1 || limit > 10_000) {
+            throw new IllegalArgumentException("limit must be from 1 to 10000, was " + limit);
+        }
+        SessionPage.lastIdOf(cursor); // a bad cursor fails the call itself
+        return bounded(null, "list", false, () -> storage.listSessions(userId, projectId, cursor, limit));
+    }
+
+    /**
      * Removes expired sessions (and repairs index entries); the store reports each removed session
      * to listeners as expired.
      *

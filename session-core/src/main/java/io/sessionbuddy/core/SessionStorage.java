@@ -131,6 +131,34 @@ public interface SessionStorage extends AutoCloseable {
     CompletableFuture<List<String>> listSessions(String userId, String projectId);
 
     /**
+     * One page of {@link #listSessions(String, String)}: at most {@code limit} ids, ascending,
+     * after the cursor. Stable under concurrent writes: pages follow the id order, so a session
+     * that lives through the whole walk is listed exactly once, never twice and never skipped;
+     * one created or removed during the walk may or may not be listed.
+     *
+     * <p>The default (every backend of this version) takes each page from the full listing of
+     * the filter, so the reply is bounded but the store still reads the whole index per page.
+     *
+     * @param userId the user, or {@code null} for any
+     * @param projectId the project, or {@code null} for any
+     * @param cursor {@code null} for the first page, then the previous page's {@link SessionPage#nextCursor()}
+     * @param limit the most ids on the page, from 1 to 10,000
+     * @return a future of the page; failures as for {@link #listSessions(String, String)}
+     * @throws IllegalArgumentException for a limit out of range or a cursor no listing made
+     */
+    default CompletableFuture<SessionPage> listSessions(String userId, String projectId, String cursor, int limit) {
+        if (limit < 1 || limit > 10_000) {
+            throw new IllegalArgumentException("limit must be from 1 to 10000, was " + limit);
+        }
+        String lastId = SessionPage.lastIdOf(cursor);
+        return listSessions(userId, projectId).thenApply(ids -> {
+            List<String> sorted = new java.util.ArrayList<>(ids);
+            sorted.sort(null);
+            return SessionPage.of(sorted, lastId, limit);
+        });
+    }
+
+    /**
      * The id of every record in the store, live or expired, readable or not, sorted: what a
      * migration or an audit walks, so that a corrupt record is reported when it is read rather
      * than silently passed over (as {@link #listSessions} passes over it). The default, for stores

@@ -41,6 +41,12 @@ public class ForwardingSessionStorage implements SessionStorage {
     }
 
     @Override
+    public CompletableFuture<io.sessionbuddy.core.SessionPage> listSessions(String userId, String projectId,
+            String cursor, int limit) {
+        return delegate.listSessions(userId, projectId, cursor, limit);
+    }
+
+    @Override
     public CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
         return delegate.touchSession(sessionId, ttl);
     }

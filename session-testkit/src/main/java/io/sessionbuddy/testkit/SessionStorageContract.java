@@ -612,6 +612,79 @@ public abstract class SessionStorageContract {
         assertThat(conflicts.get()).as("compare-and-set conflicts between the managers").isPositive();
     }
 
+    // ---- paged listings ----
+
+    @Test
+    void pagesListEverySessionOnceInIdOrder() {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 23; i++) {
+            SessionState state = session(id(), "pager", i % 2 == 0 ? "even" : "odd");
+            ids.add(state.sessionId());
+            await(storage.storeSession(state, null));
+        }
+        ids.sort(null);
+
+        List<String> walked = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            io.sessionbuddy.core.SessionPage page = await(storage.listSessions("pager", null, cursor, 5));
+            assertThat(page.ids()).hasSizeLessThanOrEqualTo(5).isSorted();
+            walked.addAll(page.ids());
+            cursor = page.nextCursor();
+            pages++;
+        } while (cursor != null);
+
+        assertThat(walked).containsExactlyElementsOf(ids);
+        assertThat(pages).isEqualTo(5);
+        assertThat(await(storage.listSessions("pager", "odd", null, 100)).ids()).hasSize(11).isSorted();
+        io.sessionbuddy.core.SessionPage none = await(storage.listSessions("nobody-pages", null, null, 10));
+        assertThat(none.ids()).isEmpty();
+        assertThat(none.hasMore()).isFalse();
+    }
+
+    @Test
+    void aWalkUnderConcurrentWritesListsEverySessionThatLivedThroughItExactlyOnce() {
+        List<String> steady = new ArrayList<>();
+        List<String> doomed = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            SessionState state = session(id(), "walker", "p");
+            (i % 3 == 0 ? doomed : steady).add(state.sessionId());
+            await(storage.storeSession(state, null));
+        }
+        List<String> walked = new ArrayList<>();
+        String cursor = null;
+        int page = 0;
+        do {
+            io.sessionbuddy.core.SessionPage next = await(storage.listSessions("walker", null, cursor, 4));
+            walked.addAll(next.ids());
+            cursor = next.nextCursor();
+            // between pages: one session goes, one comes, one steady session is updated
+            if (page < doomed.size()) {
+                await(storage.deleteSession(doomed.get(page)));
+            }
+            await(storage.storeSession(session(id(), "walker", "p"), null));
+            String updated = steady.get(page % steady.size());
+            await(storage.storeSession(stored(updated).toBuilder().version(stored(updated).version() + 1).build(), null));
+            page++;
+        } while (cursor != null);
+
+        assertThat(walked).doesNotHaveDuplicates().containsAll(steady);
+    }
+
+    @Test
+    void aBadCursorOrLimitIsRefusedAtTheCall() {
+        assertThatThrownBy(() -> storage.listSessions("u", null, "not-a-cursor", 10))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cursor");
+        assertThatThrownBy(() -> storage.listSessions("u", null, null, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.listSessions("u", null, null, 10_001))
+                .isInstanceOf(IllegalArgumentException.class);
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        assertThatThrownBy(() -> manager.listSessions("u", null, "sb1.!!", 10)).isInstanceOf(IllegalArgumentException.class);
+        String id = await(manager.createSession("paged-manager", "p"));
+        assertThat(await(manager.listSessions("paged-manager", null, null, 10)).ids()).containsExactly(id);
+    }
+
     // ---- touch ----
 
     @Test

@@ -1,0 +1,73 @@
+package io.sessionbuddy.core;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One page of a listing ({@link SessionStorage#listSessions(String, String, String, int)}): ids in
+ * ascending order, and the cursor of the next page.
+ *
+ * @param ids the session ids of this page, ascending (Java {@link String} order)
+ * @param nextCursor pass it to the next call for the next page; {@code null} when this page is the last
+ */
+public record SessionPage(List<String> ids, String nextCursor) {
+    private static final String PREFIX = "sb1.";
+
+    /** Copies the ids. */
+    public SessionPage {
+        ids = List.copyOf(ids);
+    }
+
+    /** Whether more pages follow. */
+    public boolean hasMore() {
+        return nextCursor != null;
+    }
+
+    /** The opaque cursor of the page after the one that ended with {@code lastId}. */
+    static String cursorAfter(String lastId) {
+        return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(lastId.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The last id of the previous page named by {@code cursor}, or {@code null} for the first page.
+     *
+     * @throws IllegalArgumentException when the cursor was not made by a listing
+     */
+    static String lastIdOf(String cursor) {
+        if (cursor == null) {
+            return null;
+        }
+        if (cursor.startsWith(PREFIX)) {
+            try {
+                String id = new String(Base64.getUrlDecoder().decode(cursor.substring(PREFIX.length())),
+                        StandardCharsets.UTF_8);
+                if (SessionIds.isValid(id)) {
+                    return id;
+                }
+            } catch (IllegalArgumentException notBase64) {
+                // reported below
+            }
+        }
+        throw new IllegalArgumentException("not a listing cursor: pass null for the first page, then the"
+                + " nextCursor of the page before");
+    }
+
+    /**
+     * The page of {@code sortedIds} after {@code lastId}, at most {@code limit} long.
+     *
+     * @param sortedIds every matching id, ascending
+     */
+    static SessionPage of(List<String> sortedIds, String lastId, int limit) {
+        Objects.requireNonNull(sortedIds, "sortedIds");
+        int from = 0;
+        if (lastId != null) {
+            int at = java.util.Collections.binarySearch(sortedIds, lastId);
+            from = at >= 0 ? at + 1 : -at - 1;
+        }
+        int to = Math.min(sortedIds.size(), from + limit);
+        List<String> page = sortedIds.subList(from, to);
+        return new SessionPage(page, to < sortedIds.size() ? cursorAfter(page.get(page.size() - 1)) : null);
+    }
+}
