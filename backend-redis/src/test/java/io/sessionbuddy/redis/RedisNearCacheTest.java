@@ -10,12 +10,6 @@ import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.spi.BackendSettings;
 import io.sessionbuddy.spi.NearCacheStats;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -172,7 +165,7 @@ class RedisNearCacheTest {
     @Timeout(60)
     void afterALostConnectionNothingCachedBeforeItIsServed() throws Exception {
         String ns = namespace();
-        try (CuttableProxy proxy = new CuttableProxy(server.port());
+        try (ReplyDroppingProxy proxy = new ReplyDroppingProxy(server.port());
                 RedisSessionStorage a = open(server.uri(), ns, 100);
                 RedisSessionStorage b = open(RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port())
                         .withTimeout(Duration.ofSeconds(5)).build(), ns, 100)) {
@@ -275,91 +268,6 @@ class RedisNearCacheTest {
                     .put("count", 99)).isInstanceOf(UnsupportedOperationException.class);
             Optional<SessionState> again = a.retrieveSession("frozen").join();
             assertThat(again.orElseThrow().metadata().get("count").asInt()).isZero();
-        }
-    }
-
-    /** A loopback proxy whose connections can be cut, refusing new ones until resumed. */
-    static final class CuttableProxy implements AutoCloseable {
-        private final ServerSocket listener;
-        private final int targetPort;
-        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-        private volatile boolean refusing;
-
-        CuttableProxy(int targetPort) throws IOException {
-            this.targetPort = targetPort;
-            listener = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
-            Thread acceptor = new Thread(this::accept, "cuttable-proxy");
-            acceptor.setDaemon(true);
-            acceptor.start();
-        }
-
-        int port() {
-            return listener.getLocalPort();
-        }
-
-        /** Closes every connection; new ones are closed at once until {@link #resume()}. */
-        void cut() {
-            refusing = true;
-            for (Socket socket : sockets) {
-                closeQuietly(socket);
-            }
-            sockets.clear();
-        }
-
-        void resume() {
-            refusing = false;
-        }
-
-        private void accept() {
-            while (!listener.isClosed()) {
-                try {
-                    Socket client = listener.accept();
-                    if (refusing) {
-                        client.close();
-                        continue;
-                    }
-                    Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
-                    sockets.add(client);
-                    sockets.add(server);
-                    pump(client, server);
-                    pump(server, client);
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private static void pump(Socket from, Socket to) {
-            Thread thread = new Thread(() -> {
-                byte[] buffer = new byte[64 * 1024];
-                try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                    for (int n; (n = in.read(buffer)) > 0; ) {
-                        out.write(buffer, 0, n);
-                        out.flush();
-                    }
-                } catch (IOException e) {
-                    // closed
-                } finally {
-                    closeQuietly(from);
-                    closeQuietly(to);
-                }
-            }, "cuttable-proxy-pump");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        private static void closeQuietly(Socket socket) {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                // already closed
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            cut();
-            listener.close();
         }
     }
 }

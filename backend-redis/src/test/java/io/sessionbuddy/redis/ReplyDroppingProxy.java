@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A loopback TCP proxy in front of a Redis server that can, once, forward a command to the server
  * and then cut the connection without passing the reply on: the client sees a reset connection
- * although the command ran (an "outcome unknown" write).
+ * although the command ran (an "outcome unknown" write). It can also cut every connection and
+ * refuse new ones for a while (a lost link).
  */
 final class ReplyDroppingProxy implements AutoCloseable {
     private final ServerSocket listener;
@@ -23,6 +24,7 @@ final class ReplyDroppingProxy implements AutoCloseable {
     private volatile boolean holdInsteadOfCut;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile int dropped;
+    private volatile boolean refusing;
 
     ReplyDroppingProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -51,6 +53,20 @@ final class ReplyDroppingProxy implements AutoCloseable {
         dropAfter.set(marker);
     }
 
+    /** Closes every connection; new ones are closed at once until {@link #resume()} (a lost link). */
+    void cut() {
+        refusing = true;
+        for (Socket socket : sockets) {
+            closeQuietly(socket);
+        }
+        sockets.clear();
+    }
+
+    /** Accepts and forwards connections again after {@link #cut()}. */
+    void resume() {
+        refusing = false;
+    }
+
     /** How many replies were dropped. */
     int dropped() {
         return dropped;
@@ -60,6 +76,10 @@ final class ReplyDroppingProxy implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
+                if (refusing) {
+                    client.close();
+                    continue;
+                }
                 Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 sockets.add(client);
                 sockets.add(server);
