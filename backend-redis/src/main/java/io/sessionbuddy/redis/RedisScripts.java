@@ -133,6 +133,40 @@ enum RedisScripts {
             return 1
             """),
     /**
+     * Standalone move of a session to a new id (a rotation), in one atomic step: when the old
+     * record has the expected version, the copy is written under the new key with its index
+     * entries, and the old key becomes the marker (not indexed) with its entries removed.
+     * KEYS: new data, old data, new user index, new project index, and the event stream when
+     * events are on. ARGV: copy record, copy version, user, project, ttl ms, copy expires-at ms,
+     * user index prefix, project index prefix, new id, old id, expected version, index ttl ms,
+     * marker record, marker version, marker owner, marker ttl ms, write id, stream max length.
+     * Returns 1 when moved (or when this very move already ran), 0 otherwise.
+     */
+    MOVE("""
+            local old = redis.call('HMGET', KEYS[2], 'v', 'u', 'p', 'w')
+            if old[4] and old[4] == ARGV[17] then return 1 end
+            if not old[1] or old[1] ~= ARGV[11] then return 0 end
+            redis.call('DEL', KEYS[1])
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[17])
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            for i = 3, 4 do
+              redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
+              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[12]) then redis.call('PEXPIRE', KEYS[i], ARGV[12]) end
+            end
+            redis.call('DEL', KEYS[2])
+            redis.call('HSET', KEYS[2], 'd', ARGV[13], 'v', ARGV[14], 'u', ARGV[15], 'p', ARGV[15], 'w', ARGV[17])
+            redis.call('PEXPIRE', KEYS[2], ARGV[16])
+            if old[2] then redis.call('ZREM', ARGV[7] .. old[2], ARGV[10]) end
+            if old[3] then redis.call('ZREM', ARGV[8] .. old[3], ARGV[10]) end
+            if KEYS[5] then
+              redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[18], '*', 'type', 'created', 'session', ARGV[9],
+                'user', ARGV[3], 'project', ARGV[4], 'version', ARGV[2])
+              redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[18], '*', 'type', 'deleted', 'session', ARGV[10],
+                'user', old[2] or '', 'project', old[3] or '', 'version', '-1')
+            end
+            return 1
+            """),
+    /**
      * Cluster touch of the data key alone (the index entries are moved after it, in their slots).
      * KEYS: data. ARGV: ttl ms, expires-at ms, the reserved owner of rotation markers. Returns
      * {1, user, project} when touched, {0} when absent.

@@ -611,6 +611,37 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 });
     }
 
+    /**
+     * Standalone: the copy, its index entries, the marker in the old record's place and the removal
+     * of the old entries in one atomic script ({@link RedisScripts#MOVE}); a cluster (the two keys
+     * in different slots) takes the default steps, each with its own compare-and-set.
+     */
+    @Override
+    protected CompletableFuture<Boolean> doMove(SessionState copy, byte[] copyRecord, Duration ttl, SessionState marker,
+            byte[] markerRecord, long expectedVersion, Duration markerTtl) {
+        if (cluster) {
+            return super.doMove(copy, copyRecord, ttl, marker, markerRecord, expectedVersion, markerTtl);
+        }
+        String newId = copy.sessionId();
+        String oldId = marker.sessionId();
+        String[] keys = eventStream == null
+                ? new String[] {dataKey(newId), dataKey(oldId), userIndexPrefix + copy.userId(),
+                        projectIndexPrefix + copy.projectId()}
+                : new String[] {dataKey(newId), dataKey(oldId), userIndexPrefix + copy.userId(),
+                        projectIndexPrefix + copy.projectId(), eventStream};
+        return nearCacheAround(newId, () -> nearCacheAround(oldId, () -> corruptIfDamaged(oldId,
+                this.<Long>script(RedisScripts.MOVE, ScriptOutputType.INTEGER, keys,
+                        copyRecord, number(copy.version()), utf8(copy.userId()), utf8(copy.projectId()),
+                        number(Math.max(1, ttl.toMillis())), number(copy.expiresAt().toEpochMilli()),
+                        utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(newId), utf8(oldId),
+                        number(expectedVersion), number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis()),
+                        markerRecord, number(marker.version()), utf8(marker.userId()),
+                        number(Math.max(1, markerTtl.toMillis())), utf8(java.util.UUID.randomUUID().toString()),
+                        number(eventStreamMaxLength))
+                        .thenCompose(moved -> moved == 1L ? replicated(oldId).thenApply(done -> true)
+                                : CompletableFuture.completedFuture(false)))));
+    }
+
     /** Reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply. */
     @Override
     protected int bulkReadInFlight() {

@@ -73,6 +73,46 @@ class RedisSessionStorageTest extends BytesSessionStorageContract {
     }
 
     @org.junit.jupiter.api.Test
+    void aMoveIsOneScriptThatWritesNothingWhenTheOldRecordChanged() throws Exception {
+        io.sessionbuddy.core.SessionState old = session(id(), "mover", "p");
+        await(storage.storeSession(old, Duration.ofHours(1)));
+        io.sessionbuddy.core.SessionState copy = old.toBuilder().sessionId(id()).build();
+        io.sessionbuddy.core.SessionState marker = io.sessionbuddy.core.SessionState.builder(old.sessionId(),
+                io.sessionbuddy.core.SessionManager.ROTATED_OWNER, io.sessionbuddy.core.SessionManager.ROTATED_OWNER)
+                .version(old.version() + 1).build();
+        byte[] newKey = (namespace + ":{" + copy.sessionId() + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+        org.assertj.core.api.Assertions.assertThat(await(storage.moveSession(copy, Duration.ofHours(1), marker,
+                old.version() + 7, Duration.ofMinutes(1)))).isFalse();
+        org.assertj.core.api.Assertions.assertThat(raw.sync().exists(newKey)).isZero();
+
+        long scriptsBefore = scriptCalls();
+        org.assertj.core.api.Assertions.assertThat(await(storage.moveSession(copy, Duration.ofHours(1), marker,
+                old.version(), Duration.ofMinutes(1)))).isTrue();
+        org.assertj.core.api.Assertions.assertThat(scriptCalls() - scriptsBefore).as("one script, one round trip")
+                .isOne();
+        org.assertj.core.api.Assertions.assertThat(raw.sync().exists(newKey)).isOne();
+        org.assertj.core.api.Assertions.assertThat(await(storage.listSessions("mover", null)))
+                .containsExactly(copy.sessionId());
+        org.assertj.core.api.Assertions.assertThat(stored(old.sessionId()).userId())
+                .isEqualTo(io.sessionbuddy.core.SessionManager.ROTATED_OWNER);
+        org.assertj.core.api.Assertions.assertThat(raw.sync().pttl((namespace + ":{" + old.sessionId() + "}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8))).isBetween(1L, Duration.ofMinutes(1).toMillis());
+    }
+
+    /** EVALSHA and EVAL calls the server has run so far ({@code INFO commandstats}). */
+    private static long scriptCalls() {
+        long calls = 0;
+        for (String line : raw.sync().info("commandstats").split("\\r?\\n")) {
+            if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
+                String field = line.substring(line.indexOf("calls=") + 6);
+                calls += Long.parseLong(field.substring(0, field.indexOf(',')));
+            }
+        }
+        return calls;
+    }
+
+    @org.junit.jupiter.api.Test
     void aTouchNeitherReadsNorDecodesTheRecord() throws Exception {
         io.sessionbuddy.core.SessionState state = largeSession(id(), "u", "p");
         await(storage.storeSession(state, Duration.ofHours(1)));

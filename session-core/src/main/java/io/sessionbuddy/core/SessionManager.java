@@ -280,7 +280,7 @@ public final class SessionManager {
         SessionIds.requireValid(sessionId);
         String newId = SessionIds.generate();
         CompletableFuture<Optional<SessionState>> moved = this.<Optional<SessionState>>boundedUpdate(sessionId,
-                "rotate", true, deadline -> inTurn(sessionId, () -> rotate(sessionId, newId, null, 1, deadline)));
+                "rotate", true, deadline -> inTurn(sessionId, () -> rotate(sessionId, newId, 1, deadline)));
         if (events.isEmpty()) {
             return moved.thenApply(state -> state.map(SessionState::sessionId));
         }
@@ -294,65 +294,72 @@ public final class SessionManager {
     }
 
     /**
-     * One attempt of a rotation: copy the current state to {@code newId} (a store the first time,
-     * a compare-and-set on the copy after that), then replace the old record by the marker if it is
-     * still the version copied.
+     * One attempt of a rotation: {@link SessionStorage#moveSession} of the current state to
+     * {@code newId}, the old record replaced by the marker only if it is still the version read.
      */
-    private CompletableFuture<Optional<SessionState>> rotate(String oldId, String newId, SessionState copied,
-            int attempt, CompletableFuture<?> deadline) {
+    private CompletableFuture<Optional<SessionState>> rotate(String oldId, String newId, int attempt,
+            CompletableFuture<?> deadline) {
         if (deadline.isDone()) {
             return CompletableFuture.failedFuture(deadlinePassed(oldId, "rotate", true));
         }
         return storage.retrieveSession(oldId).thenCompose(found -> {
             String movedTo = found.map(SessionManager::movedTo).orElse(null);
-            if (found.isEmpty() || movedTo != null) {
-                CompletableFuture<Boolean> dropCopy = copied == null ? CompletableFuture.completedFuture(false)
-                        : storage.deleteSession(newId); // the session went away meanwhile: so does its copy
-                return dropCopy.thenApply(done -> {
-                    if (movedTo != null) {
-                        throw new SessionMovedException(storage.backendName(), oldId, movedTo);
-                    }
-                    return Optional.<SessionState>empty();
-                });
+            if (newId.equals(movedTo)) {
+                return storage.retrieveSession(newId); // this very move landed (a write sent again)
+            }
+            if (movedTo != null) {
+                throw new SessionMovedException(storage.backendName(), oldId, movedTo);
+            }
+            if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(Optional.<SessionState>empty());
             }
             SessionState current = found.get();
             Instant now = clock.instant();
             Duration remaining = current.expiresAt() == null ? config.defaultTtl()
                     : Duration.between(now, current.expiresAt());
             if (remaining.toMillis() <= 0) {
-                return CompletableFuture.completedFuture(Optional.empty());
+                return CompletableFuture.completedFuture(Optional.<SessionState>empty());
             }
-            SessionState copy = current.toBuilder().sessionId(newId)
-                    .version(copied == null ? 1 : copied.version() + 1).lastActivity(now).build();
-            CompletableFuture<Boolean> written = copied == null ? settled(storage.storeSession(copy, remaining), copy)
-                    : settled(storage.replaceSession(copy, copied.version(), remaining), copy);
-            return written.thenCompose(ok -> {
-                if (!ok) {
-                    // nobody else knows the new id: its copy changed only if it expired meanwhile
-                    return CompletableFuture.failedFuture(new SessionConflictException(storage.backendName(), oldId,
-                            attempt));
+            SessionState copy = current.toBuilder().sessionId(newId).version(1).lastActivity(now).build();
+            SessionState marker = SessionState.builder(oldId, ROTATED_OWNER, ROTATED_OWNER).createdAt(now)
+                    .version(current.version() + 1)
+                    .extraField(MOVED_TO, com.fasterxml.jackson.databind.node.TextNode.valueOf(newId)).build();
+            Duration markerTtl = operationTimeout().multipliedBy(2);
+            if (markerTtl.compareTo(Duration.ofMinutes(1)) < 0) {
+                markerTtl = Duration.ofMinutes(1);
+            }
+            return settledMove(storage.moveSession(copy, remaining, marker, current.version(), markerTtl), oldId, newId)
+                    .thenCompose(moved -> {
+                        if (moved) {
+                            return CompletableFuture.completedFuture(Optional.of(copy));
+                        }
+                        if (attempt >= config.maxUpdateAttempts()) {
+                            return CompletableFuture.failedFuture(new SessionConflictException(storage.backendName(),
+                                    oldId, attempt));
+                        }
+                        // an update of the old id landed first: copy again from it, after the same
+                        // random back-off as an update's retries
+                        return later(attempt + 1, () -> rotate(oldId, newId, attempt + 1, deadline));
+                    });
+        });
+    }
+
+    /** A move whose outcome is unknown (a lost reply) is settled by reading the old id's record. */
+    private CompletableFuture<Boolean> settledMove(CompletableFuture<Boolean> move, String oldId, String newId) {
+        return move.exceptionallyCompose(error -> {
+            Throwable cause = unwrap(error);
+            if (!(cause instanceof SessionOutcomeUnknownException)) {
+                return CompletableFuture.failedFuture(cause);
+            }
+            return storage.retrieveSession(oldId).thenCompose(found -> {
+                String movedTo = found.map(SessionManager::movedTo).orElse(null);
+                if (newId.equals(movedTo)) {
+                    return CompletableFuture.completedFuture(true);
                 }
-                SessionState marker = SessionState.builder(oldId, ROTATED_OWNER, ROTATED_OWNER).createdAt(now)
-                        .version(current.version() + 1)
-                        .extraField(MOVED_TO, com.fasterxml.jackson.databind.node.TextNode.valueOf(newId)).build();
-                Duration markerTtl = operationTimeout().multipliedBy(2);
-                if (markerTtl.compareTo(Duration.ofMinutes(1)) < 0) {
-                    markerTtl = Duration.ofMinutes(1);
+                if (found.isPresent() && movedTo == null) {
+                    return CompletableFuture.completedFuture(false); // not moved: try again
                 }
-                return settled(storage.replaceSession(marker, current.version(), markerTtl), marker)
-                        .thenCompose(replaced -> {
-                    if (replaced) {
-                        return CompletableFuture.completedFuture(Optional.of(copy));
-                    }
-                    if (attempt >= config.maxUpdateAttempts()) {
-                        return storage.deleteSession(newId).thenApply(dropped -> {
-                            throw new SessionConflictException(storage.backendName(), oldId, attempt);
-                        });
-                    }
-                    // an update of the old id landed first: copy again from it, after the same
-                    // random back-off as an update's retries
-                    return later(attempt + 1, () -> rotate(oldId, newId, copy, attempt + 1, deadline));
-                });
+                return CompletableFuture.failedFuture(cause);
             });
         });
     }

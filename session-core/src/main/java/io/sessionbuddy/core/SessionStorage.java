@@ -121,6 +121,29 @@ public interface SessionStorage extends AutoCloseable {
         });
     }
 
+    /**
+     * Moves a session to a new id, the step {@link SessionManager#rotateSessionId} is made of:
+     * stores {@code copy} (the session under its new id) and replaces the record of
+     * {@code marker.sessionId()} (the old id) by {@code marker}, only when that record is live and
+     * has version {@code expectedVersion}. Standalone Redis does both in one atomic script; the
+     * default stores the copy, then replaces the old record with compare-and-set, and deletes the
+     * copy again when that fails.
+     *
+     * @param copy the session under its new id
+     * @param ttl the copy's time to live
+     * @param marker what takes the old record's place
+     * @param expectedVersion the version the old record must have
+     * @param markerTtl the marker's time to live
+     * @return a future of {@code true} when moved, {@code false} when the old record is absent or
+     *     not of {@code expectedVersion} (then the copy is not kept)
+     */
+    default CompletableFuture<Boolean> moveSession(SessionState copy, Duration ttl, SessionState marker,
+            long expectedVersion, Duration markerTtl) {
+        return storeSession(copy, ttl).thenCompose(stored -> replaceSession(marker, expectedVersion, markerTtl))
+                .thenCompose(moved -> moved ? CompletableFuture.completedFuture(true)
+                        : deleteSession(copy.sessionId()).thenApply(dropped -> false));
+    }
+
     /** Deletes a session; {@code false} when it did not exist. */
     CompletableFuture<Boolean> deleteSession(String sessionId);
 

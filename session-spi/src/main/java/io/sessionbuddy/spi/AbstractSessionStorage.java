@@ -36,7 +36,7 @@ import java.util.function.Supplier;
  * (memory) passes {@code false} for {@code storesBytes} and gets only the size check.
  */
 public abstract class AbstractSessionStorage implements SessionStorage {
-    private static final java.util.Set<String> WRITES = java.util.Set.of("store", "replace", "delete", "touch");
+    private static final java.util.Set<String> WRITES = java.util.Set.of("store", "replace", "delete", "touch", "move");
 
     /** The longest time to live accepted. */
     public static final Duration MAX_TTL = Duration.ofDays(3650);
@@ -229,6 +229,42 @@ public abstract class AbstractSessionStorage implements SessionStorage {
                     : CompletableFuture.completedFuture(Optional.empty());
         }
         return found.thenApply(state -> state.filter(s -> !isExpired(s)));
+    }
+
+    @Override
+    public final CompletableFuture<Boolean> moveSession(SessionState copy, Duration ttl, SessionState marker,
+            long expectedVersion, Duration markerTtl) {
+        Objects.requireNonNull(copy, "copy");
+        Objects.requireNonNull(marker, "marker");
+        Duration copyTtl = ttl == null ? defaultTtl : checkTtl(ttl);
+        Duration stubTtl = markerTtl == null ? defaultTtl : checkTtl(markerTtl);
+        SessionState stampedCopy = copy.withExpiresAt(clock.instant().plus(copyTtl));
+        SessionState stampedMarker = marker.withExpiresAt(clock.instant().plus(stubTtl));
+        return guarded(marker.sessionId(), "move", () -> doMove(stampedCopy, encode(stampedCopy), copyTtl, stampedMarker,
+                encode(stampedMarker), expectedVersion, stubTtl));
+    }
+
+    /**
+     * What {@link #moveSession} runs once its states are stamped and encoded. The default stores
+     * the copy, replaces the old record by the marker with compare-and-set, and deletes the copy
+     * when that fails; a backend that can do both in one atomic step overrides it.
+     *
+     * @param copy the session under its new id, stamped
+     * @param copyRecord its encoded record
+     * @param ttl its time to live
+     * @param marker what takes the old record's place, stamped
+     * @param markerRecord its encoded record
+     * @param expectedVersion the version the old record must have
+     * @param markerTtl the marker's time to live
+     * @return a future of {@code true} when moved, {@code false} when the old record is absent or of
+     *     another version
+     */
+    protected CompletableFuture<Boolean> doMove(SessionState copy, byte[] copyRecord, Duration ttl, SessionState marker,
+            byte[] markerRecord, long expectedVersion, Duration markerTtl) {
+        return doStore(copy, copyRecord, ttl)
+                .thenCompose(stored -> doReplace(marker, markerRecord, expectedVersion, markerTtl))
+                .thenCompose(moved -> moved ? CompletableFuture.completedFuture(true)
+                        : doDelete(copy.sessionId()).thenApply(dropped -> false));
     }
 
     @Override

@@ -47,6 +47,12 @@ public class ForwardingSessionStorage implements SessionStorage {
     }
 
     @Override
+    public CompletableFuture<Boolean> moveSession(SessionState copy, Duration ttl, SessionState marker,
+            long expectedVersion, Duration markerTtl) {
+        return delegate.moveSession(copy, ttl, marker, expectedVersion, markerTtl);
+    }
+
+    @Override
     public CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
         return delegate.touchSession(sessionId, ttl);
     }
