@@ -699,6 +699,49 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     }
 
     /**
+     * A page from the index: the index's live ids are read (ids only), sorted, and only the
+     * candidates after {@code lastId} that the page needs are checked against their data, a
+     * window at a time, instead of every entry of the index. Without a filter: the default.
+     */
+    @Override
+    protected CompletableFuture<io.sessionbuddy.core.SessionPage> doListPage(String userId, String projectId,
+            String lastId, int limit) {
+        if (userId == null && projectId == null) {
+            return super.doListPage(userId, projectId, lastId, limit);
+        }
+        String index = userId != null ? userIndexPrefix + userId : projectIndexPrefix + projectId;
+        long now = now().toEpochMilli();
+        return commands().zrangebyscore(index, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
+                .thenCompose(members -> {
+                    List<String> after = new ArrayList<>();
+                    for (byte[] member : members) {
+                        String id = text(member);
+                        if (lastId == null || id.compareTo(lastId) > 0) {
+                            after.add(id);
+                        }
+                    }
+                    after.sort(null);
+                    return pageFrom(after, 0, new ArrayList<>(), userId, projectId, index, limit);
+                });
+    }
+
+    /** Checks candidates from {@code from} a window at a time until the page is full or none are left. */
+    private CompletableFuture<io.sessionbuddy.core.SessionPage> pageFrom(List<String> candidates, int from,
+            List<String> live, String userId, String projectId, String index, int limit) {
+        if (live.size() >= limit || from >= candidates.size()) {
+            List<String> page = live.subList(0, Math.min(limit, live.size()));
+            boolean more = live.size() > limit || from < candidates.size();
+            return CompletableFuture.completedFuture(io.sessionbuddy.core.SessionPage.of(page, more));
+        }
+        int to = Math.min(candidates.size(), from + Math.max(16, limit - live.size() + 8));
+        return verify(candidates.subList(from, to), userId, projectId, index).thenCompose(checked -> {
+            live.addAll(checked.live());
+            live.sort(null);
+            return pageFrom(candidates, to, live, userId, projectId, index, limit);
+        });
+    }
+
+    /**
      * Keeps the ids whose data exists and matches the filters; removes from {@code index} the
      * entries whose data is gone or belongs to another user or project (lazy repair, conditional:
      * see {@link #repair}). A damaged data key (a hash missing fields, a key of another type) is

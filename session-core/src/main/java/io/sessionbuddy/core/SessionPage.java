@@ -31,11 +31,14 @@ public record SessionPage(List<String> ids, String nextCursor) {
     }
 
     /**
-     * The last id of the previous page named by {@code cursor}, or {@code null} for the first page.
+     * The last id of the previous page named by {@code cursor}, or {@code null} for the first page:
+     * for a backend that pages its own index (ids after it, ascending).
      *
+     * @param cursor a page's {@link #nextCursor()}, or {@code null}
+     * @return the id the next page starts after, or {@code null}
      * @throws IllegalArgumentException when the cursor was not made by a listing
      */
-    static String lastIdOf(String cursor) {
+    public static String lastIdOf(String cursor) {
         if (cursor == null) {
             return null;
         }
@@ -52,6 +55,17 @@ public record SessionPage(List<String> ids, String nextCursor) {
         }
         throw new IllegalArgumentException("not a listing cursor: pass null for the first page, then the"
                 + " nextCursor of the page before");
+    }
+
+    /**
+     * A page of {@code ids} (ascending), with a cursor after its last id when {@code more} ids follow.
+     *
+     * @param ids the page's ids, ascending
+     * @param more whether ids after the last one may follow
+     * @return the page
+     */
+    public static SessionPage of(List<String> ids, boolean more) {
+        return new SessionPage(ids, more && !ids.isEmpty() ? cursorAfter(ids.get(ids.size() - 1)) : null);
     }
 
     /**

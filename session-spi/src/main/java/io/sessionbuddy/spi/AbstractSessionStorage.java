@@ -319,6 +319,46 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     @Override
+    public final CompletableFuture<io.sessionbuddy.core.SessionPage> listSessions(String userId, String projectId,
+            String cursor, int limit) {
+        if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
+            throw new IllegalArgumentException("user and project filters must be null or non-empty");
+        }
+        if (limit < 1 || limit > 10_000) {
+            throw new IllegalArgumentException("limit must be from 1 to 10000, was " + limit);
+        }
+        String lastId = io.sessionbuddy.core.SessionPage.lastIdOf(cursor);
+        return observed(SessionObserver.Operation.LIST, () -> guarded(null, "list",
+                () -> doListPage(userId, projectId, lastId, limit)));
+    }
+
+    /**
+     * One page of {@link #doList}: the live sessions after {@code lastId}, ascending, at most
+     * {@code limit}. The default cuts it from the full listing; a backend whose listing checks
+     * each candidate (Redis) checks only as many as the page needs.
+     *
+     * @param userId the user, or {@code null}
+     * @param projectId the project, or {@code null}
+     * @param lastId the last id of the previous page, or {@code null} for the first
+     * @param limit the most ids, from 1 to 10,000
+     * @return a future of the page
+     */
+    protected CompletableFuture<io.sessionbuddy.core.SessionPage> doListPage(String userId, String projectId,
+            String lastId, int limit) {
+        return doList(userId, projectId).thenApply(ids -> {
+            List<String> after = new java.util.ArrayList<>();
+            for (String id : ids) {
+                if (lastId == null || id.compareTo(lastId) > 0) {
+                    after.add(id);
+                }
+            }
+            after.sort(null);
+            return io.sessionbuddy.core.SessionPage.of(after.subList(0, Math.min(limit, after.size())),
+                    after.size() > limit);
+        });
+    }
+
+    @Override
     public final CompletableFuture<List<String>> listStoredSessionIds() {
         return observed(SessionObserver.Operation.LIST, () -> guarded(null, "list stored ids", this::doListStoredIds));
     }
