@@ -61,7 +61,26 @@ public record SessionState(
         long version,
         ObjectNode extraFields) {
 
-    /** Validates, and freezes (copies once) JSON values that are not already a state's; see the class description. */
+    /**
+     * Validates, and freezes (copies once) JSON values that are not already a state's; see the class description.
+     *
+     * @param sessionId the id (see {@link SessionIds})
+     * @param userId the owning user; non-empty
+     * @param projectId the project; non-empty
+     * @param createdAt when the session was created
+     * @param lastActivity when it was last written ({@code null}: {@code createdAt})
+     * @param permissions granted permissions, order kept ({@code null}: none)
+     * @param conversationHistory the conversation so far, one JSON object per entry
+     * @param reflectionData free-form JSON object
+     * @param appMonitoringState free-form JSON object
+     * @param llmProviderConfigs free-form JSON object
+     * @param metadata free-form JSON object
+     * @param expiresAt when the session expires, or {@code null} when not known
+     * @param version the version, at least 0
+     * @param extraFields fields this version does not know
+     * @throws IllegalArgumentException for an invalid id, an empty user or project, a negative
+     *     version, or a JSON value over the limits ({@link JsonLimits})
+     */
     public SessionState {
         SessionIds.requireValid(sessionId);
         userId = requireText(userId, "user_id");
@@ -91,22 +110,43 @@ public record SessionState(
         }
     }
 
-    /** A builder for a new session; created and last-activity default to now, version to 1. */
+    /**
+     * A builder for a new session; created and last-activity default to now, version to 1.
+     *
+     * @param sessionId the id
+     * @param userId the owning user
+     * @param projectId the project
+     * @return the builder
+     */
     public static Builder builder(String sessionId, String userId, String projectId) {
         return new Builder(sessionId, userId, projectId);
     }
 
-    /** A builder holding this state's values. */
+    /**
+     * A builder holding this state's values (shared, not copied).
+     *
+     * @return the builder
+     */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** A copy with another expiry. */
+    /**
+     * A copy with another expiry (every other value shared).
+     *
+     * @param newExpiresAt the new expiry, or {@code null} for none known
+     * @return the copy
+     */
     public SessionState withExpiresAt(Instant newExpiresAt) {
         return toBuilder().expiresAt(newExpiresAt).build();
     }
 
-    /** Whether this state has expired at {@code now}. A state with no known expiry never expires. */
+    /**
+     * Whether this state has expired at {@code now}. A state with no known expiry never expires.
+     *
+     * @param now the time to compare with
+     * @return {@code true} when {@code expires_at} is at or before {@code now}
+     */
     public boolean isExpiredAt(Instant now) {
         return expiresAt != null && !expiresAt.isAfter(now);
     }
@@ -116,7 +156,11 @@ public record SessionState(
         return new ObjectNode[] {reflectionData, appMonitoringState, llmProviderConfigs, metadata};
     }
 
-    /** The number of conversation entries (the same as {@code conversationHistory().size()}). */
+    /**
+     * The number of conversation entries (the same as {@code conversationHistory().size()}).
+     *
+     * @return the number of entries
+     */
     public int conversationSize() {
         return conversationHistory.size();
     }
@@ -191,49 +235,90 @@ public record SessionState(
             extraFields = s.extraFields;
         }
 
-        /** Sets the session id. */
+        /**
+         * Sets the session id.
+         *
+         * @param value the session id
+         * @return this builder
+         */
         public Builder sessionId(String value) {
             sessionId = value;
             return this;
         }
 
-        /** Sets the user id. */
+        /**
+         * Sets the user id.
+         *
+         * @param value the user id
+         * @return this builder
+         */
         public Builder userId(String value) {
             userId = value;
             return this;
         }
 
-        /** Sets the project id. */
+        /**
+         * Sets the project id.
+         *
+         * @param value the project id
+         * @return this builder
+         */
         public Builder projectId(String value) {
             projectId = value;
             return this;
         }
 
-        /** Sets the creation time. */
+        /**
+         * Sets the creation time.
+         *
+         * @param value the creation time
+         * @return this builder
+         */
         public Builder createdAt(Instant value) {
             createdAt = value;
             return this;
         }
 
-        /** Sets the last-activity time. */
+        /**
+         * Sets the last-activity time.
+         *
+         * @param value the last-activity time
+         * @return this builder
+         */
         public Builder lastActivity(Instant value) {
             lastActivity = value;
             return this;
         }
 
-        /** Sets the permissions. */
+        /**
+         * Sets the permissions.
+         *
+         * @param value the permissions
+         * @return this builder
+         */
         public Builder permissions(List<String> value) {
             permissions = value;
             return this;
         }
 
-        /** Sets the conversation history. */
+        /**
+         * Sets the conversation history.
+         *
+         * @param value the conversation history
+         * @return this builder
+         */
         public Builder conversationHistory(List<ObjectNode> value) {
             conversationHistory = value;
             return this;
         }
 
-        /** Appends one conversation entry given as a map of JSON-compatible values. */
+        /**
+         * Appends one conversation entry given as a map of JSON-compatible values.
+         *
+         * @param entry the entry's fields
+         * @return this builder
+         * @throws IllegalArgumentException when a value is not JSON-compatible or over the limits
+         */
         public Builder addConversationEntry(Map<String, ?> entry) {
             List<ObjectNode> grown = new ArrayList<>(conversationHistory);
             grown.add(JsonSupport.toObjectNode(entry, "conversation_history entry"));
@@ -241,61 +326,112 @@ public record SessionState(
             return this;
         }
 
-        /** Sets the reflection data. */
+        /**
+         * Sets the reflection data.
+         *
+         * @param value the reflection data
+         * @return this builder
+         */
         public Builder reflectionData(ObjectNode value) {
             reflectionData = value;
             return this;
         }
 
-        /** Sets the app monitoring state. */
+        /**
+         * Sets the app monitoring state.
+         *
+         * @param value the app monitoring state
+         * @return this builder
+         */
         public Builder appMonitoringState(ObjectNode value) {
             appMonitoringState = value;
             return this;
         }
 
-        /** Sets the app monitoring state from a map of JSON-compatible values. */
+        /**
+         * Sets the app monitoring state from a map of JSON-compatible values.
+         *
+         * @param value the app monitoring state from a map of JSON-compatible values
+         * @return this builder
+         */
         public Builder appMonitoringState(Map<String, ?> value) {
             appMonitoringState = JsonSupport.toObjectNode(value, "app_monitoring_state");
             return this;
         }
 
-        /** Sets the LLM provider configs. */
+        /**
+         * Sets the LLM provider configs.
+         *
+         * @param value the LLM provider configs
+         * @return this builder
+         */
         public Builder llmProviderConfigs(ObjectNode value) {
             llmProviderConfigs = value;
             return this;
         }
 
-        /** Sets the metadata. */
+        /**
+         * Sets the metadata.
+         *
+         * @param value the metadata
+         * @return this builder
+         */
         public Builder metadata(ObjectNode value) {
             metadata = value;
             return this;
         }
 
-        /** Sets the metadata from a map of JSON-compatible values. */
+        /**
+         * Sets the metadata from a map of JSON-compatible values.
+         *
+         * @param value the metadata from a map of JSON-compatible values
+         * @return this builder
+         */
         public Builder metadata(Map<String, ?> value) {
             metadata = JsonSupport.toObjectNode(value, "metadata");
             return this;
         }
 
-        /** Sets the expiry time ({@code null} = not known). */
+        /**
+         * Sets the expiry time ({@code null} = not known).
+         *
+         * @param value the expiry time ({@code null} = not known)
+         * @return this builder
+         */
         public Builder expiresAt(Instant value) {
             expiresAt = value;
             return this;
         }
 
-        /** Sets the version. */
+        /**
+         * Sets the version.
+         *
+         * @param value the version
+         * @return this builder
+         */
         public Builder version(long value) {
             version = value;
             return this;
         }
 
-        /** Sets the fields unknown to this version. */
+        /**
+         * Sets the fields unknown to this version.
+         *
+         * @param value the fields unknown to this version
+         * @return this builder
+         */
         public Builder extraFields(ObjectNode value) {
             extraFields = value;
             return this;
         }
 
-        /** Sets one field unknown to this version (the other extra fields are shared, not copied). */
+        /**
+         * Sets one field unknown to this version (the other extra fields are shared, not copied).
+         *
+         * @param name the field's JSON name; not a known session field
+         * @param value its value
+         * @return this builder
+         */
         public Builder extraField(String name, JsonNode value) {
             extraFields = with(extraFields, name, value);
             return this;
@@ -304,8 +440,10 @@ public record SessionState(
         /**
          * Sets one metadata value, keeping the others (shared, not copied).
          *
+         * @param name the key in {@code metadata}
          * @param value a {@link JsonNode}, or a JSON-compatible Java value (string, number, boolean,
          *     map, list, {@code null})
+         * @return this builder
          * @throws IllegalArgumentException when {@code value} is not JSON-compatible
          */
         public Builder putMetadata(String name, Object value) {
@@ -316,7 +454,9 @@ public record SessionState(
         /**
          * Sets one app monitoring state value, keeping the others (shared, not copied).
          *
+         * @param name the key in {@code app_monitoring_state}
          * @param value a {@link JsonNode}, or a JSON-compatible Java value
+         * @return this builder
          * @throws IllegalArgumentException when {@code value} is not JSON-compatible
          */
         public Builder putAppMonitoringState(String name, Object value) {
@@ -338,6 +478,7 @@ public record SessionState(
         /**
          * Builds the state.
          *
+         * @return the state
          * @throws IllegalArgumentException when an id is invalid or a required field is empty
          */
         public SessionState build() {

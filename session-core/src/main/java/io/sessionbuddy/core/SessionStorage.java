@@ -32,12 +32,20 @@ public interface SessionStorage extends AutoCloseable {
     /**
      * Stores {@code state}, replacing any stored session with the same id.
      *
+     * @param state the session to store, with the version it should have in the store
      * @param ttl time to live from now; {@code null} means the configured default (24 h unless set)
-     * @return {@code true} once stored
+     * @return a future of {@code true} once stored; it fails with {@link SessionStorageException}
+     *     (or a subtype: too large, outcome unknown) when the store refuses or fails
      */
     CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl);
 
-    /** The stored session, or empty when there is none or it has expired. */
+    /**
+     * The stored session, or empty when there is none or it has expired.
+     *
+     * @param sessionId the session's id
+     * @return a future of the session or empty; it fails with {@link CorruptSessionException} when
+     *     the record cannot be read, and with {@link SessionStorageException} when the store fails
+     */
     CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId);
 
     /**
@@ -144,12 +152,22 @@ public interface SessionStorage extends AutoCloseable {
                         : deleteSession(copy.sessionId()).thenApply(dropped -> false));
     }
 
-    /** Deletes a session; {@code false} when it did not exist. */
+    /**
+     * Deletes a session.
+     *
+     * @param sessionId the session's id
+     * @return a future of {@code true} when a live session was deleted, {@code false} when it did
+     *     not exist; it fails with {@link SessionStorageException} when the store fails
+     */
     CompletableFuture<Boolean> deleteSession(String sessionId);
 
     /**
      * The ids of the live sessions of a user and/or project, served from an index (never by reading
      * every session). Either filter may be {@code null}; with both {@code null}, every live session.
+     *
+     * @param userId the user, or {@code null} for any
+     * @param projectId the project, or {@code null} for any
+     * @return a future of the ids; it fails with {@link SessionStorageException} when the store fails
      */
     CompletableFuture<List<String>> listSessions(String userId, String projectId);
 
@@ -186,6 +204,8 @@ public interface SessionStorage extends AutoCloseable {
      * migration or an audit walks, so that a corrupt record is reported when it is read rather
      * than silently passed over (as {@link #listSessions} passes over it). The default, for stores
      * that cannot list their records, is every live session.
+     *
+     * @return a future of the ids, sorted
      */
     default CompletableFuture<List<String>> listStoredSessionIds() {
         return listSessions(null, null).thenApply(ids -> ids.stream().sorted().toList());
@@ -194,6 +214,8 @@ public interface SessionStorage extends AutoCloseable {
     /**
      * The backend's provider name ({@code redis}, {@code file}, ...), used in messages. The default
      * is the class's simple name, for storages that do not say.
+     *
+     * @return the name
      */
     default String backendName() {
         return getClass().getSimpleName();
@@ -203,21 +225,34 @@ public interface SessionStorage extends AutoCloseable {
      * How long one command to the store may take before it fails (the backend's {@code timeout}),
      * or {@code null} when the store has no such setting. {@link SessionManager} bounds each call
      * by twice this unless {@code operation_timeout_seconds} says otherwise.
+     *
+     * @return the command timeout, or {@code null}
      */
     default java.time.Duration timeout() {
         return null;
     }
 
-    /** Removes expired sessions and stale index entries; returns how many sessions were removed. */
+    /**
+     * Removes expired sessions and stale index entries.
+     *
+     * @return a future of how many sessions were removed; it fails with
+     *     {@link SessionStorageException} when the store fails
+     */
     CompletableFuture<Integer> cleanupExpiredSessions();
 
-    /** A real round trip to the store; {@code true} when it answered. Never fails. */
+    /**
+     * A real round trip to the store.
+     *
+     * @return a future of {@code true} when it answered; it never fails ({@code false} instead)
+     */
     CompletableFuture<Boolean> isAvailable();
 
     /**
      * Compare-and-set: stores {@code state} only when the stored session exists, has not expired
      * and has version {@code expectedVersion}.
      *
+     * @param state the new state, with the version it should have in the store
+     * @param expectedVersion the version the stored session must have
      * @param ttl time to live from now; {@code null} means the configured default
      * @return {@code true} when stored, {@code false} when the version did not match or the session
      *     is absent
@@ -232,6 +267,7 @@ public interface SessionStorage extends AutoCloseable {
      * Adds an observer of this storage's operations (timings and outcomes, damaged records, record
      * sizes, cleanups, index repairs, expired sessions): see {@link SessionObserver}.
      *
+     * @param observer the observer; it must not block
      * @return {@code true} when this storage reports to observers (every storage built on the
      *     library's {@code AbstractSessionStorage} does); {@code false} when it ignores them
      */
@@ -239,7 +275,12 @@ public interface SessionStorage extends AutoCloseable {
         return false;
     }
 
-    /** Removes an observer added with {@link #addObserver}; {@code true} if it was there. */
+    /**
+     * Removes an observer added with {@link #addObserver}.
+     *
+     * @param observer the observer
+     * @return {@code true} if it was there
+     */
     default boolean removeObserver(SessionObserver observer) {
         return false;
     }

@@ -44,22 +44,46 @@ public final class SessionBuddy implements AutoCloseable {
     /**
      * Opens the store from the environment: the file named by {@code SESSION_BUDDY_CONFIG} (or the
      * system property {@code sessionbuddy.config}) if set, else the memory backend; overrides applied.
+     *
+     * @return the open store; close it when done
+     * @throws io.sessionbuddy.core.SessionConfigException when the configuration is wrong (naming the key)
      */
     public static SessionBuddy open() {
         return open(ConfigLoader.system().load());
     }
 
-    /** Opens the store a JSON config file describes (overrides applied). */
+    /**
+     * Opens the store a JSON config file describes (overrides applied).
+     *
+     * @param configFile the config file
+     * @return the open store; close it when done
+     * @throws io.sessionbuddy.core.SessionConfigException when the file or a value in it is wrong
+     */
     public static SessionBuddy open(Path configFile) {
         return open(ConfigLoader.system().load(configFile));
     }
 
-    /** Opens the store {@code config} describes, with the providers on the classpath. */
+    /**
+     * Opens the store {@code config} describes, with the providers on the classpath.
+     *
+     * @param config the configuration
+     * @return the open store; close it when done
+     * @throws io.sessionbuddy.core.SessionConfigException when no provider has the configured name or a
+     *     backend setting is wrong
+     */
     public static SessionBuddy open(SessionBuddyConfig config) {
         return open(config, StorageProviders.byName(StorageProviders.discover()), Clock.systemUTC());
     }
 
-    /** Opens the store {@code config} describes with the given providers and clock. */
+    /**
+     * Opens the store {@code config} describes with the given providers and clock.
+     *
+     * @param config the configuration
+     * @param providers the providers by name ({@link StorageProviders#byName})
+     * @param clock the clock that stamps expiry
+     * @return the open store; close it when done
+     * @throws io.sessionbuddy.core.SessionConfigException as {@link #open(SessionBuddyConfig)}
+     */
     public static SessionBuddy open(SessionBuddyConfig config, Map<String, StorageProvider> providers, Clock clock) {
         Objects.requireNonNull(config, "config");
         SessionStorage storage = StorageProviders.create(config, providers, clock);
@@ -68,17 +92,29 @@ public final class SessionBuddy implements AutoCloseable {
         return new SessionBuddy(config, storage, clock);
     }
 
-    /** The configuration in force. */
+    /**
+     * The configuration in force.
+     *
+     * @return the configuration
+     */
     public SessionBuddyConfig config() {
         return config;
     }
 
-    /** The storage (owned by this object). */
+    /**
+     * The storage (owned by this object: closed by {@link #close()}).
+     *
+     * @return the storage
+     */
     public SessionStorage storage() {
         return storage;
     }
 
-    /** The session manager on the storage. */
+    /**
+     * The session manager on the storage: what applications call.
+     *
+     * @return the manager
+     */
     public SessionManager manager() {
         return manager;
     }
@@ -87,6 +123,7 @@ public final class SessionBuddy implements AutoCloseable {
      * Adds an observer of the storage's operations and the manager's updates (the
      * {@code session-micrometer} module's metrics and tracing are one).
      *
+     * @param observer the observer; it must not block
      * @return this
      */
     public SessionBuddy observe(io.sessionbuddy.core.SessionObserver observer) {
@@ -95,7 +132,11 @@ public final class SessionBuddy implements AutoCloseable {
         return this;
     }
 
-    /** Removes an observer added with {@link #observe}. */
+    /**
+     * Removes an observer added with {@link #observe}.
+     *
+     * @param observer the observer
+     */
     public void unobserve(io.sessionbuddy.core.SessionObserver observer) {
         storage.removeObserver(observer);
         manager.removeObserver(observer);
@@ -105,6 +146,7 @@ public final class SessionBuddy implements AutoCloseable {
      * Adds a listener of session events (created, updated, deleted through {@link #manager()}, and
      * expired ones the store's cleanup removed): see {@link io.sessionbuddy.core.SessionListener}.
      *
+     * @param listener the listener; called on a bounded executor, never on an I/O thread
      * @return this
      */
     public SessionBuddy addListener(io.sessionbuddy.core.SessionListener listener) {
