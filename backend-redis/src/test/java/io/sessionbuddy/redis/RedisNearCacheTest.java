@@ -111,6 +111,29 @@ class RedisNearCacheTest {
 
     @Test
     @Timeout(60)
+    void anotherInstancesTouchAndRotationReachTheNearCache() {
+        String ns = namespace();
+        try (RedisSessionStorage a = open(server.uri(), ns, 100); RedisSessionStorage b = open(server.uri(), ns, 100)) {
+            storeSeenBy(a, session("t1"), b);
+            Instant first = b.retrieveSession("t1").join().orElseThrow().expiresAt();
+            assertThat(b.retrieveSession("t1").join()).isPresent();
+            assertThat(b.nearCacheStats().orElseThrow().hits()).isPositive();
+
+            assertThat(a.touchSession("t1", Duration.ofDays(3)).join()).isTrue();
+            await(() -> b.retrieveSession("t1").join().orElseThrow().expiresAt().isAfter(first.plus(Duration.ofDays(1))),
+                    "the touched expiry seen by the other instance");
+
+            SessionManager rotating = new SessionManager(a);
+            SessionManager reading = new SessionManager(b);
+            assertThat(reading.getSession("t1").join()).isPresent();
+            String moved = rotating.rotateSessionId("t1").join().orElseThrow();
+            await(() -> reading.getSession("t1").join().isEmpty(), "the rotated-away id absent on the other instance");
+            assertThat(reading.getSession(moved).join()).isPresent();
+        }
+    }
+
+    @Test
+    @Timeout(60)
     void anAbsentSessionIsCachedAsAbsentUntilItIsCreatedAnywhere() {
         String ns = namespace();
         try (RedisSessionStorage a = open(server.uri(), ns, 100); RedisSessionStorage b = open(server.uri(), ns, 100)) {
