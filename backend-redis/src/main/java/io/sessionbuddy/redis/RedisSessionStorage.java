@@ -642,6 +642,21 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                                 : CompletableFuture.completedFuture(false)))));
     }
 
+    /**
+     * Standalone: the touch and the read are sent together, pipelined on the one connection (the
+     * server runs the touch first, so the read sees its expiry): one round trip. Cluster: one after
+     * the other (the touch's index entries live in other slots).
+     */
+    @Override
+    public CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId, Duration ttl) {
+        if (cluster) {
+            return super.retrieveSession(sessionId, ttl);
+        }
+        CompletableFuture<Boolean> touched = touchSession(sessionId, ttl);
+        CompletableFuture<Optional<SessionState>> read = retrieveSession(sessionId);
+        return touched.thenCombine(read, (moved, found) -> moved ? found : Optional.<SessionState>empty());
+    }
+
     /** Reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply. */
     @Override
     protected int bulkReadInFlight() {

@@ -23,7 +23,8 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * Cheap touch on Redis (issue #18): {@code touchSession} of a 1 KiB and a 256 KiB session against a
  * raw Lettuce {@code PEXPIRE} of a key holding the same record, 1 in flight, on a real local
- * redis-server; {@code rewrite} is what a touch cost before (read, decode, write back).
+ * redis-server; {@code rewrite} is what a touch cost before (read, decode, write back);
+ * {@code getWithRefresh} is a read with {@code refresh_ttl_on_read} next to a plain {@code get}.
  */
 @State(Scope.Benchmark)
 public class TouchBenchmark {
@@ -38,6 +39,8 @@ public class TouchBenchmark {
     private StatefulRedisConnection<String, byte[]> connection;
     private RedisCommands<String, byte[]> raw;
     private SessionState state;
+    private io.sessionbuddy.core.SessionManager plain;
+    private io.sessionbuddy.core.SessionManager sliding;
 
     @Setup
     public void setUp() {
@@ -48,6 +51,9 @@ public class TouchBenchmark {
         raw = connection.sync();
         state = SessionPayloads.session("touch-bench", "user", "project", size, 42).toBuilder().version(1).build();
         storage.storeSession(state, TTL).join();
+        plain = new io.sessionbuddy.core.SessionManager(storage);
+        sliding = new io.sessionbuddy.core.SessionManager(storage, io.sessionbuddy.core.SessionBuddyConfig.defaults()
+                .withRefreshTtlOnRead(true), java.time.Clock.systemUTC());
         raw.set("rawtouch", new SessionRecordCodec(StoredFormat.defaults()).encode(state, "raw"),
                 SetArgs.Builder.px(TTL.toMillis()));
     }
@@ -68,6 +74,18 @@ public class TouchBenchmark {
     @Benchmark
     public boolean pexpireRaw() {
         return raw.pexpire("rawtouch", TTL.toMillis());
+    }
+
+    /** {@code getSession} with {@code refresh_ttl_on_read}: touch and read pipelined. */
+    @Benchmark
+    public java.util.Optional<SessionState> getWithRefresh() {
+        return sliding.getSession("touch-bench").join();
+    }
+
+    /** {@code getSession} without it, the baseline of {@link #getWithRefresh}. */
+    @Benchmark
+    public java.util.Optional<SessionState> get() {
+        return plain.getSession("touch-bench").join();
     }
 
     @Benchmark

@@ -25,6 +25,8 @@ import java.util.Objects;
  * @param operationTimeout the longest a {@link SessionManager} call may take, queue wait and
  *     retries included; {@link Duration#ZERO} = derived: twice the storage's own
  *     {@linkplain SessionStorage#timeout() command timeout}, or {@link #DEFAULT_OPERATION_TIMEOUT}
+ * @param refreshTtlOnRead whether {@link SessionManager#getSession} gives a session it finds the
+ *     default time to live again (sliding expiration; {@code refresh_ttl_on_read})
  */
 public record SessionBuddyConfig(
         String storageBackend,
@@ -35,7 +37,8 @@ public record SessionBuddyConfig(
         String source,
         List<String> deprecations,
         StoredFormat storedFormat,
-        Duration operationTimeout) {
+        Duration operationTimeout,
+        boolean refreshTtlOnRead) {
 
     /** The default time to live: 24 hours. */
     public static final Duration DEFAULT_TTL = Duration.ofHours(24);
@@ -48,6 +51,26 @@ public record SessionBuddyConfig(
 
     /** The operation timeout when the storage names no command timeout of its own. */
     public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * A configuration without sliding expiration.
+     *
+     * @param storageBackend the backend's provider name
+     * @param defaultTtl the default time to live
+     * @param cleanupInterval how often the background cleanup runs
+     * @param maxUpdateAttempts compare-and-set attempts of one update
+     * @param backends each backend's settings block
+     * @param source where the configuration came from
+     * @param deprecations deprecation warnings
+     * @param storedFormat the stored format
+     * @param operationTimeout the longest a manager call may take ({@link Duration#ZERO} = derived)
+     */
+    public SessionBuddyConfig(String storageBackend, Duration defaultTtl, Duration cleanupInterval, int maxUpdateAttempts,
+            Map<String, Map<String, Object>> backends, String source, List<String> deprecations,
+            StoredFormat storedFormat, Duration operationTimeout) {
+        this(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source, deprecations,
+                storedFormat, operationTimeout, false);
+    }
 
     /** A configuration with the derived operation timeout. */
     public SessionBuddyConfig(String storageBackend, Duration defaultTtl, Duration cleanupInterval, int maxUpdateAttempts,
@@ -82,13 +105,24 @@ public record SessionBuddyConfig(
     /** This configuration with another stored format. */
     public SessionBuddyConfig withStoredFormat(StoredFormat format) {
         return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
-                deprecations, format, operationTimeout);
+                deprecations, format, operationTimeout, refreshTtlOnRead);
     }
 
     /** This configuration with another operation timeout ({@link Duration#ZERO} = derived). */
     public SessionBuddyConfig withOperationTimeout(Duration value) {
         return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
-                deprecations, storedFormat, value);
+                deprecations, storedFormat, value, refreshTtlOnRead);
+    }
+
+    /**
+     * This configuration with sliding expiration on or off ({@code refresh_ttl_on_read}).
+     *
+     * @param value whether {@link SessionManager#getSession} refreshes the time to live of what it finds
+     * @return the new configuration
+     */
+    public SessionBuddyConfig withRefreshTtlOnRead(boolean value) {
+        return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
+                deprecations, storedFormat, operationTimeout, value);
     }
 
     /**
@@ -116,6 +150,7 @@ public record SessionBuddyConfig(
         return "SessionBuddyConfig[storageBackend=" + storageBackend + ", defaultTtl=" + defaultTtl
                 + ", cleanupInterval=" + cleanupInterval + ", maxUpdateAttempts=" + maxUpdateAttempts
                 + ", backends=" + shown + ", source=" + source + ", deprecations=" + deprecations
-                + ", storedFormat=" + storedFormat + ", operationTimeout=" + operationTimeout + "]";
+                + ", storedFormat=" + storedFormat + ", operationTimeout=" + operationTimeout
+                + ", refreshTtlOnRead=" + refreshTtlOnRead + "]";
     }
 }

@@ -214,7 +214,9 @@ public final class SessionManager {
     }
 
     /**
-     * Reads a session.
+     * Reads a session. With {@code refresh_ttl_on_read} (sliding expiration), a session found is
+     * first given the default time to live again ({@link SessionStorage#retrieveSession(String,
+     * Duration)}: a touch, so its version and content do not change) and is returned with that expiry.
      *
      * @param sessionId the session's id
      * @return a future of the session, empty when absent or expired; it fails with
@@ -223,6 +225,11 @@ public final class SessionManager {
      * @throws IllegalArgumentException when the id is not a valid id ({@link SessionIds})
      */
     public CompletableFuture<Optional<SessionState>> getSession(String sessionId) {
+        if (config.refreshTtlOnRead()) {
+            SessionIds.requireValid(sessionId);
+            return bounded(sessionId, "get", false,
+                    () -> withoutMoved(storage.retrieveSession(sessionId, config.defaultTtl())));
+        }
         return bounded(sessionId, "get", false, () -> withoutMoved(storage.retrieveSession(sessionId)));
     }
 

@@ -49,6 +49,25 @@ public interface SessionStorage extends AutoCloseable {
     CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId);
 
     /**
+     * Gives a live session {@code ttl} again and reads it (sliding expiration, what
+     * {@code refresh_ttl_on_read} makes {@link SessionManager#getSession} do): the returned
+     * session carries the new expiry. The default is {@link #touchSession} and then
+     * {@link #retrieveSession}; standalone Redis sends both at once, pipelined on its connection
+     * (one round trip; the server runs them in order).
+     *
+     * @param sessionId the session's id
+     * @param ttl the time to live to give it from now
+     * @return a future of the session with its new expiry, or empty when it is absent or expired;
+     *     failures as for {@link #retrieveSession} and {@link #touchSession}
+     * @throws IllegalArgumentException for an invalid id or a non-positive ttl
+     */
+    default CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId, Duration ttl) {
+        Objects.requireNonNull(ttl, "ttl");
+        return touchSession(sessionId, ttl).thenCompose(touched -> touched ? retrieveSession(sessionId)
+                : CompletableFuture.completedFuture(Optional.empty()));
+    }
+
+    /**
      * The live sessions among {@code ids}, read together: the reads are issued back to back with up
      * to a bounded number in flight (pipelined on one connection on Redis, parallel requests on
      * S3, one pass in-process), not one round trip after the other.

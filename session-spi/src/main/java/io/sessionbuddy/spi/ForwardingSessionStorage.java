@@ -36,6 +36,11 @@ public class ForwardingSessionStorage implements SessionStorage {
     }
 
     @Override
+    public CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId, Duration ttl) {
+        return delegate.retrieveSession(sessionId, ttl);
+    }
+
+    @Override
     public CompletableFuture<java.util.Map<String, SessionState>> retrieveSessions(java.util.Collection<String> ids) {
         return delegate.retrieveSessions(ids);
     }

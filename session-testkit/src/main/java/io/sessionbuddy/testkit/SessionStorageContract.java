@@ -741,6 +741,27 @@ public abstract class SessionStorageContract {
         assertThat(stored(id).version()).isEqualTo(before.version() + 1);
     }
 
+    @Test
+    void withRefreshTtlOnReadAReadGivesTheSessionTheDefaultTtlAgain() throws InterruptedException {
+        SessionManager sliding = new SessionManager(storage, SessionBuddyConfig.defaults().withRefreshTtlOnRead(true),
+                clock);
+        String id = await(sliding.createSession("slide-user", "slide-project", Map.of("n", 1), Duration.ofMinutes(5)));
+        SessionState before = stored(id);
+        advance(Duration.ofMillis(50));
+
+        SessionState read = await(sliding.getSession(id)).orElseThrow();
+
+        Instant expected = clock.instant().plus(SessionBuddyConfig.DEFAULT_TTL);
+        assertThat(read.expiresAt()).isCloseTo(expected, within(Duration.ofSeconds(2)));
+        assertThat(stored(id).expiresAt()).isCloseTo(expected, within(Duration.ofSeconds(2)));
+        assertThat(read.version()).isEqualTo(before.version());
+        assertThat(read.withExpiresAt(null)).isEqualTo(before.withExpiresAt(null));
+        assertThat(await(sliding.getSession("no-such-session"))).isEmpty();
+        String moved = await(sliding.rotateSessionId(id)).orElseThrow();
+        assertThat(await(sliding.getSession(id))).isEmpty();
+        assertThat(await(sliding.getSession(moved))).isPresent();
+    }
+
     // ---- session id rotation ----
 
     @Test

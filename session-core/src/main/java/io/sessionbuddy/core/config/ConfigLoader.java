@@ -72,7 +72,8 @@ public final class ConfigLoader {
     static final String ENCRYPTION_ACTIVE_KEY = "encryption_active_key";
     static final String ENCRYPTION_REQUIRED = "encryption_required";
     static final String STORED_FORMAT_VERSION = "stored_format_version";
-    private static final Set<String> TOP_LEVEL_KEYS = Set.of(STORAGE_BACKEND, SESSION_TTL_HOURS,
+    static final String REFRESH_TTL_ON_READ = "refresh_ttl_on_read";
+    private static final Set<String> TOP_LEVEL_KEYS = Set.of(REFRESH_TTL_ON_READ, STORAGE_BACKEND, SESSION_TTL_HOURS,
             DEFAULT_TTL_SECONDS, CLEANUP_INTERVAL_HOURS, MAX_UPDATE_ATTEMPTS, OPERATION_TIMEOUT_SECONDS, BACKENDS, COMPRESSION,
             COMPRESSION_THRESHOLD_BYTES, MAX_SESSION_BYTES, MAX_DECODED_BYTES, ENCRYPTION_KEYS,
             ENCRYPTION_ACTIVE_KEY, ENCRYPTION_REQUIRED, STORED_FORMAT_VERSION);
@@ -229,7 +230,22 @@ public final class ConfigLoader {
             LOG.warn("{}: {}", source, warning);
         }
         return new SessionBuddyConfig(backend, ttl, cleanup, attempts, blocks, source, deprecations, format,
-                operationTimeout);
+                operationTimeout, flag(top, REFRESH_TTL_ON_READ, false, source));
+    }
+
+    /** A true/false setting (a JSON boolean, or the string of one from an override). */
+    private static boolean flag(Map<String, Object> top, String key, boolean defaultValue, String source) {
+        Object value = top.get(key);
+        if (value == null) {
+            return defaultValue;
+        }
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        if (value instanceof String text && (text.equalsIgnoreCase("true") || text.equalsIgnoreCase("false"))) {
+            return Boolean.parseBoolean(text);
+        }
+        throw new SessionConfigException(source, key, "expected true or false, was " + describe(value));
     }
 
     private StoredFormat storedFormat(Map<String, Object> top, String source) {
@@ -255,19 +271,7 @@ public final class ConfigLoader {
             throw new SessionConfigException(source, MAX_DECODED_BYTES, "must be at least max_session_bytes ("
                     + maxSession + "), was " + maxDecoded);
         }
-        boolean required = true;
-        Object requiredValue = top.get(ENCRYPTION_REQUIRED);
-        if (requiredValue != null) {
-            if (requiredValue instanceof Boolean b) {
-                required = b;
-            } else if (requiredValue instanceof String text && (text.equalsIgnoreCase("true")
-                    || text.equalsIgnoreCase("false"))) {
-                required = Boolean.parseBoolean(text);
-            } else {
-                throw new SessionConfigException(source, ENCRYPTION_REQUIRED, "expected true or false, was "
-                        + describe(requiredValue));
-            }
-        }
+        boolean required = flag(top, ENCRYPTION_REQUIRED, true, source);
         int writeVersion = SessionRecordCodec.FORMAT_VERSION;
         Object versionValue = top.get(STORED_FORMAT_VERSION);
         if (versionValue != null) {

@@ -155,6 +155,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void refreshTtlOnReadIsOffByDefaultAndReadAsABoolean() {
+        assertThat(loader.parse("{}", "a.json").refreshTtlOnRead()).isFalse();
+        assertThat(loader.parse("{\"refresh_ttl_on_read\": true}", "a.json").refreshTtlOnRead()).isTrue();
+        assertThat(new ConfigLoader(Map.of("SESSION_BUDDY_REFRESH_TTL_ON_READ", "true"), Map.of())
+                .parse("{}", "a.json").refreshTtlOnRead()).isTrue();
+        assertThatThrownBy(() -> loader.parse("{\"refresh_ttl_on_read\": \"sometimes\"}", "a.json"))
+                .isInstanceOf(SessionConfigException.class).hasMessageContaining("refresh_ttl_on_read");
+    }
+
+    @Test
     void anAliasGivenTogetherWithItsNewNameIsAnError() {
         assertThatThrownBy(() -> loader.parse(
                 "{\"backends\": {\"file\": {\"storage_dir\": \"a\", \"directory\": \"b\"}}}", "a.json"))
