@@ -68,7 +68,11 @@ public class CorruptSessionException extends SessionStorageException {
         this.reason = Objects.requireNonNull(reason, "reason");
     }
 
-    /** Why the record could not be decoded. */
+    /**
+     * Why the record could not be decoded.
+     *
+     * @return why the record could not be decoded
+     */
     public Reason reason() {
         return reason;
     }

@@ -96,7 +96,11 @@ public record SessionBuddyConfig(
         deprecations = List.copyOf(deprecations);
     }
 
-    /** The memory backend with every default, ignoring environment overrides. */
+    /**
+     * The memory backend with every default, ignoring environment overrides.
+     *
+     * @return the memory backend with every default, ignoring environment overrides
+     */
     public static SessionBuddyConfig defaults() {
         return new SessionBuddyConfig(DEFAULT_BACKEND, DEFAULT_TTL, Duration.ZERO, DEFAULT_MAX_UPDATE_ATTEMPTS,
                 Map.of(), "<defaults>", List.of(), StoredFormat.defaults());
@@ -142,7 +146,11 @@ public record SessionBuddyConfig(
         return block == null ? Map.of() : block;
     }
 
-    /** Every field, with secrets hidden (see {@link Secrets}): safe to log. */
+    /**
+     * Every field, with secrets hidden (see {@link Secrets}): safe to log.
+     *
+     * @return every field, with secrets hidden (see {@link Secrets}): safe to log
+     */
     @Override
     public String toString() {
         Map<String, Object> shown = new LinkedHashMap<>();

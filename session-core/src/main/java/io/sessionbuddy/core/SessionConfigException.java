@@ -29,12 +29,20 @@ public class SessionConfigException extends RuntimeException {
         this.key = key;
     }
 
-    /** The file or other source of the configuration. */
+    /**
+     * The file or other source of the configuration.
+     *
+     * @return the file or other source of the configuration
+     */
     public String source() {
         return source;
     }
 
-    /** The dotted key path that is wrong, or {@code null}. */
+    /**
+     * The dotted key path that is wrong, or {@code null}.
+     *
+     * @return the dotted key path that is wrong, or {@code null}
+     */
     public String key() {
         return key;
     }

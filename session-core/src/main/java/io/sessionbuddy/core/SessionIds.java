@@ -28,7 +28,11 @@ public final class SessionIds {
     private SessionIds() {
     }
 
-    /** A new random session id: 32 hex characters (128 bits). */
+    /**
+     * A new random session id: 32 hex characters (128 bits).
+     *
+     * @return A new random session id: 32 hex characters (128 bits)
+     */
     public static String generate() {
         byte[] bytes = new byte[16];
         RANDOM.nextBytes(bytes);

@@ -33,7 +33,11 @@ public interface SessionObserver {
 
         private final String tag = name().toLowerCase(java.util.Locale.ROOT);
 
-        /** The lower-case name used as a tag value, e.g. {@code retrieve}. */
+        /**
+         * The lower-case name used as a tag value, e.g. {@code retrieve}.
+         *
+         * @return the lower-case name used as a tag value, e.g. {@code retrieve}
+         */
         public String tag() {
             return tag;
         }
@@ -58,7 +62,11 @@ public interface SessionObserver {
 
         private final String tag = name().toLowerCase(java.util.Locale.ROOT);
 
-        /** The lower-case name used as a tag value, e.g. {@code not_found}. */
+        /**
+         * The lower-case name used as a tag value, e.g. {@code not_found}.
+         *
+         * @return the lower-case name used as a tag value, e.g. {@code not_found}
+         */
         public String tag() {
             return tag;
         }

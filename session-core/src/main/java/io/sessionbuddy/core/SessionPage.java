@@ -20,7 +20,11 @@ public record SessionPage(List<String> ids, String nextCursor) {
         ids = List.copyOf(ids);
     }
 
-    /** Whether more pages follow. */
+    /**
+     * Whether more pages follow.
+     *
+     * @return whether more pages follow
+     */
     public boolean hasMore() {
         return nextCursor != null;
     }

@@ -32,12 +32,20 @@ public class SessionStorageException extends RuntimeException {
         this(backend, sessionId, message, null);
     }
 
-    /** The backend's provider name, or {@code null} when not known. */
+    /**
+     * The backend's provider name, or {@code null} when not known.
+     *
+     * @return the backend's provider name, or {@code null} when not known
+     */
     public String backend() {
         return backend;
     }
 
-    /** The session involved, or {@code null}. */
+    /**
+     * The session involved, or {@code null}.
+     *
+     * @return the session involved, or {@code null}
+     */
     public String sessionId() {
         return sessionId;
     }

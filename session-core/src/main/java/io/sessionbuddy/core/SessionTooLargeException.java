@@ -25,12 +25,20 @@ public class SessionTooLargeException extends SessionStorageException {
         this.limit = limit;
     }
 
-    /** The session's encoded size in bytes. */
+    /**
+     * The session's encoded size in bytes.
+     *
+     * @return the session's encoded size in bytes
+     */
     public long size() {
         return size;
     }
 
-    /** The configured maximum in bytes. */
+    /**
+     * The configured maximum in bytes.
+     *
+     * @return the configured maximum in bytes
+     */
     public long limit() {
         return limit;
     }

@@ -81,7 +81,11 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         this.scope = Objects.requireNonNull(scope, "scope");
     }
 
-    /** The stored format of this storage. */
+    /**
+     * The stored format of this storage.
+     *
+     * @return compression, encryption keys and size limits
+     */
     public final StoredFormat storedFormat() {
         return codec.format();
     }
@@ -100,13 +104,21 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return CompletableFuture.completedFuture(List.of());
     }
 
-    /** The provider name. */
+    /**
+     * The provider name.
+     *
+     * @return the provider name
+     */
     @Override
     public final String backendName() {
         return backendName;
     }
 
-    /** The clock. */
+    /**
+     * The clock that stamps expiry.
+     *
+     * @return the clock
+     */
     protected final Clock clock() {
         return clock;
     }
@@ -128,6 +140,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     /**
      * The number of sessions this storage holds, when it can say so cheaply (an in-process cache);
      * empty otherwise (a remote store would need a scan). For a gauge.
+     *
+     * @return the count, or empty
      */
     public java.util.OptionalLong entryCount() {
         return java.util.OptionalLong.empty();
@@ -143,12 +157,20 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return java.util.Optional.empty();
     }
 
-    /** What a backend tells the observers directly: expired sessions it removed, index repairs. */
+    /**
+     * What a backend tells the observers directly: expired sessions it removed, index repairs.
+     *
+     * @return the observers of this storage, as one
+     */
     protected final SessionObserver observers() {
         return observers;
     }
 
-    /** Whether anything observes this storage (so that work done only for observers can be skipped). */
+    /**
+     * Whether anything observes this storage (so that work done only for observers can be skipped).
+     *
+     * @return {@code true} when an observer was added
+     */
     protected final boolean isObserved() {
         return !observers.isEmpty();
     }
@@ -405,7 +427,11 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         }
     }
 
-    /** Whether {@link #close()} was called. */
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return {@code true} once closed
+     */
     protected final boolean isClosed() {
         return closed.get();
     }
@@ -413,6 +439,9 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     /**
      * Whether {@code state} has expired now. Decided on the clock's milliseconds when they differ
      * from the expiry's (no {@code Instant} made: this runs on every read), exactly otherwise.
+     *
+     * @param state the session
+     * @return {@code true} when its {@code expires_at} is at or before now
      */
     protected final boolean isExpired(SessionState state) {
         Instant at = state.expiresAt();
@@ -431,7 +460,14 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return state.isExpiredAt(clock.instant());
     }
 
-    /** An exception of this backend about one session (or none). */
+    /**
+     * An exception of this backend about one session (or none).
+     *
+     * @param sessionId the session, or {@code null}
+     * @param message what went wrong
+     * @param cause the cause, or {@code null}
+     * @return the exception, to throw or to complete a future with
+     */
     protected final SessionStorageException failure(String sessionId, String message, Throwable cause) {
         return new SessionStorageException(backendName, sessionId, message, cause);
     }
@@ -442,6 +478,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * @param sessionId the id it was stored under
      * @param record the stored bytes
      * @param location where it was read from (a path, a key, an object URL), for the message
+     * @return the session
      * @throws CorruptSessionException naming this backend, the session and the location
      */
     protected final SessionState decode(String sessionId, byte[] record, String location) {
@@ -457,6 +494,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     /**
      * The zone of timestamps a record holds without one: UTC, except in the readers of the original
      * store ({@code source_timezone}), whose records up to v0.20.0 hold the writing host's local time.
+     *
+     * @return the zone
      */
     protected java.time.ZoneId naiveTimestampZone() {
         return java.time.ZoneOffset.UTC;
@@ -465,6 +504,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     /**
      * Whether records may hold the {@code NaN} and {@code Infinity} of the original store's
      * {@code json.dumps} (read as {@code null}): only in its readers; {@code false} here.
+     *
+     * @return whether they are read
      */
     protected boolean readsOriginalNumbers() {
         return false;
@@ -475,6 +516,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * its records carry one (envelope version 2, unless {@code stored_format_version} is 1).
      * {@code false} unless overridden: a backend that keeps version and owners beside the record
      * (Redis hash fields, S3 object metadata) has no use for it.
+     *
+     * @return whether this backend writes and reads summaries
      */
     protected boolean readsSummaries() {
         return false;
@@ -485,6 +528,10 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * (see {@link SessionRecordCodec#summary}); empty for a record without one, which the caller
      * then {@linkplain #decode decodes}.
      *
+     * @param sessionId the id it was stored under
+     * @param record the stored bytes
+     * @param location where it was read from, for the message
+     * @return the summary, or empty
      * @throws CorruptSessionException naming this backend, the session and the location
      */
     protected final Optional<SessionRecordCodec.Summary> summary(String sessionId, byte[] record, String location) {
@@ -496,7 +543,12 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         }
     }
 
-    /** Whether a record with this summary has expired, by this storage's clock. */
+    /**
+     * Whether a record with this summary has expired, by this storage's clock.
+     *
+     * @param summary the record's summary
+     * @return {@code true} when its expiry is at or before now
+     */
     protected final boolean isExpired(SessionRecordCodec.Summary summary) {
         return summary.isExpiredAt(clock.instant());
     }
@@ -505,12 +557,21 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * The most bytes a stored record may have: {@code max_decoded_bytes} plus room for the envelope.
      * A backend checks a record's size against it before reading the record whole, so that a huge
      * or hostile value never gets allocated.
+     *
+     * @return the bound in bytes
      */
     protected final int maxRecordBytes() {
         return (int) Math.min(Integer.MAX_VALUE - 16L, (long) codec.format().maxDecodedBytes() + 1024);
     }
 
-    /** The failure for a record of {@code size} bytes over {@link #maxRecordBytes()}, read or not. */
+    /**
+     * The failure for a record of {@code size} bytes over {@link #maxRecordBytes()}, read or not.
+     *
+     * @param sessionId the session
+     * @param size the record's size in bytes
+     * @param location where it is, for the message
+     * @return the exception (reason {@code TOO_LARGE})
+     */
     protected final CorruptSessionException recordTooLarge(String sessionId, long size, String location) {
         return new CorruptSessionException(backendName, sessionId, location + " is " + size
                 + " bytes, more than any record this store writes (max_decoded_bytes " + codec.format().maxDecodedBytes()
@@ -689,6 +750,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * Decoding there keeps the I/O thread free for the next replies, so throughput with many
      * operations in flight grows with cores, and the caller's continuations (an update function)
      * never run on the I/O thread either.
+     *
+     * @return the shared codec pool
      */
     protected static java.util.concurrent.Executor codecExecutor() {
         return CodecPool.EXECUTOR;
@@ -699,6 +762,12 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * the caller's thread when it waits for the result ({@code join()}/{@code get()}, on this
      * future or one made from it, the manager's included), else on {@link #codecExecutor()}. A
      * synchronous caller then pays one thread wake-up per read, as with the raw client.
+     *
+     * @param <R> the reply's type
+     * @param <T> the decoded type
+     * @param reply the reply an I/O thread completes
+     * @param decode what turns the reply into the result
+     * @return a future of the decoded result; it fails as the reply or the decoding fails
      */
     protected static <R, T> CompletableFuture<T> decodeAfter(CompletableFuture<R> reply,
             java.util.function.Function<? super R, ? extends T> decode) {
@@ -714,6 +783,10 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     /**
      * A pool of {@code threads} daemon threads named {@code name-N}, with an unbounded queue,
      * whose threads end after 30 s idle: for a backend's own bounded parallelism.
+     *
+     * @param name the threads' name prefix
+     * @param threads the most threads
+     * @return the pool
      */
     protected static java.util.concurrent.ThreadPoolExecutor daemonPool(String name, int threads) {
         java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
@@ -727,12 +800,20 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return pool;
     }
 
-    /** The default TTL of this storage. */
+    /**
+     * The default TTL of this storage.
+     *
+     * @return the time to live of writes without one
+     */
     protected final Duration defaultTtl() {
         return defaultTtl;
     }
 
-    /** Now, by this storage's clock. */
+    /**
+     * Now, by this storage's clock.
+     *
+     * @return the current instant
+     */
     protected final Instant now() {
         return clock.instant();
     }

@@ -15,12 +15,20 @@ import java.util.concurrent.CompletableFuture;
 public class ForwardingSessionStorage implements SessionStorage {
     private final SessionStorage delegate;
 
-    /** Forwards to {@code delegate}. */
+    /**
+     * Forwards to {@code delegate}.
+     *
+     * @param delegate the storage every call goes to
+     */
     public ForwardingSessionStorage(SessionStorage delegate) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
     }
 
-    /** The storage calls are forwarded to. */
+    /**
+     * The storage calls are forwarded to.
+     *
+     * @return the delegate
+     */
     protected final SessionStorage delegate() {
         return delegate;
     }

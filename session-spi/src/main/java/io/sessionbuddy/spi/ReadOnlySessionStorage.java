@@ -33,6 +33,7 @@ public abstract class ReadOnlySessionStorage extends AbstractSessionStorage {
      * Sets the zone of the timestamps the original wrote without one (its {@code datetime.now()} up to
      * v0.20.0: the writing host's local time); default UTC. Timestamps with a zone or offset keep theirs.
      *
+     * @param zone the zone the original's host ran in
      * @return this storage
      */
     public ReadOnlySessionStorage sourceTimezone(java.time.ZoneId zone) {
@@ -40,13 +41,21 @@ public abstract class ReadOnlySessionStorage extends AbstractSessionStorage {
         return this;
     }
 
-    /** The original's {@code json.dumps} wrote {@code NaN} and {@code Infinity}: read as {@code null}. */
+    /**
+     * The original's {@code json.dumps} wrote {@code NaN} and {@code Infinity}: read as {@code null}.
+     *
+     * @return the original's {@code json.dumps} wrote {@code NaN} and {@code Infinity}: read as {@code null}
+     */
     @Override
     protected final boolean readsOriginalNumbers() {
         return true;
     }
 
-    /** The zone set with {@link #sourceTimezone}. */
+    /**
+     * The zone set with {@link #sourceTimezone}.
+     *
+     * @return the zone set with {@link #sourceTimezone}
+     */
     @Override
     protected final java.time.ZoneId naiveTimestampZone() {
         return sourceZone;

@@ -12,12 +12,18 @@ import io.sessionbuddy.core.SessionStorage;
  */
 public interface StorageProvider {
 
-    /** The name users write in {@code storage_backend}: {@code memory}, {@code file}, ... */
+    /**
+     * The name users write in {@code storage_backend}: {@code memory}, {@code file}, ...
+     *
+     * @return the provider name
+     */
     String name();
 
     /**
      * Creates a storage from settings. The caller owns the result and closes it.
      *
+     * @param settings the backend's settings block
+     * @return the storage
      * @throws io.sessionbuddy.core.SessionConfigException when a setting is wrong
      */
     SessionStorage create(BackendSettings settings);
@@ -27,6 +33,8 @@ public interface StorageProvider {
      * {@link #create} touches anything (creates a directory, connects). {@code null}, the default,
      * means not declared: unknown keys are then reported after {@code create}, from the keys it did
      * not read.
+     *
+     * @return the keys, or {@code null} when not declared
      */
     default java.util.Set<String> knownKeys() {
         return null;

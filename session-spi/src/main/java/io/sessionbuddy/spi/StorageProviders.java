@@ -25,7 +25,12 @@ public final class StorageProviders {
     private StorageProviders() {
     }
 
-    /** Every provider visible to {@code classLoader}. */
+    /**
+     * Every provider visible to {@code classLoader} ({@link java.util.ServiceLoader}).
+     *
+     * @param classLoader where to look
+     * @return the providers found
+     */
     public static List<StorageProvider> discover(ClassLoader classLoader) {
         List<StorageProvider> found = new ArrayList<>();
         try {
@@ -39,7 +44,11 @@ public final class StorageProviders {
         return found;
     }
 
-    /** Every provider visible to this class's class loader. */
+    /**
+     * Every provider visible to this class's class loader.
+     *
+     * @return the providers found
+     */
     public static List<StorageProvider> discover() {
         ClassLoader context = Thread.currentThread().getContextClassLoader();
         return discover(context != null ? context : StorageProviders.class.getClassLoader());
@@ -48,6 +57,8 @@ public final class StorageProviders {
     /**
      * The providers by name.
      *
+     * @param providers the providers
+     * @return them by {@link StorageProvider#name()}, sorted
      * @throws SessionConfigException when two providers have the same name
      */
     public static Map<String, StorageProvider> byName(Collection<StorageProvider> providers) {
@@ -67,6 +78,10 @@ public final class StorageProviders {
     /**
      * The provider named {@code name}.
      *
+     * @param name the configured {@code storage_backend}
+     * @param providers the providers by name
+     * @param source where the configuration came from, for the message
+     * @return the provider
      * @throws SessionConfigException naming the artifact to add and the providers found
      */
     public static StorageProvider select(String name, Map<String, StorageProvider> providers, String source) {
@@ -86,6 +101,12 @@ public final class StorageProviders {
     /**
      * Creates the storage {@code config} selects. Fails when its settings block has keys the
      * provider does not know (a typo must not fall back to a default).
+     *
+     * @param config the configuration
+     * @param providers the providers by name
+     * @param clock the clock that stamps expiry
+     * @return the storage; the caller closes it
+     * @throws SessionConfigException when a setting is wrong or unknown
      */
     public static SessionStorage create(SessionBuddyConfig config, Map<String, StorageProvider> providers,
             Clock clock) {

@@ -98,7 +98,11 @@ public final class ConfigLoader {
         this.systemProperties = Map.copyOf(systemProperties);
     }
 
-    /** A loader that reads {@link System#getenv()} and {@link System#getProperties()}. */
+    /**
+     * A loader that reads {@link System#getenv()} and {@link System#getProperties()}.
+     *
+     * @return A loader that reads {@link System#getenv()} and {@link System#getProperties()}
+     */
     public static ConfigLoader system() {
         Map<String, String> properties = new TreeMap<>();
         Properties system = System.getProperties();

@@ -26,12 +26,20 @@ public enum Compression {
         this.configName = configName;
     }
 
-    /** The id written in the record header. */
+    /**
+     * The id written in the record header.
+     *
+     * @return the id written in the record header
+     */
     public int id() {
         return id;
     }
 
-    /** The name used in configuration ({@code "compression": "zstd"}). */
+    /**
+     * The name used in configuration ({@code "compression": "zstd"}).
+     *
+     * @return the name used in configuration ({@code "compression": "zstd"})
+     */
     public String configName() {
         return configName;
     }

@@ -45,7 +45,11 @@ public final class KeyRing {
         this.checks = Collections.unmodifiableMap(values);
     }
 
-    /** No encryption. */
+    /**
+     * No encryption.
+     *
+     * @return an empty key ring
+     */
     public static KeyRing none() {
         return NONE;
     }
@@ -80,17 +84,29 @@ public final class KeyRing {
         return new KeyRing(activeKeyId, Collections.unmodifiableMap(copy));
     }
 
-    /** Whether there are no keys (records are not encrypted). */
+    /**
+     * Whether there are no keys (records are not encrypted).
+     *
+     * @return whether there are no keys (records are not encrypted)
+     */
     public boolean isEmpty() {
         return keys.isEmpty();
     }
 
-    /** The id of the key that encrypts writes, or {@code null} when the ring is empty. */
+    /**
+     * The id of the key that encrypts writes, or {@code null} when the ring is empty.
+     *
+     * @return the id of the key that encrypts writes, or {@code null} when the ring is empty
+     */
     public String activeKeyId() {
         return activeKeyId;
     }
 
-    /** The ids of every key, active or not. */
+    /**
+     * The ids of every key, active or not.
+     *
+     * @return the ids of every key, active or not
+     */
     public Set<String> keyIds() {
         return keys.keySet();
     }

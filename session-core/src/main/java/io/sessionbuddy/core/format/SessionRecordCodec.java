@@ -92,7 +92,11 @@ public final class SessionRecordCodec {
         this.format = Objects.requireNonNull(format, "format");
     }
 
-    /** The format this codec writes. */
+    /**
+     * The format this codec writes.
+     *
+     * @return the format this codec writes
+     */
     public StoredFormat format() {
         return format;
     }

@@ -95,7 +95,11 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
         this(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, true);
     }
 
-    /** Whether a record must be encrypted to be read: keys are configured and encryption is required. */
+    /**
+     * Whether a record must be encrypted to be read: keys are configured and encryption is required.
+     *
+     * @return whether a record must be encrypted to be read: keys are configured and encryption is required
+     */
     public boolean refusesPlaintext() {
         return encryptionRequired && !keyRing.isEmpty();
     }
