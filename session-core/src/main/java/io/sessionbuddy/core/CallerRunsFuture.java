@@ -54,6 +54,13 @@ public final class CallerRunsFuture<T> extends CompletableFuture<T> {
     /**
      * {@code step} applied to {@code reply}'s result, on a waiting caller's thread or on
      * {@code pool}; a failed reply fails the result with the same exception.
+     *
+     * @param <R> the reply's type
+     * @param <T> the result's type
+     * @param reply the reply an I/O thread completes
+     * @param step what turns the reply into the result
+     * @param pool where the step runs when nobody waits
+     * @return the result's future
      */
     public static <R, T> CallerRunsFuture<T> afterReply(CompletableFuture<R> reply,
             Function<? super R, ? extends T> step, Executor pool) {
@@ -79,7 +86,11 @@ public final class CallerRunsFuture<T> extends CompletableFuture<T> {
         return future;
     }
 
-    /** From now on, a thread waiting on this future helps {@code other}'s step (when it has one). */
+    /**
+     * From now on, a thread waiting on this future helps {@code other}'s step (when it has one).
+     *
+     * @param other the future whose step a waiting thread may run
+     */
     public void follow(CompletableFuture<?> other) {
         if (other instanceof CallerRunsFuture<?> helper && helper != this) {
             source = helper;

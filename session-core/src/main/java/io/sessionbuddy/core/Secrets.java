@@ -27,20 +27,33 @@ public final class Secrets {
     /**
      * Whether a config key names a secret ({@code key}, {@code secret}, {@code password},
      * {@code token} or {@code credential} in it, in any case).
+     *
+     * @param key a config key
+     * @return whether its value is hidden when shown
      */
     public static boolean isSecretKey(String key) {
         String lower = key.toLowerCase(Locale.ROOT);
         return SECRET_WORDS.stream().anyMatch(lower::contains);
     }
 
-    /** A copy of {@code settings} with every secret hidden, nested maps and lists included. */
+    /**
+     * A copy of {@code settings} with every secret hidden, nested maps and lists included.
+     *
+     * @param settings a settings block
+     * @return the copy, secrets replaced by a mask
+     */
     public static Map<String, Object> mask(Map<String, ?> settings) {
         Map<String, Object> masked = new LinkedHashMap<>();
         settings.forEach((key, value) -> masked.put(key, isSecretKey(key) && value != null ? MASK : maskValue(value)));
         return masked;
     }
 
-    /** {@code text} with the user-info of every URI in it hidden. */
+    /**
+     * {@code text} with the user-info of every URI in it hidden.
+     *
+     * @param text any text
+     * @return the text with URI passwords hidden
+     */
     public static String maskUris(String text) {
         return text == null ? null : URI_USERINFO.matcher(text).replaceAll("$1" + MASK + "@");
     }

@@ -72,7 +72,18 @@ public record SessionBuddyConfig(
                 storedFormat, operationTimeout, false);
     }
 
-    /** A configuration with the derived operation timeout. */
+    /**
+     * A configuration with the derived operation timeout and without sliding expiration.
+     *
+     * @param storageBackend the backend's provider name
+     * @param defaultTtl the time to live of a write without one
+     * @param cleanupInterval how often the background cleanup runs ({@link Duration#ZERO}: never)
+     * @param maxUpdateAttempts compare-and-set attempts of one update
+     * @param backends each backend's settings block by provider name
+     * @param source where the configuration came from
+     * @param deprecations the deprecation warnings logged while loading
+     * @param storedFormat compression, encryption keys and size limits
+     */
     public SessionBuddyConfig(String storageBackend, Duration defaultTtl, Duration cleanupInterval, int maxUpdateAttempts,
             Map<String, Map<String, Object>> backends, String source, List<String> deprecations,
             StoredFormat storedFormat) {
@@ -80,7 +91,20 @@ public record SessionBuddyConfig(
                 storedFormat, Duration.ZERO);
     }
 
-    /** Copies the maps so that the record is immutable. */
+    /**
+     * Copies the maps so that the record is immutable.
+     *
+     * @param storageBackend the backend's provider name
+     * @param defaultTtl the time to live of a write without one
+     * @param cleanupInterval how often the background cleanup runs ({@link Duration#ZERO}: never)
+     * @param maxUpdateAttempts compare-and-set attempts of one update
+     * @param backends each backend's settings block by provider name
+     * @param source where the configuration came from
+     * @param deprecations the deprecation warnings logged while loading
+     * @param storedFormat compression, encryption keys and size limits
+     * @param operationTimeout the longest a manager call may take ({@link Duration#ZERO}: derived)
+     * @param refreshTtlOnRead whether reads refresh the time to live
+     */
     public SessionBuddyConfig {
         Objects.requireNonNull(operationTimeout, "operationTimeout");
         if (operationTimeout.isNegative()) {
@@ -106,13 +130,23 @@ public record SessionBuddyConfig(
                 Map.of(), "<defaults>", List.of(), StoredFormat.defaults());
     }
 
-    /** This configuration with another stored format. */
+    /**
+     * This configuration with another stored format.
+     *
+     * @param format the stored format
+     * @return the new configuration
+     */
     public SessionBuddyConfig withStoredFormat(StoredFormat format) {
         return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
                 deprecations, format, operationTimeout, refreshTtlOnRead);
     }
 
-    /** This configuration with another operation timeout ({@link Duration#ZERO} = derived). */
+    /**
+     * This configuration with another operation timeout ({@link Duration#ZERO} = derived).
+     *
+     * @param value the operation timeout
+     * @return the new configuration
+     */
     public SessionBuddyConfig withOperationTimeout(Duration value) {
         return new SessionBuddyConfig(storageBackend, defaultTtl, cleanupInterval, maxUpdateAttempts, backends, source,
                 deprecations, storedFormat, value, refreshTtlOnRead);
@@ -133,6 +167,8 @@ public record SessionBuddyConfig(
      * The settings block of the selected backend (empty when the file has none). A legacy reader
      * ({@code legacy-redis}, ...) without a block of its own uses the block of the backend it reads
      * ({@code redis}, ...), so that the original config file works as is.
+     *
+     * @return the block, empty when there is none
      */
     public Map<String, Object> selectedBackendSettings() {
         Map<String, Object> block = backends.get(storageBackend);

@@ -22,7 +22,14 @@ public class SessionConfigException extends RuntimeException {
         this(source, key, message, null);
     }
 
-    /** Like {@link #SessionConfigException(String, String, String)} with a cause. */
+    /**
+     * Like {@link #SessionConfigException(String, String, String)} with a cause.
+     *
+     * @param source the file or other source of the configuration
+     * @param key the dotted key path that is wrong, or {@code null}
+     * @param message what is wrong with it
+     * @param cause the cause
+     */
     public SessionConfigException(String source, String key, String message, Throwable cause) {
         super(source + (key == null ? "" : ": key '" + key + "'") + ": " + message, cause);
         this.source = source;

@@ -32,7 +32,18 @@ public record SessionEvent(Type type, String sessionId, String userId, String pr
         EXPIRED
     }
 
-    /** Checks the required fields. */
+    /**
+     * Checks the required fields.
+     *
+     * @param type what happened
+     * @param sessionId the session
+     * @param userId its user, or {@code null} when not known
+     * @param projectId its project, or {@code null} when not known
+     * @param version its version after the change, or -1 when not known
+     * @param backend the backend's provider name
+     * @param at when it happened
+     * @param streamId the Redis Stream entry id of an event read from the stream, else {@code null}
+     */
     public SessionEvent {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(sessionId, "sessionId");

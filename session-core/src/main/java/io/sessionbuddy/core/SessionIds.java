@@ -39,7 +39,12 @@ public final class SessionIds {
         return HEX.formatHex(bytes);
     }
 
-    /** Whether {@code id} is an acceptable session id (see the class description). */
+    /**
+     * Whether {@code id} is an acceptable session id (see the class description).
+     *
+     * @param id a candidate id, may be {@code null}
+     * @return whether it is acceptable
+     */
     public static boolean isValid(String id) {
         // a loop, not a regular expression: checked on every call, it allocates nothing
         if (id == null) {
@@ -80,6 +85,8 @@ public final class SessionIds {
     /**
      * Returns {@code id} when it is valid.
      *
+     * @param id the id
+     * @return {@code id}
      * @throws IllegalArgumentException naming the id (escaped and shortened) and the rule
      */
     public static String requireValid(String id) {

@@ -18,23 +18,44 @@ package io.sessionbuddy.core;
  * instances, each expired session is reported by the instance whose cleanup removed it.
  */
 public interface SessionListener {
-    /** A session was created by this manager. */
+    /**
+     * A session was created by this manager.
+     *
+     * @param event what happened
+     */
     default void sessionCreated(SessionEvent event) {
     }
 
-    /** A session was changed by this manager (update, touch). */
+    /**
+     * A session was changed by this manager (update, touch).
+     *
+     * @param event what happened
+     */
     default void sessionUpdated(SessionEvent event) {
     }
 
-    /** A session was deleted by this manager. */
+    /**
+     * A session was deleted by this manager.
+     *
+     * @param event what happened
+     */
     default void sessionDeleted(SessionEvent event) {
     }
 
-    /** The store removed an expired session. */
+    /**
+     * The store removed an expired session.
+     *
+     * @param event what happened
+     */
     default void sessionExpired(SessionEvent event) {
     }
 
-    /** Calls the method of {@code listener} that matches the event's type. */
+    /**
+     * Calls the method of {@code listener} that matches the event's type.
+     *
+     * @param listener the listener
+     * @param event the event
+     */
     static void deliver(SessionListener listener, SessionEvent event) {
         switch (event.type()) {
             case CREATED -> listener.sessionCreated(event);

@@ -576,7 +576,13 @@ public final class SessionManager {
      * @param failures sessions that could not be rewritten, with the reason, by id
      */
     public record RewriteReport(int rewritten, int vanished, Map<String, String> failures) {
-        /** Copies the map. */
+        /**
+         * Copies the map.
+         *
+         * @param rewritten sessions written again
+         * @param vanished sessions listed but gone before their turn
+         * @param failures sessions that could not be rewritten, with the reason, by id
+         */
         public RewriteReport {
             failures = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(failures));
         }

@@ -11,6 +11,8 @@ public class SessionMovedException extends SessionStorageException {
     private final String newSessionId;
 
     /**
+     * Creates the exception.
+     *
      * @param backend the backend's provider name
      * @param sessionId the old id the call named
      * @param newSessionId the id the session moved to

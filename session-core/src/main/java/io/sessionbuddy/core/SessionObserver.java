@@ -75,6 +75,11 @@ public interface SessionObserver {
          * The outcome of an operation that completed with {@code value} or failed with {@code error}:
          * an empty {@link java.util.Optional} is {@link #NOT_FOUND}; {@code false} is
          * {@link #CONFLICT} for {@code replace} and {@link #NOT_FOUND} for {@code delete}.
+         *
+         * @param operation the operation
+         * @param value what it completed with, or {@code null}
+         * @param error what it failed with, or {@code null}
+         * @return the outcome
          */
         public static Outcome of(Operation operation, Object value, Throwable error) {
             if (error != null) {
@@ -116,6 +121,7 @@ public interface SessionObserver {
          * The operation ended.
          *
          * @param error the failure, or {@code null}
+         * @param outcome how it ended
          */
         void stop(Outcome outcome, Throwable error);
     }

@@ -15,7 +15,12 @@ import java.util.Objects;
 public record SessionPage(List<String> ids, String nextCursor) {
     private static final String PREFIX = "sb1.";
 
-    /** Copies the ids. */
+    /**
+     * Copies the ids.
+     *
+     * @param ids the page's ids, ascending
+     * @param nextCursor the next page's cursor, or {@code null} on the last
+     */
     public SessionPage {
         ids = List.copyOf(ids);
     }

@@ -27,7 +27,13 @@ public class SessionStorageException extends RuntimeException {
         this.sessionId = sessionId;
     }
 
-    /** Like {@link #SessionStorageException(String, String, String, Throwable)} without a cause. */
+    /**
+     * Like {@link #SessionStorageException(String, String, String, Throwable)} without a cause.
+     *
+     * @param backend the backend's provider name, or {@code null}
+     * @param sessionId the session involved, or {@code null}
+     * @param message what went wrong
+     */
     public SessionStorageException(String backend, String sessionId, String message) {
         this(backend, sessionId, message, null);
     }

@@ -48,6 +48,8 @@ public enum Compression {
      * Whether this compression can be used here: always, except {@link #ZSTD} without
      * {@code com.github.luben:zstd-jni} on the class path (an optional dependency of session-core;
      * the file, Redis and S3 backends bring it). Checked once.
+     *
+     * @return whether it can be used
      */
     public boolean isAvailable() {
         return this != ZSTD || ZstdCheck.AVAILABLE;
@@ -56,6 +58,8 @@ public enum Compression {
     /**
      * The default compression: {@link #ZSTD} when zstd-jni is on the class path, else {@link #GZIP}
      * (a backend written against session-spi alone works without zstd-jni).
+     *
+     * @return zstd or gzip
      */
     public static Compression preferred() {
         return ZSTD.isAvailable() ? ZSTD : GZIP;
@@ -95,6 +99,8 @@ public enum Compression {
     /**
      * The compression named {@code name} in configuration (case-insensitive).
      *
+     * @param name {@code none}, {@code gzip} or {@code zstd}
+     * @return the compression
      * @throws IllegalArgumentException naming the accepted values
      */
     public static Compression byConfigName(String name) {
