@@ -87,7 +87,11 @@ public final class SessionRecordCodec {
 
     private final StoredFormat format;
 
-    /** A codec writing {@code format}. */
+    /**
+     * A codec writing {@code format}.
+     *
+     * @param format compression, encryption keys and size limits
+     */
     public SessionRecordCodec(StoredFormat format) {
         this.format = Objects.requireNonNull(format, "format");
     }
@@ -104,6 +108,8 @@ public final class SessionRecordCodec {
     /**
      * The JSON size of {@code state}, checked against the limit (for stores that keep objects).
      *
+     * @param state the session
+     * @return its JSON size in bytes
      * @throws SessionTooLargeException when it is over {@link StoredFormat#maxSessionBytes()}
      */
     public int checkSize(SessionState state) {
@@ -120,6 +126,7 @@ public final class SessionRecordCodec {
      * near or over the limit is encoded to count exactly, so the same sessions are accepted as by
      * {@link #encode}.
      *
+     * @param state the session
      * @throws SessionTooLargeException when it is over {@link StoredFormat#maxSessionBytes()}
      */
     public void checkLimit(SessionState state) {
@@ -131,7 +138,9 @@ public final class SessionRecordCodec {
     /**
      * The stored bytes of {@code state}.
      *
+     * @param state the session
      * @param scope the namespace the record is written to (bound into encrypted records)
+     * @return the record
      * @throws SessionTooLargeException when the JSON is over {@link StoredFormat#maxSessionBytes()}
      */
     public byte[] encode(SessionState state, String scope) {
@@ -142,8 +151,10 @@ public final class SessionRecordCodec {
      * The stored bytes of {@code state}, with the {@linkplain #summary summary} when
      * {@code withSummary} is set and {@link StoredFormat#writeVersion()} is 2.
      *
+     * @param state the session
      * @param scope the namespace the record is written to (bound into encrypted records)
      * @param withSummary whether the backend reads the summary (the file backend does)
+     * @return the record
      * @throws SessionTooLargeException when the JSON is over {@link StoredFormat#maxSessionBytes()}
      */
     public byte[] encode(SessionState state, String scope, boolean withSummary) {
@@ -208,6 +219,7 @@ public final class SessionRecordCodec {
      * @param record the stored bytes
      * @param scope the namespace it was read from
      * @param expectedId the session id it was stored under
+     * @return the session
      * @throws CorruptSessionException saying why (see {@link CorruptSessionException#reason()})
      */
     public SessionState decode(byte[] record, String scope, String expectedId) {
@@ -222,6 +234,7 @@ public final class SessionRecordCodec {
      * @param scope the namespace it was read from
      * @param expectedId the session id it was stored under
      * @param naiveZone the zone of timestamps written without one
+     * @return the session
      * @throws CorruptSessionException saying why (see {@link CorruptSessionException#reason()})
      */
     public SessionState decode(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone) {
@@ -233,6 +246,14 @@ public final class SessionRecordCodec {
      * {@code originalNumbers}, the {@code NaN} and {@code Infinity} of the original store's
      * records are read as {@code null} (see {@link SessionJsonCodec#fromBytes(byte[], int, int,
      * java.time.ZoneId, boolean)}).
+     *
+     * @param record the stored bytes
+     * @param scope the namespace it was read from
+     * @param expectedId the session id it was stored under
+     * @param naiveZone the zone of timestamps written without one
+     * @param originalNumbers whether {@code NaN} and infinities are read as {@code null}
+     * @return the session
+     * @throws CorruptSessionException saying why (see {@link CorruptSessionException#reason()})
      */
     public SessionState decode(byte[] record, String scope, String expectedId, java.time.ZoneId naiveZone,
             boolean originalNumbers) {
@@ -293,6 +314,7 @@ public final class SessionRecordCodec {
      * @param record the stored bytes
      * @param scope the namespace it was read from
      * @param expectedId the session id it was stored under
+     * @return the summary, or empty for a record without one
      * @throws CorruptSessionException when the record is damaged, of a newer version, or bound to
      *     another session
      */
@@ -320,6 +342,9 @@ public final class SessionRecordCodec {
     /**
      * The JSON size of a record this codec wrote (from its header, nothing decoded); for an earlier
      * form without one (plain or gzip-compressed JSON), the record's own length.
+     *
+     * @param record the stored bytes
+     * @return the session's JSON length in bytes
      */
     public static int jsonLength(byte[] record) {
         if (!startsWith(record, MAGIC) || record.length < 7) {
@@ -574,6 +599,9 @@ public final class SessionRecordCodec {
     /**
      * The lowercase hex SHA-256 of an owner id's UTF-8 bytes, as {@link Summary} holds it (and as
      * the file backend names its index directories).
+     *
+     * @param ownerId a user or project id
+     * @return 64 lowercase hex characters
      */
     public static String ownerHash(String ownerId) {
         return HEX.formatHex(sha256(ownerId));
@@ -600,7 +628,12 @@ public final class SessionRecordCodec {
      * @param projectHash {@link #ownerHash} of its project id
      */
     public record Summary(long version, Instant expiresAt, String userHash, String projectHash) {
-        /** Whether the session has expired at {@code now} (as {@link SessionState#isExpiredAt}). */
+        /**
+         * Whether the session has expired at {@code now} (as {@link SessionState#isExpiredAt}).
+         *
+         * @param now the time to compare with
+         * @return {@code true} when its expiry is at or before {@code now}
+         */
         public boolean isExpiredAt(Instant now) {
             return expiresAt != null && !expiresAt.isAfter(now);
         }

@@ -41,7 +41,18 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
     /** Default decode bound: 64 MiB. */
     public static final int DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
-    /** Checks the values. */
+    /**
+     * Checks the values.
+     *
+     * @param compression the compression of payloads at or above the threshold
+     * @param compressionThresholdBytes payloads shorter than this are not compressed
+     * @param maxSessionBytes the largest JSON encoding of a session a write accepts
+     * @param maxDecodedBytes the most bytes a stored record may decode to
+     * @param keyRing the encryption keys
+     * @param encryptionRequired whether, with keys, a record that is not encrypted is refused
+     * @param writeVersion the envelope version written (1 or 2)
+     * @throws IllegalArgumentException for a value out of range
+     */
     public StoredFormat {
         Objects.requireNonNull(compression, "compression");
         Objects.requireNonNull(keyRing, "keyRing");
@@ -82,14 +93,31 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
                 encryptionRequired, writeVersion);
     }
 
-    /** A format writing the newest envelope version. */
+    /**
+     * A format writing the newest envelope version.
+     *
+     * @param compression the compression of payloads at or above the threshold
+     * @param compressionThresholdBytes payloads shorter than this are not compressed
+     * @param maxSessionBytes the largest JSON encoding of a session a write accepts
+     * @param maxDecodedBytes the most bytes a stored record may decode to
+     * @param keyRing the encryption keys
+     * @param encryptionRequired whether, with keys, a record that is not encrypted is refused
+     */
     public StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
             int maxDecodedBytes, KeyRing keyRing, boolean encryptionRequired) {
         this(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired,
                 SessionRecordCodec.FORMAT_VERSION);
     }
 
-    /** A format that, with keys, requires encryption (the default). */
+    /**
+     * A format that, with keys, requires encryption (the default).
+     *
+     * @param compression the compression of payloads at or above the threshold
+     * @param compressionThresholdBytes payloads shorter than this are not compressed
+     * @param maxSessionBytes the largest JSON encoding of a session a write accepts
+     * @param maxDecodedBytes the most bytes a stored record may decode to
+     * @param keyRing the encryption keys
+     */
     public StoredFormat(Compression compression, int compressionThresholdBytes, int maxSessionBytes,
             int maxDecodedBytes, KeyRing keyRing) {
         this(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, true);
@@ -104,7 +132,12 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
         return encryptionRequired && !keyRing.isEmpty();
     }
 
-    /** This format with encryption required or not (see {@link #encryptionRequired()}). */
+    /**
+     * This format with encryption required or not (see {@link #encryptionRequired()}).
+     *
+     * @param value whether a record that is not encrypted is refused
+     * @return the new format
+     */
     public StoredFormat withEncryptionRequired(boolean value) {
         return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, value, writeVersion);
     }
@@ -112,37 +145,64 @@ public record StoredFormat(Compression compression, int compressionThresholdByte
     /**
      * zstd above 1 KiB (gzip when zstd-jni is not on the class path), 4 MiB limit, 64 MiB decode
      * bound, no encryption.
+     *
+     * @return zstd (gzip without zstd-jni) above 1 KiB, 4 MiB sessions, 64 MiB decoded, no encryption
      */
     public static StoredFormat defaults() {
         return new StoredFormat(Compression.preferred(), DEFAULT_COMPRESSION_THRESHOLD_BYTES, DEFAULT_MAX_SESSION_BYTES,
                 DEFAULT_MAX_DECODED_BYTES, KeyRing.none());
     }
 
-    /** This format with another compression. */
+    /**
+     * This format with another compression.
+     *
+     * @param value the compression
+     * @return the new format
+     */
     public StoredFormat withCompression(Compression value) {
         return new StoredFormat(value, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired,
                 writeVersion);
     }
 
-    /** This format with another compression threshold. */
+    /**
+     * This format with another compression threshold.
+     *
+     * @param bytes the threshold in bytes
+     * @return the new format
+     */
     public StoredFormat withCompressionThreshold(int bytes) {
         return new StoredFormat(compression, bytes, maxSessionBytes, maxDecodedBytes, keyRing, encryptionRequired,
                 writeVersion);
     }
 
-    /** This format with another size limit (the decode bound grows with it if needed). */
+    /**
+     * This format with another size limit (the decode bound grows with it if needed).
+     *
+     * @param bytes the limit in bytes
+     * @return the new format
+     */
     public StoredFormat withMaxSessionBytes(int bytes) {
         return new StoredFormat(compression, compressionThresholdBytes, bytes, Math.max(bytes, maxDecodedBytes),
                 keyRing, encryptionRequired, writeVersion);
     }
 
-    /** This format with other encryption keys. */
+    /**
+     * This format with other encryption keys.
+     *
+     * @param value the keys
+     * @return the new format
+     */
     public StoredFormat withKeyRing(KeyRing value) {
         return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, value, encryptionRequired,
                 writeVersion);
     }
 
-    /** This format writing envelope version {@code version} (see {@link #writeVersion()}). */
+    /**
+     * This format writing envelope version {@code version} (see {@link #writeVersion()}).
+     *
+     * @param version 1 or 2
+     * @return the new format
+     */
     public StoredFormat withWriteVersion(int version) {
         return new StoredFormat(compression, compressionThresholdBytes, maxSessionBytes, maxDecodedBytes, keyRing,
                 encryptionRequired, version);
