@@ -45,14 +45,24 @@ public final class SessionJsonCodec {
     private SessionJsonCodec() {
     }
 
-    /** The UTF-8 JSON bytes of {@code state}. */
+    /**
+     * The UTF-8 JSON bytes of {@code state}.
+     *
+     * @param state the session
+     * @return its JSON, UTF-8
+     */
     public static byte[] toBytes(SessionState state) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1024);
         write(state, out);
         return out.toByteArray();
     }
 
-    /** The length of {@link #toBytes}, counted without keeping the bytes. */
+    /**
+     * The length of {@link #toBytes}, counted without keeping the bytes.
+     *
+     * @param state the session
+     * @return the JSON length in bytes
+     */
     public static long size(SessionState state) {
         final class Counter extends java.io.OutputStream {
             long count;
@@ -77,6 +87,9 @@ public final class SessionJsonCodec {
      * character of a string or key counts as 6 bytes (an escaped control character; UTF-8 needs at
      * most 3 per UTF-16 char), every number as its longest form. Far cheaper than {@link #size}
      * for a session well under a limit; exact only in the sense that it is never less.
+     *
+     * @param state the session
+     * @return a bound never below the JSON length in bytes
      */
     public static long sizeUpperBound(SessionState state) {
         long bound = 512; // the fixed field names, timestamps, version and punctuation
@@ -170,6 +183,8 @@ public final class SessionJsonCodec {
     /**
      * Reads a state from UTF-8 JSON bytes.
      *
+     * @param json the UTF-8 JSON of a session
+     * @return the session
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json) {
@@ -179,6 +194,10 @@ public final class SessionJsonCodec {
     /**
      * Reads a state from {@code length} bytes of UTF-8 JSON at {@code offset}.
      *
+     * @param json the bytes
+     * @param offset where the JSON starts
+     * @param length how many bytes it has
+     * @return the session
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json, int offset, int length) {
@@ -190,6 +209,11 @@ public final class SessionJsonCodec {
      * without a zone (as the original store wrote them up to v0.20.0: the writing host's local time)
      * to be in {@code naiveZone}.
      *
+     * @param json the bytes
+     * @param offset where the JSON starts
+     * @param length how many bytes it has
+     * @param naiveZone the zone of timestamps written without one
+     * @return the session
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone) {
@@ -203,6 +227,12 @@ public final class SessionJsonCodec {
      * JSON has no such numbers and this library refuses them on write, so a session holding one
      * still moves.
      *
+     * @param json the bytes
+     * @param offset where the JSON starts
+     * @param length how many bytes it has
+     * @param naiveZone the zone of timestamps written without one
+     * @param originalNumbers whether {@code NaN} and infinities are read as {@code null}
+     * @return the session
      * @throws CorruptSessionException when the bytes are not a valid session record
      */
     public static SessionState fromBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone,
@@ -238,6 +268,9 @@ public final class SessionJsonCodec {
      * The JSON tree of {@code state}. The top-level object is new and editable; the values in it
      * are the state's own read-only ones ({@code deepCopy()} the result for a tree editable at
      * every depth).
+     *
+     * @param state the session
+     * @return its JSON tree
      */
     public static ObjectNode toTree(SessionState state) {
         ObjectNode node = JsonSupport.NODES.objectNode();
@@ -264,6 +297,8 @@ public final class SessionJsonCodec {
     /**
      * Reads a state from a JSON tree.
      *
+     * @param tree a session's JSON object
+     * @return the session
      * @throws CorruptSessionException naming the field that is missing or of the wrong type
      */
     public static SessionState fromTree(JsonNode tree) {
@@ -273,6 +308,9 @@ public final class SessionJsonCodec {
     /**
      * Reads a state from a JSON tree, taking timestamps without a zone to be in {@code naiveZone}.
      *
+     * @param tree a session's JSON object
+     * @param naiveZone the zone of timestamps written without one
+     * @return the session
      * @throws CorruptSessionException naming the field that is missing or of the wrong type
      */
     public static SessionState fromTree(JsonNode tree, java.time.ZoneId naiveZone) {
@@ -318,6 +356,8 @@ public final class SessionJsonCodec {
      * Python store wrote naive timestamps). A space instead of the {@code T} is accepted (Python's
      * {@code str(datetime)}, which the original's validator accepts).
      *
+     * @param text the timestamp
+     * @return the instant
      * @throws IllegalArgumentException when {@code text} is not an ISO-8601 date-time
      */
     public static Instant parseTimestamp(String text) {
@@ -328,6 +368,9 @@ public final class SessionJsonCodec {
      * Parses an ISO-8601 timestamp; one without a zone or offset is taken to be in {@code naiveZone}
      * (timestamps with one keep theirs). A space instead of the {@code T} is accepted.
      *
+     * @param text the timestamp
+     * @param naiveZone the zone of a timestamp written without one
+     * @return the instant
      * @throws IllegalArgumentException when {@code text} is not an ISO-8601 date-time
      */
     public static Instant parseTimestamp(String text, java.time.ZoneId naiveZone) {

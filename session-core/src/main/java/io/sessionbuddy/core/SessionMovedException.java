@@ -8,6 +8,7 @@ package io.sessionbuddy.core;
 public class SessionMovedException extends SessionStorageException {
     private static final long serialVersionUID = 1L;
 
+    /** The id the session moved to. */
     private final String newSessionId;
 
     /**

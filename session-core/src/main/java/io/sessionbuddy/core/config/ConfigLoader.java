@@ -92,6 +92,9 @@ public final class ConfigLoader {
     /**
      * A loader with explicit override sources (tests pass maps; {@link #system()} passes the real
      * ones).
+     *
+     * @param environment environment variables ({@code SESSION_BUDDY_*} are read)
+     * @param systemProperties system properties ({@code sessionbuddy.*} are read)
      */
     public ConfigLoader(Map<String, String> environment, Map<String, String> systemProperties) {
         this.environment = Map.copyOf(environment);
@@ -117,6 +120,9 @@ public final class ConfigLoader {
     /**
      * The file named by {@code sessionbuddy.config} / {@code SESSION_BUDDY_CONFIG} if one is set,
      * else the defaults (memory backend, 24 h TTL); overrides applied either way.
+     *
+     * @return the configuration
+     * @throws io.sessionbuddy.core.SessionConfigException when the file or a value is wrong, naming it
      */
     public SessionBuddyConfig load() {
         String file = systemProperties.getOrDefault(CONFIG_FILE_PROPERTY, environment.get(CONFIG_FILE_ENV));
@@ -126,7 +132,13 @@ public final class ConfigLoader {
         return fromMap(Map.of(), "<defaults>");
     }
 
-    /** Reads a JSON config file. */
+    /**
+     * Reads a JSON config file.
+     *
+     * @param file the JSON file
+     * @return the configuration
+     * @throws io.sessionbuddy.core.SessionConfigException when the file or a value is wrong, naming it
+     */
     public SessionBuddyConfig load(Path file) {
         String source = file.toString();
         String json;
@@ -140,7 +152,14 @@ public final class ConfigLoader {
         return parse(json, source);
     }
 
-    /** Reads config from JSON text; {@code source} names it in errors. */
+    /**
+     * Reads config from JSON text; {@code source} names it in errors.
+     *
+     * @param json the JSON text
+     * @param source what to call it in errors
+     * @return the configuration
+     * @throws io.sessionbuddy.core.SessionConfigException when a value is wrong, naming it
+     */
     public SessionBuddyConfig parse(String json, String source) {
         Map<String, Object> raw;
         try {
@@ -156,7 +175,14 @@ public final class ConfigLoader {
         return fromMap(raw, source);
     }
 
-    /** Reads config from a map of the JSON shape (nested maps for {@code backends}). */
+    /**
+     * Reads config from a map of the JSON shape (nested maps for {@code backends}).
+     *
+     * @param raw the configuration's keys and values
+     * @param source what to call it in errors
+     * @return the configuration
+     * @throws io.sessionbuddy.core.SessionConfigException when a value is wrong, naming it
+     */
     public SessionBuddyConfig fromMap(Map<String, ?> raw, String source) {
         Map<String, Object> top = new LinkedHashMap<>(raw);
         Overrides overrides = collectOverrides(source);

@@ -59,6 +59,7 @@ public final class KeyRing {
      *
      * @param activeKeyId the id of the key that encrypts writes; must be one of {@code keys}
      * @param keys raw 32-byte keys by id (copied)
+     * @return the key ring
      * @throws IllegalArgumentException for a bad id, a key of the wrong length, or an active id
      *     that is not in {@code keys}; the message never holds key material
      */
