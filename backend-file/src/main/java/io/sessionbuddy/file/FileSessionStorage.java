@@ -160,7 +160,11 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                 && !namespace.equals(".") && !namespace.equals("..");
     }
 
-    /** The namespace directory that holds the session files. */
+    /**
+     * The namespace directory that holds the session files.
+     *
+     * @return the namespace directory that holds the session files
+     */
     public Path directory() {
         return root;
     }
@@ -871,7 +875,12 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             this.directory = Objects.requireNonNull(directory, "directory");
         }
 
-        /** The sub-directory for this application's sessions; default {@code default}. */
+        /**
+         * The sub-directory for this application's sessions; default {@code default}.
+         *
+         * @param value the sub-directory for this application's sessions; default {@code default}
+         * @return this builder
+         */
         public Builder namespace(String value) {
             if (!isValidNamespace(value)) {
                 throw new IllegalArgumentException("namespace must match [A-Za-z0-9._-]{1,64} and not be"
@@ -881,19 +890,34 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             return this;
         }
 
-        /** The time to live of writes without one. */
+        /**
+         * The time to live of writes without one.
+         *
+         * @param value the time to live of writes without one
+         * @return this builder
+         */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
             return this;
         }
 
-        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        /**
+         * The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}).
+         *
+         * @param value the stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()})
+         * @return this builder
+         */
         public Builder storedFormat(StoredFormat value) {
             storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 
-        /** The clock expiry is computed with. */
+        /**
+         * The clock expiry is computed with.
+         *
+         * @param value the clock expiry is computed with
+         * @return this builder
+         */
         public Builder clock(Clock value) {
             clock = Objects.requireNonNull(value, "clock");
             return this;

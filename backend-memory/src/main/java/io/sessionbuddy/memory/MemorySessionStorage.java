@@ -72,7 +72,11 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 .build();
     }
 
-    /** A builder with the defaults: 100000 sessions, 24 h TTL, system clock. */
+    /**
+     * A builder with the defaults: 100000 sessions, 24 h TTL, system clock.
+     *
+     * @return a builder with the defaults: 100000 sessions, 24 h TTL, system clock
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -209,12 +213,20 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         byProject.clear();
     }
 
-    /** How many sessions are held now, expired ones not yet removed included. */
+    /**
+     * How many sessions are held now, expired ones not yet removed included.
+     *
+     * @return how many sessions are held now, expired ones not yet removed included
+     */
     public long estimatedSize() {
         return cache.estimatedSize();
     }
 
-    /** The cache's estimated number of entries (for a gauge): cheap, no walk. */
+    /**
+     * The cache's estimated number of entries (for a gauge): cheap, no walk.
+     *
+     * @return the cache's estimated number of entries (for a gauge): cheap, no walk
+     */
     @Override
     public java.util.OptionalLong entryCount() {
         return java.util.OptionalLong.of(cache.estimatedSize());
@@ -308,7 +320,12 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         private Builder() {
         }
 
-        /** The most sessions held; past it the least valuable are evicted. */
+        /**
+         * The most sessions held; past it the least valuable are evicted.
+         *
+         * @param value the most sessions held; past it the least valuable are evicted
+         * @return this builder
+         */
         public Builder maximumSize(long value) {
             if (value < 1) {
                 throw new IllegalArgumentException("maximumSize must be at least 1, was " + value);
@@ -317,25 +334,44 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
             return this;
         }
 
-        /** The time to live of writes without one. */
+        /**
+         * The time to live of writes without one.
+         *
+         * @param value the time to live of writes without one
+         * @return this builder
+         */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
             return this;
         }
 
-        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        /**
+         * The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}).
+         *
+         * @param value the stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()})
+         * @return this builder
+         */
         public Builder storedFormat(StoredFormat value) {
             storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 
-        /** The clock expiry is computed with (tests pass a movable one). */
+        /**
+         * The clock expiry is computed with (tests pass a movable one).
+         *
+         * @param value the clock expiry is computed with (tests pass a movable one)
+         * @return this builder
+         */
         public Builder clock(Clock value) {
             clock = Objects.requireNonNull(value, "clock");
             return this;
         }
 
-        /** Builds the store. */
+        /**
+         * Builds the store.
+         *
+         * @return the MemorySessionStorage
+         */
         public MemorySessionStorage build() {
             return new MemorySessionStorage(this);
         }

@@ -36,7 +36,11 @@ public final class MemoryStorageProvider implements StorageProvider {
                 .build();
     }
 
-    /** Every key {@link #create} reads: a typo is reported before anything is created. */
+    /**
+     * Every key {@link #create} reads: a typo is reported before anything is created.
+     *
+     * @return every key {@link #create} reads: a typo is reported before anything is created
+     */
     @Override
     public java.util.Set<String> knownKeys() {
         return java.util.Set.of("maximum_size", "namespace");

@@ -337,7 +337,11 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 return thread;
             });
 
-    /** A builder; give it {@link Builder#uri}, {@link Builder#clusterNodes} or a client you own. */
+    /**
+     * A builder; give it {@link Builder#uri}, {@link Builder#clusterNodes} or a client you own.
+     *
+     * @return a builder; give it {@link Builder#uri}, {@link Builder#clusterNodes} or a client you own
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -347,13 +351,21 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return namespace != null && NAMESPACE.matcher(namespace).matches();
     }
 
-    /** The command timeout ({@code timeout}): a manager bounds its calls by twice this. */
+    /**
+     * The command timeout ({@code timeout}): a manager bounds its calls by twice this.
+     *
+     * @return the command timeout ({@code timeout}): a manager bounds its calls by twice this
+     */
     @Override
     public Duration timeout() {
         return commandTimeout;
     }
 
-    /** Whether this storage talks to a Redis Cluster. */
+    /**
+     * Whether this storage talks to a Redis Cluster.
+     *
+     * @return whether this storage talks to a Redis Cluster
+     */
     public boolean isCluster() {
         return cluster;
     }
@@ -657,7 +669,11 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return touched.thenCombine(read, (moved, found) -> moved ? found : Optional.<SessionState>empty());
     }
 
-    /** Reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply. */
+    /**
+     * Reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply.
+     *
+     * @return reads are pipelined on the one connection: a bulk read sends up to 256 before the first reply
+     */
     @Override
     protected int bulkReadInFlight() {
         return 256;
@@ -1235,13 +1251,23 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return this;
         }
 
-        /** A standalone or Sentinel server ({@code redis://}, {@code rediss://}, {@code redis-sentinel://}). */
+        /**
+         * A standalone or Sentinel server ({@code redis://}, {@code rediss://}, {@code redis-sentinel://}).
+         *
+         * @param value a standalone or Sentinel server ({@code redis://}, {@code rediss://}, {@code redis-sentinel://})
+         * @return this builder
+         */
         public Builder uri(RedisURI value) {
             uri = Objects.requireNonNull(value, "uri");
             return this;
         }
 
-        /** Seed nodes of a Redis Cluster. */
+        /**
+         * Seed nodes of a Redis Cluster.
+         *
+         * @param value seed nodes of a Redis Cluster
+         * @return this builder
+         */
         public Builder clusterNodes(List<RedisURI> value) {
             if (value.isEmpty()) {
                 throw new IllegalArgumentException("clusterNodes must not be empty");
@@ -1250,19 +1276,34 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return this;
         }
 
-        /** A client the caller owns (and shuts down); used with {@link #uri}. */
+        /**
+         * A client the caller owns (and shuts down); used with {@link #uri}.
+         *
+         * @param value a client the caller owns (and shuts down); used with {@link #uri}
+         * @return this builder
+         */
         public Builder client(RedisClient value) {
             client = Objects.requireNonNull(value, "client");
             return this;
         }
 
-        /** A cluster client the caller owns (and shuts down). */
+        /**
+         * A cluster client the caller owns (and shuts down).
+         *
+         * @param value a cluster client the caller owns (and shuts down)
+         * @return this builder
+         */
         public Builder clusterClient(RedisClusterClient value) {
             clusterClient = Objects.requireNonNull(value, "clusterClient");
             return this;
         }
 
-        /** The key prefix of this application's sessions; default {@code session}. */
+        /**
+         * The key prefix of this application's sessions; default {@code session}.
+         *
+         * @param value the key prefix of this application's sessions; default {@code session}
+         * @return this builder
+         */
         public Builder namespace(String value) {
             if (!isValidNamespace(value)) {
                 throw new IllegalArgumentException("namespace must match [A-Za-z0-9._-]{1,64}, was \"" + value + "\"");
@@ -1271,7 +1312,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return this;
         }
 
-        /** How long a command may take before it fails; default 5 s. */
+        /**
+         * How long a command may take before it fails; default 5 s.
+         *
+         * @param value how long a command may take before it fails; default 5 s
+         * @return this builder
+         */
         public Builder timeout(Duration value) {
             if (value.isNegative() || value.isZero()) {
                 throw new IllegalArgumentException("timeout must be positive, was " + value);
@@ -1280,19 +1326,34 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return this;
         }
 
-        /** The time to live of writes without one. */
+        /**
+         * The time to live of writes without one.
+         *
+         * @param value the time to live of writes without one
+         * @return this builder
+         */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
             return this;
         }
 
-        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        /**
+         * The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}).
+         *
+         * @param value the stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()})
+         * @return this builder
+         */
         public Builder storedFormat(StoredFormat value) {
             storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 
-        /** The clock that stamps {@code expires_at} and scores index entries. */
+        /**
+         * The clock that stamps {@code expires_at} and scores index entries.
+         *
+         * @param value the clock that stamps {@code expires_at} and scores index entries
+         * @return this builder
+         */
         public Builder clock(Clock value) {
             clock = Objects.requireNonNull(value, "clock");
             return this;

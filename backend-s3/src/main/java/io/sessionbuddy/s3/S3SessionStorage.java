@@ -862,7 +862,12 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             this.bucket = bucket;
         }
 
-        /** Key prefix inside the bucket (no leading or trailing '/'); default {@code session-buddy}. */
+        /**
+         * Key prefix inside the bucket (no leading or trailing '/'); default {@code session-buddy}.
+         *
+         * @param value key prefix inside the bucket (no leading or trailing '/'); default {@code session-buddy}
+         * @return this builder
+         */
         public Builder prefix(String value) {
             String trimmed = Objects.requireNonNull(value, "prefix").replaceAll("^/+|/+$", "");
             if (trimmed.contains("//") || trimmed.contains("..")) {
@@ -872,7 +877,12 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             return this;
         }
 
-        /** The namespace below the prefix; default {@code default}. */
+        /**
+         * The namespace below the prefix; default {@code default}.
+         *
+         * @param value the namespace below the prefix; default {@code default}
+         * @return this builder
+         */
         public Builder namespace(String value) {
             if (!isValidNamespace(value)) {
                 throw new IllegalArgumentException("namespace must match [A-Za-z0-9._-]{1,64}, was \"" + value + "\"");
@@ -890,19 +900,34 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             return this;
         }
 
-        /** The time to live of writes without one. */
+        /**
+         * The time to live of writes without one.
+         *
+         * @param value the time to live of writes without one
+         * @return this builder
+         */
         public Builder defaultTtl(Duration value) {
             defaultTtl = Objects.requireNonNull(value, "defaultTtl");
             return this;
         }
 
-        /** The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}). */
+        /**
+         * The stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()}).
+         *
+         * @param value the stored format: size limit, compression, encryption keys (default {@link StoredFormat#defaults()})
+         * @return this builder
+         */
         public Builder storedFormat(StoredFormat value) {
             storedFormat = Objects.requireNonNull(value, "storedFormat");
             return this;
         }
 
-        /** The clock that stamps and checks {@code expires_at}. */
+        /**
+         * The clock that stamps and checks {@code expires_at}.
+         *
+         * @param value the clock that stamps and checks {@code expires_at}
+         * @return this builder
+         */
         public Builder clock(Clock value) {
             clock = Objects.requireNonNull(value, "clock");
             return this;

@@ -16,7 +16,11 @@ public final class MutableClock extends Clock {
         now = new AtomicReference<>(start);
     }
 
-    /** A clock standing at the current time. */
+    /**
+     * A clock standing at the current time.
+     *
+     * @return a clock standing at the current time
+     */
     public static MutableClock ofNow() {
         return new MutableClock(Instant.now());
     }

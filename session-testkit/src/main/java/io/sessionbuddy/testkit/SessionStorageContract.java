@@ -93,17 +93,29 @@ public abstract class SessionStorageContract {
                 .withKeyRing(KeyRing.of("test-key-1", Map.of("test-key-1", key)));
     }
 
-    /** The stored format the suite runs with; override to run it compressed or encrypted. */
+    /**
+     * The stored format the suite runs with; override to run it compressed or encrypted.
+     *
+     * @return the stored format the suite runs with; override to run it compressed or encrypted
+     */
     protected StoredFormat storedFormat() {
         return StoredFormat.defaults();
     }
 
-    /** Whether the server decides expiry (then {@link #advance} sleeps as well). */
+    /**
+     * Whether the server decides expiry (then {@link #advance} sleeps as well).
+     *
+     * @return whether the server decides expiry (then {@link #advance} sleeps as well)
+     */
     protected boolean serverOwnsTime() {
         return false;
     }
 
-    /** The default TTL the storage was created with. */
+    /**
+     * The default TTL the storage was created with.
+     *
+     * @return the default TTL the storage was created with
+     */
     protected Duration defaultTtl() {
         return SessionBuddyConfig.DEFAULT_TTL;
     }
@@ -197,7 +209,11 @@ public abstract class SessionStorageContract {
         return await(storage.retrieveSession(id)).orElseThrow(() -> new AssertionError("session " + id + " absent"));
     }
 
-    /** A fresh session id. */
+    /**
+     * A fresh session id.
+     *
+     * @return a fresh session id
+     */
     protected static String id() {
         return SessionIds.generate();
     }
