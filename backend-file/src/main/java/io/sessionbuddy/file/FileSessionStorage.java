@@ -149,12 +149,22 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         return locks.isLockFileOpen();
     }
 
-    /** A builder for a store under {@code directory}. */
+    /**
+     * A builder for a store under {@code directory}.
+     *
+     * @param directory the store's directory
+     * @return the builder
+     */
     public static Builder builder(Path directory) {
         return new Builder(directory);
     }
 
-    /** Whether {@code namespace} is an acceptable directory name. */
+    /**
+     * Whether {@code namespace} is an acceptable directory name.
+     *
+     * @param namespace a candidate namespace
+     * @return whether it is acceptable
+     */
     public static boolean isValidNamespace(String namespace) {
         return namespace != null && NAMESPACE.matcher(namespace).matches()
                 && !namespace.equals(".") && !namespace.equals("..");
@@ -932,6 +942,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
          * Opens the store: creates the directories (owner-only where the OS allows) and removes temp
          * files left by dead processes.
          *
+         * @return the storage
          * @throws SessionStorageException naming the directory when it cannot be created or opened
          */
         public FileSessionStorage build() {

@@ -60,9 +60,13 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
     }
 
     /**
+     * A reader of the original's file layout.
+     *
      * @param directory the original's {@code storage_dir}
      * @param defaultTtl the original's {@code session_ttl_hours}: a session expires this long after
      *     its file was last modified
+     * @param clock the clock expiry is computed with
+     * @param format the stored format (its size limits bound what is read)
      */
     public LegacyFileSessionStorage(Path directory, Duration defaultTtl, Clock clock, StoredFormat format) {
         this(NAME, directory, defaultTtl, clock, format);
@@ -73,6 +77,9 @@ public final class LegacyFileSessionStorage extends ReadOnlySessionStorage {
      *
      * @param dataDir the original's {@code data_dir}; sessions are under its {@code sessions/}
      * @param defaultTtl the time to live a migration gives a session without {@code _ttl}
+     * @param clock the clock expiry is computed with
+     * @param format the stored format (its size limits bound what is read)
+     * @return the reader
      */
     public static LegacyFileSessionStorage adapterLayout(Path dataDir, Duration defaultTtl, Clock clock,
             StoredFormat format) {

@@ -99,7 +99,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     /** Events kept in the stream by default (trimmed approximately). */
     public static final long DEFAULT_EVENT_STREAM_MAX_LENGTH = 100_000;
 
-    /** The key of the event stream of {@code namespace}. */
+    /**
+     * The key of the event stream of {@code namespace}.
+     *
+     * @param namespace the storage's namespace
+     * @return {@code <namespace>:events}
+     */
     public static String eventStreamKey(String namespace) {
         return namespace + ":events";
     }
@@ -346,7 +351,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return new Builder();
     }
 
-    /** Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}. */
+    /**
+     * Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}.
+     *
+     * @param namespace a candidate namespace
+     * @return whether it is acceptable
+     */
     public static boolean isValidNamespace(String namespace) {
         return namespace != null && NAMESPACE.matcher(namespace).matches();
     }
@@ -1215,6 +1225,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         /**
          * PEM certificates of the certificate authorities to trust for TLS ({@code rediss://}),
          * instead of the JVM's default trust store. Used with a client this builder creates.
+         *
+         * @param pemFile the PEM file
+         * @return this builder
          */
         public Builder trustedCertificates(java.nio.file.Path pemFile) {
             trustedCertificates = Objects.requireNonNull(pemFile, "pemFile");
@@ -1227,6 +1240,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
          * processes. Standalone and Sentinel only.
          *
          * @param maxLength the stream is trimmed to about this many events ({@code MAXLEN ~})
+         * @param enabled whether writes append their events to the stream
+         * @return this builder
          */
         public Builder eventStream(boolean enabled, long maxLength) {
             if (maxLength < 1) {
@@ -1242,6 +1257,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
          * replicas have it, so that a failover cannot lose an acknowledged write; a write that too
          * few replicas confirmed fails with {@link SessionStorageException}. Default 0 (asynchronous
          * replication, as Redis itself). Standalone and Sentinel only.
+         *
+         * @param value how many replicas must confirm each write (0 to 16)
+         * @return this builder
          */
         public Builder waitForReplicas(int value) {
             if (value < 0) {
@@ -1365,6 +1383,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
          * says {@code false} and calls fail with {@link SessionStorageException} until the server
          * answers, then everything works without reopening.
          *
+         * @return the storage
          * @throws SessionStorageException naming the server (never the password) when the
          *     configuration is wrong: authentication or ACL refused, TLS failed
          */

@@ -52,8 +52,15 @@ public final class LegacyS3SessionStorage extends ReadOnlySessionStorage {
     }
 
     /**
+     * A reader of the original's S3 layout.
+     *
+     * @param s3 the S3 client
      * @param ownsClient whether {@link #close()} closes {@code s3}
+     * @param bucket the original's bucket
      * @param keyPrefix the original's {@code key_prefix}
+     * @param defaultTtl the time to live a migration gives a session without an expiry
+     * @param clock the clock expiry is computed with
+     * @param format the stored format (its size limits bound what is read)
      */
     public LegacyS3SessionStorage(S3Client s3, boolean ownsClient, String bucket, String keyPrefix, Duration defaultTtl,
             Clock clock, StoredFormat format) {

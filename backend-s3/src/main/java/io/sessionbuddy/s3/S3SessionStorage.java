@@ -156,12 +156,23 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         }
     }
 
-    /** A builder for a store in {@code bucket}, talking through {@code client}. */
+    /**
+     * A builder for a store in {@code bucket}, talking through {@code client}.
+     *
+     * @param client the S3 client (the caller's: not closed by the storage)
+     * @param bucket the bucket
+     * @return the builder
+     */
     public static Builder builder(S3Client client, String bucket) {
         return new Builder(client, bucket);
     }
 
-    /** Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}. */
+    /**
+     * Whether {@code namespace} is acceptable: {@code [A-Za-z0-9._-]{1,64}}.
+     *
+     * @param namespace a candidate namespace
+     * @return whether it is acceptable
+     */
     public static boolean isValidNamespace(String namespace) {
         return namespace != null && NAMESPACE.matcher(namespace).matches()
                 && !namespace.equals(".") && !namespace.equals("..");
@@ -894,6 +905,9 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         /**
          * Whether to use conditional writes (default {@code true}). Off is unsafe under concurrency:
          * only for endpoints without {@code If-Match}/{@code If-None-Match} support.
+         *
+         * @param value whether writes are conditional
+         * @return this builder
          */
         public Builder conditionalWrites(boolean value) {
             conditionalWrites = value;
@@ -948,6 +962,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         /**
          * Checks the bucket (and conditional-write support) and returns the store.
          *
+         * @return the storage
          * @throws SessionStorageException when the bucket is missing, access is denied, or the endpoint
          *     ignores conditional writes
          */

@@ -32,7 +32,11 @@ public final class SessionBuddyCli implements Runnable {
     private SessionBuddyCli() {
     }
 
-    /** Runs the command line and exits with its code. */
+    /**
+     * Runs the command line and exits with its code.
+     *
+     * @param args the command line
+     */
     public static void main(String[] args) {
         System.exit(execute(args, new PrintStream(System.out, true, StandardCharsets.UTF_8),
                 new PrintStream(System.err, true, StandardCharsets.UTF_8), System.getenv(), isTerminal()));
@@ -64,6 +68,9 @@ public final class SessionBuddyCli implements Runnable {
      * @param environment the environment variables config overrides are read from
      * @param terminal whether output goes to a terminal (progress bars) or not (plain lines)
      * @return the exit code
+     * @param args the command line
+     * @param out where results go
+     * @param err where errors go
      */
     public static int execute(String[] args, PrintStream out, PrintStream err, Map<String, String> environment,
             boolean terminal) {

@@ -43,12 +43,21 @@ public final class SessionBuddyModule extends AbstractModule {
         this(ConfigLoader.system().load());
     }
 
-    /** The given configuration, with the providers on the classpath. */
+    /**
+     * The given configuration, with the providers on the classpath.
+     *
+     * @param config the configuration
+     */
     public SessionBuddyModule(SessionBuddyConfig config) {
         this(config, StorageProviders.discover());
     }
 
-    /** The given configuration and providers. */
+    /**
+     * The given configuration and providers.
+     *
+     * @param config the configuration
+     * @param providers the storage providers to choose from
+     */
     public SessionBuddyModule(SessionBuddyConfig config, List<StorageProvider> providers) {
         this.config = Objects.requireNonNull(config, "config");
         this.providers = List.copyOf(providers);

@@ -34,10 +34,18 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
     /**
      * Another storage on the same store as the one {@link #createStorage} made last in this test
      * (as another process would open it), with another stored format.
+     *
+     * @param clock the clock for expiry
+     * @param format the stored format
+     * @return the storage; the suite closes it
      */
     protected abstract SessionStorage reopenStorage(Clock clock, StoredFormat format);
 
-    /** Raw access to the stored records of the store {@link #createStorage} made last. */
+    /**
+     * Raw access to the stored records of the store {@link #createStorage} made last.
+     *
+     * @return access to the records
+     */
     protected abstract RawRecords rawRecords();
 
     @Override
@@ -109,6 +117,8 @@ public abstract class BytesSessionStorageContract extends SessionStorageContract
      * record, updates it, puts the older record back (as someone with write access to the store
      * could), and checks that reading it then fails with {@link Reason#VERSION_MISMATCH}. A backend
      * that keeps no version outside the record (a file) cannot tell, so this is not a contract test.
+     *
+     * @throws Exception when the store fails
      */
     protected final void assertAnOlderRecordPutBackIsRefused() throws Exception {
         SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);

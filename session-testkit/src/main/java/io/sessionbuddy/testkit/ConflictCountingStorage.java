@@ -11,7 +11,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ConflictCountingStorage extends ForwardingSessionStorage {
     private final AtomicInteger conflicts;
 
-    /** Counts into {@code conflicts}, which several storages may share. */
+    /**
+     * Counts into {@code conflicts}, which several storages may share.
+     *
+     * @param delegate the storage calls go to
+     * @param conflicts the counter of failed compare-and-sets
+     */
     public ConflictCountingStorage(SessionStorage delegate, AtomicInteger conflicts) {
         super(delegate);
         this.conflicts = conflicts;

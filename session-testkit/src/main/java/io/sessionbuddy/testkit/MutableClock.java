@@ -11,7 +11,11 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class MutableClock extends Clock {
     private final AtomicReference<Instant> now;
 
-    /** A clock standing at {@code start}. */
+    /**
+     * A clock standing at {@code start}.
+     *
+     * @param start the clock's first time
+     */
     public MutableClock(Instant start) {
         now = new AtomicReference<>(start);
     }
@@ -25,7 +29,11 @@ public final class MutableClock extends Clock {
         return new MutableClock(Instant.now());
     }
 
-    /** Moves the clock forward. */
+    /**
+     * Moves the clock forward.
+     *
+     * @param amount how far
+     */
     public void advance(Duration amount) {
         now.updateAndGet(current -> current.plus(amount));
     }

@@ -7,9 +7,21 @@ package io.sessionbuddy.testkit;
  * objects) of the storage {@link SessionStorageContract#createStorage} made last.
  */
 public interface RawRecords {
-    /** The stored bytes of a session that exists. */
+    /**
+     * The stored bytes of a session that exists.
+     *
+     * @param sessionId the session
+     * @return its record's bytes
+     * @throws Exception when the store cannot be read
+     */
     byte[] read(String sessionId) throws Exception;
 
-    /** Replaces the stored bytes of a session that exists, leaving everything else as it is. */
+    /**
+     * Replaces the stored bytes of a session that exists, leaving everything else as it is.
+     *
+     * @param sessionId the session
+     * @param record the bytes to put in place of its record
+     * @throws Exception when the store cannot be written
+     */
     void write(String sessionId, byte[] record) throws Exception;
 }

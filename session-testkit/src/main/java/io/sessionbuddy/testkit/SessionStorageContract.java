@@ -76,6 +76,10 @@ public abstract class SessionStorageContract {
     /**
      * A new, empty storage using {@code clock} for expiry, the default TTL of 24 hours (or
      * {@link #defaultTtl()}) and {@code format}.
+     *
+     * @param clock the clock for expiry
+     * @param format the stored format
+     * @return the storage; the suite closes it
      */
     protected abstract SessionStorage createStorage(Clock clock, StoredFormat format);
 
@@ -83,6 +87,8 @@ public abstract class SessionStorageContract {
      * The default format with encryption on (a fixed test key {@code test-key-1}) and every
      * payload compressed: what the encrypted variant of a backend's suite returns from
      * {@link #storedFormat()}.
+     *
+     * @return the format
      */
     protected static StoredFormat encryptedFormat() {
         byte[] key = new byte[KeyRing.KEY_BYTES];
@@ -120,7 +126,12 @@ public abstract class SessionStorageContract {
         return SessionBuddyConfig.DEFAULT_TTL;
     }
 
-    /** Moves time forward for the storage. */
+    /**
+     * Moves time forward for the storage.
+     *
+     * @param amount how far
+     * @throws InterruptedException when interrupted while waiting for the server's clock
+     */
     protected void advance(Duration amount) throws InterruptedException {
         clock.advance(amount);
         if (serverOwnsTime()) {
@@ -143,7 +154,14 @@ public abstract class SessionStorageContract {
 
     // ---- helpers ----
 
-    /** A session with every field set, including unicode, nested JSON and unknown extra fields. */
+    /**
+     * A session with every field set, including unicode, nested JSON and unknown extra fields.
+     *
+     * @param id the session id
+     * @param user the user
+     * @param project the project
+     * @return the session
+     */
     protected static SessionState fullSession(String id, String user, String project) {
         ObjectNode nested = JSON.createObjectNode();
         nested.putObject("level1").putObject("level2").putArray("items").add(1).add(2.5).add("três").addNull();
@@ -164,12 +182,25 @@ public abstract class SessionStorageContract {
                 .build();
     }
 
-    /** A minimal session. */
+    /**
+     * A minimal session.
+     *
+     * @param id the session id
+     * @param user the user
+     * @param project the project
+     * @return the session
+     */
     protected static SessionState session(String id, String user, String project) {
         return SessionState.builder(id, user, project).createdAt(Instant.parse("2024-01-01T00:00:00Z")).build();
     }
 
-    /** Waits for a future (at most 30 s). */
+    /**
+     * Waits for a future (at most 30 s).
+     *
+     * @param <T> the result's type
+     * @param future the future
+     * @return its result (a failure is rethrown unwrapped)
+     */
     protected static <T> T await(CompletableFuture<T> future) {
         try {
             return future.get(30, TimeUnit.SECONDS);
@@ -186,7 +217,12 @@ public abstract class SessionStorageContract {
         }
     }
 
-    /** The failure of a call, whether it threw at once or returned a failed future. */
+    /**
+     * The failure of a call, whether it threw at once or returned a failed future.
+     *
+     * @param call the call
+     * @return its failure, unwrapped
+     */
     protected static Throwable failureOf(Supplier<CompletableFuture<?>> call) {
         try {
             await(call.get());
@@ -198,13 +234,23 @@ public abstract class SessionStorageContract {
         throw new AssertionError("expected the call to fail, but it succeeded");
     }
 
-    /** Closes {@code other} after the test, with the storage under test; returns it. */
+    /**
+     * Closes {@code other} after the test, with the storage under test; returns it.
+     *
+     * @param other another storage
+     * @return {@code other}
+     */
     protected final SessionStorage closeAfterTest(SessionStorage other) {
         opened.add(other);
         return other;
     }
 
-    /** The stored session (failing when absent). */
+    /**
+     * The stored session (failing when absent).
+     *
+     * @param id the session id
+     * @return the session
+     */
     protected final SessionState stored(String id) {
         return await(storage.retrieveSession(id)).orElseThrow(() -> new AssertionError("session " + id + " absent"));
     }
@@ -576,6 +622,8 @@ public abstract class SessionStorageContract {
      * Another storage over the same store as {@link #storage} (another process, in effect), used to
      * race managers against each other. The default is {@link #storage} itself: in-process stores
      * cannot be opened twice.
+     *
+     * @return the storage
      */
     protected SessionStorage anotherStorageOnTheSameStore() {
         return storage;
@@ -1137,7 +1185,14 @@ public abstract class SessionStorageContract {
 
     // ---- stored format ----
 
-    /** A session whose JSON is several KiB, so that every compression applies to it. */
+    /**
+     * A session whose JSON is several KiB, so that every compression applies to it.
+     *
+     * @param id the session id
+     * @param user the user
+     * @param project the project
+     * @return the session
+     */
     protected static SessionState largeSession(String id, String user, String project) {
         List<ObjectNode> turns = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
@@ -1184,7 +1239,12 @@ public abstract class SessionStorageContract {
         assertThat(withoutExpiry(stored(big.sessionId()))).isEqualTo(withoutExpiry(big));
     }
 
-    /** {@code state} without its {@code expires_at} (stamped by the store). */
+    /**
+     * {@code state} without its {@code expires_at} (stamped by the store).
+     *
+     * @param state a session
+     * @return it without {@code expires_at}
+     */
     protected static SessionState withoutExpiry(SessionState state) {
         return state.withExpiresAt(null);
     }

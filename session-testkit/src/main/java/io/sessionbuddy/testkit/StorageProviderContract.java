@@ -31,13 +31,26 @@ import org.junit.jupiter.api.Test;
 public abstract class StorageProviderContract {
     private static final String CANARY = "sk-provider-contract-canary";
 
-    /** The provider's name, as {@code storage_backend} gives it. */
+    /**
+     * The provider's name, as {@code storage_backend} gives it.
+     *
+     * @return the provider name
+     */
     protected abstract String providerName();
 
-    /** The provider's settings block for a fresh, empty store. */
+    /**
+     * The provider's settings block for a fresh, empty store.
+     *
+     * @return the block's keys and values
+     */
     protected abstract Map<String, Object> backendSettings();
 
-    /** Raw access to the records of {@code storage} (made from {@link #backendSettings()}). */
+    /**
+     * Raw access to the records of {@code storage} (made from {@link #backendSettings()}).
+     *
+     * @param storage a storage the provider made
+     * @return access to its records
+     */
     protected abstract RawRecords rawRecords(SessionStorage storage);
 
     private SessionBuddyConfig config() {
