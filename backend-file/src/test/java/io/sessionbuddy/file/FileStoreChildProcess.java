@@ -39,10 +39,13 @@ public final class FileStoreChildProcess {
         SessionManager manager = new SessionManager(storage);
         int times = Integer.parseInt(args[3]);
         for (int i = 0; i < times; i++) {
-            manager.updateSession(args[2], state -> {
+            boolean updated = manager.updateSession(args[2], state -> {
                 return state.toBuilder()
                         .putMetadata("count", state.metadata().get("count").asInt() + 1).build();
-            }).join().orElseThrow();
+            }).join().isPresent();
+            if (!updated) {
+                throw new IllegalStateException("session " + args[2] + " is absent");
+            }
         }
         storage.close();
         System.out.println("done");
