@@ -8,7 +8,8 @@ import java.util.HexFormat;
 /**
  * The Lua scripts of the Redis backend. A session's data key is a hash: {@code d} = the encoded
  * record, {@code v} = version, {@code u} = user id, {@code p} = project id, {@code w} = the id of
- * the write that stored it (so that a write sent twice is applied once); indexes are sorted sets
+ * the write that stored it (so that a write sent twice is applied once), {@code e} = the expiry a
+ * touch gave it (empty after a write: the record's own expiry counts); indexes are sorted sets
  * scored by each session's expiry (epoch ms), so expired entries can be dropped by score.
  */
 enum RedisScripts {
@@ -29,7 +30,7 @@ enum RedisScripts {
               return redis.error_reply('SBCORRUPT version field is not a number')
             end
             if ARGV[10] ~= '' and (not old[1] or old[1] ~= ARGV[10]) then return 0 end
-            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[12])
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[12], 'e', '')
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             for i = 2, 3 do
               redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
@@ -75,7 +76,7 @@ enum RedisScripts {
               return redis.error_reply('SBCORRUPT version field is not a number')
             end
             if ARGV[6] ~= '' and (not old[1] or old[1] ~= ARGV[6]) then return {0} end
-            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[7])
+            redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[7], 'e', '')
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             return {1, old[2] or '', old[3] or ''}
             """),

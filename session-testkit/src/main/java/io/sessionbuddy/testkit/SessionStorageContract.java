@@ -773,6 +773,22 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void aStoreAfterATouchSetsItsOwnExpiryEvenWithTheSameVersion() {
+        SessionState state = session(id(), "retouch", "p");
+        await(storage.storeSession(state, Duration.ofHours(1)));
+        assertThat(await(storage.touchSession(state.sessionId(), Duration.ofHours(5)))).isTrue();
+
+        await(storage.storeSession(state, Duration.ofHours(2)));
+
+        assertThat(stored(state.sessionId()).expiresAt())
+                .isCloseTo(clock.instant().plus(Duration.ofHours(2)), within(Duration.ofSeconds(2)));
+        SessionState current = stored(state.sessionId());
+        assertThat(await(storage.replaceSession(current, current.version(), Duration.ofMinutes(30)))).isTrue();
+        assertThat(stored(state.sessionId()).expiresAt())
+                .isCloseTo(clock.instant().plus(Duration.ofMinutes(30)), within(Duration.ofSeconds(2)));
+    }
+
+    @Test
     void aTouchThatShortensTheLifeEndsItForReadsListingsAndCleanup() throws InterruptedException {
         SessionState state = session(id(), "short-touch", "short-touch-project");
         SessionState other = session(id(), "short-touch", "short-touch-project");
