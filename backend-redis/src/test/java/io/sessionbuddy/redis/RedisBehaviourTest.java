@@ -163,7 +163,9 @@ class RedisBehaviourTest {
             storage.storeSession(session("abc", "alice"), Duration.ofMinutes(5)).join();
 
             assertThat(server.<String>withCommands(c -> c.type("layout:{abc}"))).isEqualTo("hash");
-            assertThat(server.<List<String>>withCommands(c -> c.hkeys("layout:{abc}"))).containsExactlyInAnyOrder("d", "v", "u", "p", "w");
+            assertThat(server.<List<String>>withCommands(c -> c.hkeys("layout:{abc}")))
+                    .containsExactlyInAnyOrder("d", "v", "u", "p", "w", "e");
+            assertThat(server.<String>withCommands(c -> c.hget("layout:{abc}", "e"))).isEmpty(); // set by a touch only
             assertThat(server.<Long>withCommands(c -> c.pttl("layout:{abc}"))).isBetween(1L, 300_000L);
             assertThat(server.<List<String>>withCommands(c -> c.zrange("layout:idx:user:alice", 0, -1))).containsExactly("abc");
             assertThat(server.<List<String>>withCommands(c -> c.zrange("layout:idx:project:proj", 0, -1))).containsExactly("abc");
