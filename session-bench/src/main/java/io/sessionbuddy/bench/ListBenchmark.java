@@ -1,12 +1,8 @@
 package io.sessionbuddy.bench;
 
 import io.lettuce.core.RedisClient;
-import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -40,17 +36,7 @@ public class ListBenchmark {
         client = RedisClient.create();
         storage = Stores.open(backend, "list" + sessions, client);
         users = sessions / PER_USER;
-        List<CompletableFuture<Boolean>> pending = new ArrayList<>();
-        for (int i = 0; i < sessions; i++) {
-            SessionState state = SessionState.builder(String.format("s%07d", i), "user" + (i % users), "project" + (i % 7))
-                    .createdAt(Instant.parse("2026-11-20T09:00:00Z")).build();
-            pending.add(storage.storeSession(state, null));
-            if (pending.size() == 512) {
-                pending.forEach(CompletableFuture::join);
-                pending.clear();
-            }
-        }
-        pending.forEach(CompletableFuture::join);
+        Stores.fill(storage, "s", sessions, i -> new String[] {"user" + (i % users), "project" + (i % 7)});
         List<String> sample = storage.listSessions("user1", null).join();
         if (sample.size() != PER_USER) {
             throw new IllegalStateException("expected " + PER_USER + " sessions of user1, listed " + sample.size());

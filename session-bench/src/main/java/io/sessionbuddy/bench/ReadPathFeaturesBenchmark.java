@@ -5,11 +5,8 @@ import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionPage;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -41,17 +38,7 @@ public class ReadPathFeaturesBenchmark {
         client = RedisClient.create();
         storage = Stores.open(backend, "features", client);
         manager = new SessionManager(storage);
-        List<CompletableFuture<Boolean>> pending = new ArrayList<>();
-        for (int i = 0; i < PROJECT_SESSIONS; i++) {
-            SessionState state = SessionState.builder(String.format("p%07d", i), "user" + (i % 1000), "big-project")
-                    .createdAt(Instant.parse("2026-11-20T09:00:00Z")).build();
-            pending.add(storage.storeSession(state, null));
-            if (pending.size() == 512) {
-                pending.forEach(CompletableFuture::join);
-                pending.clear();
-            }
-        }
-        pending.forEach(CompletableFuture::join);
+        Stores.fill(storage, "p", PROJECT_SESSIONS, i -> new String[] {"user" + (i % 1000), "big-project"});
         SessionState session = SessionPayloads.session("rotating-0", "rotator", "rot-project", 1024, 3);
         storage.storeSession(session, null).join();
         rotating = session.sessionId();

@@ -1,7 +1,13 @@
 package io.sessionbuddy.bench;
 
 import io.lettuce.core.RedisClient;
+import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorage;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
 import io.sessionbuddy.memory.MemorySessionStorage;
 import io.sessionbuddy.redis.RedisSessionStorage;
 
@@ -18,5 +24,24 @@ final class Stores {
                     .namespace(namespace).build();
             default -> throw new IllegalArgumentException("unknown backend " + backend);
         };
+    }
+
+    /**
+     * Stores {@code count} small sessions made by {@code owners} (user and project of session
+     * {@code i}), at most 512 writes in flight; ids {@code <prefix>0000000}, ... .
+     */
+    static void fill(SessionStorage storage, String prefix, int count, IntFunction<String[]> owners) {
+        List<CompletableFuture<Boolean>> pending = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String[] owner = owners.apply(i);
+            SessionState state = SessionState.builder(String.format("%s%07d", prefix, i), owner[0], owner[1])
+                    .createdAt(Instant.parse("2026-11-20T09:00:00Z")).build();
+            pending.add(storage.storeSession(state, null));
+            if (pending.size() == 512) {
+                pending.forEach(CompletableFuture::join);
+                pending.clear();
+            }
+        }
+        pending.forEach(CompletableFuture::join);
     }
 }
