@@ -143,6 +143,9 @@ final class MicrometerSessionObserver implements SessionObserver {
 
     @Override
     public void sessionExpired(String backend, String sessionId, String userId, String projectId) {
+        if (io.sessionbuddy.core.SessionManager.ROTATED_OWNER.equals(userId)) {
+            return; // the marker a rotation left under an old id: its session lives on under the new id
+        }
         counter(SessionBuddyMetrics.SESSIONS_EXPIRED, "Sessions the store removed as expired", backend).increment();
     }
 

@@ -170,6 +170,19 @@ class SessionBuddyMetricsTest {
     }
 
     @Test
+    void theExpiryOfARotationsMarkerIsNotCountedAsAnExpiredSession() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        MicrometerSessionObserver observer = new MicrometerSessionObserver(registry,
+                io.micrometer.observation.ObservationRegistry.NOOP, new SessionBuddyMetrics.Options(false, new double[0]));
+
+        observer.sessionExpired("memory", "old-id", io.sessionbuddy.core.SessionManager.ROTATED_OWNER,
+                io.sessionbuddy.core.SessionManager.ROTATED_OWNER);
+        observer.sessionExpired("memory", "a-session", "alice", "apollo");
+
+        assertThat(counter(registry, SessionBuddyMetrics.SESSIONS_EXPIRED)).isEqualTo(1);
+    }
+
+    @Test
     void theFileStoreIsTimedAndDamagedRecordsAreCountedByReason() throws Exception {
         try (SessionBuddy buddy = SessionBuddy.open(fileConfig())) {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
