@@ -469,13 +469,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     .thenCompose(result -> result == 1L ? replicated(id).thenApply(done -> true)
                             : CompletableFuture.completedFuture(false));
         }
-        Supplier<CompletableFuture<Boolean>> addEntries = () -> {
-            CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                    new String[] {userIndex}, expiresAt, utf8(id), indexTtlMillis);
-            CompletableFuture<Long> projectEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                    new String[] {projectIndex}, expiresAt, utf8(id), indexTtlMillis);
-            return userEntry.thenCombine(projectEntry, (a, b) -> true);
-        };
+        Supplier<CompletableFuture<Boolean>> addEntries = () -> addIndexEntries(id, userIndex, projectIndex, expiresAt,
+                indexTtlMillis);
         return addEntries.get()
                 .thenCompose(indexed -> this.<List<Object>>script(RedisScripts.WRITE_DATA, ScriptOutputType.MULTI,
                         new String[] {dataKey(id)}, record, number(state.version()), utf8(state.userId()),
@@ -529,21 +524,21 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
-        if (nearCache == null) {
-            return read(sessionId);
-        }
         String key = dataKey(sessionId);
+        if (nearCache == null) {
+            return read(sessionId, key);
+        }
         Optional<SessionState> cached = nearCache.get(key);
         if (cached != null) {
             return CompletableFuture.completedFuture(cached);
         }
         RedisNearCache.Ticket ticket = nearCache.beginRead(key);
         if (ticket == null) {
-            return read(sessionId);
+            return read(sessionId, key);
         }
         CompletableFuture<Optional<SessionState>> read;
         try {
-            read = read(sessionId);
+            read = read(sessionId, key);
         } catch (RuntimeException e) {
             nearCache.abandonRead(key, ticket);
             throw e;
@@ -558,9 +553,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         });
     }
 
-    private CompletableFuture<Optional<SessionState>> read(String sessionId) {
+    /** The bounded read of {@code sessionId}'s data key {@code key}, decoded off the event loop. */
+    private CompletableFuture<Optional<SessionState>> read(String sessionId, String key) {
         CompletableFuture<List<Object>> read = this.<List<Object>>script(RedisScripts.READ_BOUNDED,
-                ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}, number(maxRecordBytes()));
+                ScriptOutputType.MULTI, new String[] {key}, number(maxRecordBytes()));
         // decoded off Lettuce's event loop, which then reads the next reply: by a caller waiting for
         // it, or on the codec pool (see decodeAfter)
         return decodeAfter(corruptIfDamaged(sessionId, read), fields -> {
@@ -570,7 +566,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             SessionState state = decode(sessionId, (byte[]) fields.get(0));
             String stored = fields.size() > 1 && fields.get(1) != null ? text(fields.get(1)) : null;
             if (stored != null && !stored.equals(Long.toString(state.version()))) {
-                throw new CorruptSessionException(RedisStorageProvider.NAME, sessionId, "data key " + dataKey(sessionId)
+                throw new CorruptSessionException(RedisStorageProvider.NAME, sessionId, "data key " + key
                         + " holds a record of version " + state.version() + " but its version field says " + stored
                         + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
             }
@@ -587,11 +583,11 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return state;
         }
         String text = text(field);
-        int colon = text.indexOf(':');
-        if (colon <= 0 || !text.regionMatches(0, Long.toString(state.version()), 0, colon)
-                || colon != Long.toString(state.version()).length()) {
-            return state; // written for an older version: the record's own expiry counts
+        String version = Long.toString(state.version());
+        if (text.indexOf(':') != version.length() || !text.startsWith(version)) {
+            return state; // empty, or written for an older version: the record's own expiry counts
         }
+        int colon = version.length();
         try {
             java.time.Instant at = java.time.Instant.ofEpochMilli(Long.parseLong(text.substring(colon + 1)));
             return at.equals(state.expiresAt()) ? state : state.withExpiresAt(at);
@@ -625,12 +621,22 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     if (((Long) result.get(0)) != 1L) {
                         return CompletableFuture.completedFuture(false);
                     }
-                    CompletableFuture<Long> user = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                            new String[] {userIndexPrefix + text(result.get(1))}, at, utf8(sessionId), indexTtlMillis);
-                    CompletableFuture<Long> project = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                            new String[] {projectIndexPrefix + text(result.get(2))}, at, utf8(sessionId), indexTtlMillis);
-                    return user.thenCombine(project, (a, b) -> true);
+                    return addIndexEntries(sessionId, userIndexPrefix + text(result.get(1)),
+                            projectIndexPrefix + text(result.get(2)), at, indexTtlMillis);
                 });
+    }
+
+    /**
+     * Cluster: a session's entries in its user and project indexes ({@link RedisScripts#INDEX_ADD},
+     * scores only raised), each in its own slot.
+     */
+    private CompletableFuture<Boolean> addIndexEntries(String id, String userIndex, String projectIndex,
+            byte[] expiresAt, byte[] indexTtlMillis) {
+        CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                new String[] {userIndex}, expiresAt, utf8(id), indexTtlMillis);
+        CompletableFuture<Long> projectEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
+                new String[] {projectIndex}, expiresAt, utf8(id), indexTtlMillis);
+        return userEntry.thenCombine(projectEntry, (a, b) -> true);
     }
 
     /**
@@ -753,17 +759,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         String index = userId != null ? userIndexPrefix + userId : projectIndexPrefix + projectId;
         long now = now().toEpochMilli();
         return commands().zrangebyscore(index, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
-                .thenCompose(members -> {
-                    List<String> after = new ArrayList<>();
-                    for (byte[] member : members) {
-                        String id = text(member);
-                        if (lastId == null || id.compareTo(lastId) > 0) {
-                            after.add(id);
-                        }
-                    }
-                    after.sort(null);
-                    return pageFrom(after, 0, new ArrayList<>(), userId, projectId, index, limit);
-                });
+                .thenCompose(members -> pageFrom(io.sessionbuddy.core.SessionPage.idsAfter(
+                        members.stream().map(RedisSessionStorage::text).toList(), lastId), 0, new ArrayList<>(),
+                        userId, projectId, index, limit));
     }
 
     /** Checks candidates from {@code from} a window at a time until the page is full or none are left. */

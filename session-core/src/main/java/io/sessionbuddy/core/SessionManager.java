@@ -654,10 +654,8 @@ public final class SessionManager {
      * @throws IllegalArgumentException for a limit out of range or a cursor no listing made
      */
     public CompletableFuture<SessionPage> listSessions(String userId, String projectId, String cursor, int limit) {
-        if (limit < 1 || limit > 10_000) {
-            throw new IllegalArgumentException("limit must be from 1 to 10000, was " + limit);
-        }
-        SessionPage.lastIdOf(cursor); // a bad cursor fails the call itself
+        SessionPage.requireLimit(limit);
+        SessionPage.lastIdOf(cursor); // a bad cursor fails the call itself, whatever the storage checks
         return bounded(null, "list", false, () -> storage.listSessions(userId, projectId, cursor, limit));
     }
 

@@ -1,9 +1,10 @@
 package io.sessionbuddy.core;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * One page of a listing ({@link SessionStorage#listSessions(String, String, String, int)}): ids in
@@ -14,6 +15,8 @@ import java.util.Objects;
  */
 public record SessionPage(List<String> ids, String nextCursor) {
     private static final String PREFIX = "sb1.";
+    /** The largest page a listing returns. */
+    public static final int MAX_LIMIT = 10_000;
 
     /**
      * Copies the ids.
@@ -78,19 +81,49 @@ public record SessionPage(List<String> ids, String nextCursor) {
     }
 
     /**
-     * The page of {@code sortedIds} after {@code lastId}, at most {@code limit} long.
+     * Checks a page size: from 1 to {@link #MAX_LIMIT}.
      *
-     * @param sortedIds every matching id, ascending
+     * @param limit the most ids on a page
+     * @return {@code limit}
+     * @throws IllegalArgumentException when it is out of range
      */
-    static SessionPage of(List<String> sortedIds, String lastId, int limit) {
-        Objects.requireNonNull(sortedIds, "sortedIds");
-        int from = 0;
-        if (lastId != null) {
-            int at = java.util.Collections.binarySearch(sortedIds, lastId);
-            from = at >= 0 ? at + 1 : -at - 1;
+    public static int requireLimit(int limit) {
+        if (limit < 1 || limit > MAX_LIMIT) {
+            throw new IllegalArgumentException("limit must be from 1 to " + MAX_LIMIT + ", was " + limit);
         }
-        int to = Math.min(sortedIds.size(), from + limit);
-        List<String> page = sortedIds.subList(from, to);
-        return new SessionPage(page, to < sortedIds.size() ? cursorAfter(page.get(page.size() - 1)) : null);
+        return limit;
+    }
+
+    /**
+     * The ids of {@code ids} after {@code lastId}, ascending: the candidates of the page that follows
+     * it, for a backend that pages its own index.
+     *
+     * @param ids ids in any order
+     * @param lastId the last id of the previous page, or {@code null} for the first
+     * @return the ids after it, sorted
+     */
+    public static List<String> idsAfter(Collection<String> ids, String lastId) {
+        List<String> after = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            if (lastId == null || id.compareTo(lastId) > 0) {
+                after.add(id);
+            }
+        }
+        after.sort(null);
+        return after;
+    }
+
+    /**
+     * The page after {@code lastId} cut from a full listing: at most {@code limit} of its ids,
+     * ascending, with a cursor when more follow.
+     *
+     * @param ids every matching id, in any order
+     * @param lastId the last id of the previous page, or {@code null} for the first
+     * @param limit the most ids on the page
+     * @return the page
+     */
+    public static SessionPage firstOf(Collection<String> ids, String lastId, int limit) {
+        List<String> after = idsAfter(ids, lastId);
+        return of(after.subList(0, Math.min(limit, after.size())), after.size() > limit);
     }
 }

@@ -207,15 +207,9 @@ public interface SessionStorage extends AutoCloseable {
      * @throws IllegalArgumentException for a limit out of range or a cursor no listing made
      */
     default CompletableFuture<SessionPage> listSessions(String userId, String projectId, String cursor, int limit) {
-        if (limit < 1 || limit > 10_000) {
-            throw new IllegalArgumentException("limit must be from 1 to 10000, was " + limit);
-        }
+        SessionPage.requireLimit(limit);
         String lastId = SessionPage.lastIdOf(cursor);
-        return listSessions(userId, projectId).thenApply(ids -> {
-            List<String> sorted = new java.util.ArrayList<>(ids);
-            sorted.sort(null);
-            return SessionPage.of(sorted, lastId, limit);
-        });
+        return listSessions(userId, projectId).thenApply(ids -> SessionPage.firstOf(ids, lastId, limit));
     }
 
     /**

@@ -206,7 +206,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
         Objects.requireNonNull(state, "state");
-        Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        Duration effective = effectiveTtl(ttl);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
         return observed(SessionObserver.Operation.STORE, () -> guarded(state.sessionId(), "store",
                 () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true)));
@@ -258,8 +258,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
             long expectedVersion, Duration markerTtl) {
         Objects.requireNonNull(copy, "copy");
         Objects.requireNonNull(marker, "marker");
-        Duration copyTtl = ttl == null ? defaultTtl : checkTtl(ttl);
-        Duration stubTtl = markerTtl == null ? defaultTtl : checkTtl(markerTtl);
+        Duration copyTtl = effectiveTtl(ttl);
+        Duration stubTtl = effectiveTtl(markerTtl);
         SessionState stampedCopy = copy.withExpiresAt(clock.instant().plus(copyTtl));
         SessionState stampedMarker = marker.withExpiresAt(clock.instant().plus(stubTtl));
         return guarded(marker.sessionId(), "move", () -> doMove(stampedCopy, encode(stampedCopy), copyTtl, stampedMarker,
@@ -292,7 +292,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
         SessionIds.requireValid(sessionId);
-        Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        Duration effective = effectiveTtl(ttl);
         Instant expiresAt = clock.instant().plus(effective);
         return observed(SessionObserver.Operation.TOUCH, () -> guarded(sessionId, "touch",
                 () -> doTouch(sessionId, expiresAt, effective)));
@@ -334,21 +334,15 @@ public abstract class AbstractSessionStorage implements SessionStorage {
 
     @Override
     public final CompletableFuture<List<String>> listSessions(String userId, String projectId) {
-        if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
-            throw new IllegalArgumentException("user and project filters must be null or non-empty");
-        }
+        checkFilters(userId, projectId);
         return observed(SessionObserver.Operation.LIST, () -> guarded(null, "list", () -> doList(userId, projectId)));
     }
 
     @Override
     public final CompletableFuture<io.sessionbuddy.core.SessionPage> listSessions(String userId, String projectId,
             String cursor, int limit) {
-        if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
-            throw new IllegalArgumentException("user and project filters must be null or non-empty");
-        }
-        if (limit < 1 || limit > 10_000) {
-            throw new IllegalArgumentException("limit must be from 1 to 10000, was " + limit);
-        }
+        checkFilters(userId, projectId);
+        io.sessionbuddy.core.SessionPage.requireLimit(limit);
         String lastId = io.sessionbuddy.core.SessionPage.lastIdOf(cursor);
         return observed(SessionObserver.Operation.LIST, () -> guarded(null, "list",
                 () -> doListPage(userId, projectId, lastId, limit)));
@@ -367,17 +361,13 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      */
     protected CompletableFuture<io.sessionbuddy.core.SessionPage> doListPage(String userId, String projectId,
             String lastId, int limit) {
-        return doList(userId, projectId).thenApply(ids -> {
-            List<String> after = new java.util.ArrayList<>();
-            for (String id : ids) {
-                if (lastId == null || id.compareTo(lastId) > 0) {
-                    after.add(id);
-                }
-            }
-            after.sort(null);
-            return io.sessionbuddy.core.SessionPage.of(after.subList(0, Math.min(limit, after.size())),
-                    after.size() > limit);
-        });
+        return doList(userId, projectId).thenApply(ids -> io.sessionbuddy.core.SessionPage.firstOf(ids, lastId, limit));
+    }
+
+    private static void checkFilters(String userId, String projectId) {
+        if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
+            throw new IllegalArgumentException("user and project filters must be null or non-empty");
+        }
     }
 
     @Override
@@ -414,7 +404,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     @Override
     public final CompletableFuture<Boolean> replaceSession(SessionState state, long expectedVersion, Duration ttl) {
         Objects.requireNonNull(state, "state");
-        Duration effective = ttl == null ? defaultTtl : checkTtl(ttl);
+        Duration effective = effectiveTtl(ttl);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
         return observed(SessionObserver.Operation.REPLACE, () -> guarded(state.sessionId(), "replace",
                 () -> doReplace(stamped, encode(stamped), expectedVersion, effective)));
@@ -678,6 +668,11 @@ public abstract class AbstractSessionStorage implements SessionStorage {
 
     /** Releases resources; called once. */
     protected abstract void doClose();
+
+    /** {@code ttl}, checked, or the default TTL for {@code null}. */
+    private Duration effectiveTtl(Duration ttl) {
+        return ttl == null ? defaultTtl : checkTtl(ttl);
+    }
 
     private static Duration checkTtl(Duration ttl) {
         if (ttl.isNegative() || ttl.isZero()) {
