@@ -38,7 +38,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,8 +91,6 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     static final String INDEX_DIR = ".index";
     static final String LOCK_FILE = ".lock";
     private static final Duration ORPHAN_TEMP_AGE = Duration.ofHours(1);
-    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    private static final Pattern TEMP_NAME = Pattern.compile(".*\\.(?:json|id)\\.(\\d+)\\.[0-9a-f]+\\.tmp");
     private static final Logger LOG = LoggerFactory.getLogger(FileSessionStorage.class);
 
     private final Path root;
@@ -166,8 +163,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
      * @return whether it is acceptable
      */
     public static boolean isValidNamespace(String namespace) {
-        return namespace != null && NAMESPACE.matcher(namespace).matches()
-                && !namespace.equals(".") && !namespace.equals("..");
+        return SessionIds.isPlainName(namespace) && !namespace.equals(".") && !namespace.equals("..");
     }
 
     /**
@@ -742,6 +738,42 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     }
 
     /**
+     * The id of the process that wrote a temp file named {@code <name>.json|.id.<pid>.<hex>.tmp}
+     * (as this storage names them), or -1 when {@code name} is not one. Read by hand: a
+     * regular expression would load its engine on every start.
+     *
+     * @param name a file name
+     * @return the writer's process id, or -1
+     */
+    static long tempFileOwner(String name) {
+        if (!name.endsWith(TEMP_SUFFIX)) {
+            return -1;
+        }
+        String rest = name.substring(0, name.length() - TEMP_SUFFIX.length());
+        int hexStart = rest.lastIndexOf('.') + 1;
+        int pidStart = hexStart > 1 ? rest.lastIndexOf('.', hexStart - 2) + 1 : 0;
+        if (pidStart <= 0 || hexStart - 1 <= pidStart || hexStart == rest.length() || hexStart - 1 - pidStart > 18) {
+            return -1;
+        }
+        for (int i = hexStart; i < rest.length(); i++) {
+            char c = rest.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return -1;
+            }
+        }
+        long pid = 0;
+        for (int i = pidStart; i < hexStart - 1; i++) {
+            char c = rest.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            pid = pid * 10 + (c - '0');
+        }
+        String base = rest.substring(0, pidStart - 1);
+        return base.endsWith(SUFFIX) || base.endsWith(ID_SUFFIX) ? pid : -1;
+    }
+
+    /**
      * One pass over the directory when opened: removes temp files of interrupted writes (of processes
      * that are gone, or older than an hour) and id files left without a record, and renames records a
      * version 0.1 store wrote under an id with upper-case letters ({@code Sess-A.json}) to their
@@ -755,9 +787,8 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
                 if (name.endsWith(TEMP_SUFFIX)) {
-                    var matcher = TEMP_NAME.matcher(name);
-                    boolean ownerAlive = matcher.matches() && ProcessHandle.of(Long.parseLong(matcher.group(1)))
-                            .map(ProcessHandle::isAlive).orElse(false);
+                    long owner = tempFileOwner(name);
+                    boolean ownerAlive = owner >= 0 && ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false);
                     if (!ownerAlive || Files.getLastModifiedTime(entry).toInstant().isBefore(orphanBefore)) {
                         Files.deleteIfExists(entry);
                         LOG.info("[file] removed temp file {} left by an interrupted write", entry);

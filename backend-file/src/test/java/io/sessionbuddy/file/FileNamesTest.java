@@ -109,4 +109,16 @@ class FileNamesTest {
         }
         assertThat(ns.resolve("Sess-A.json")).doesNotExist();
     }
+
+    @Test
+    void theWriterOfATempFileIsReadFromItsName() {
+        assertThat(FileSessionStorage.tempFileOwner("abc.json.4242.1f3a.tmp")).isEqualTo(4242);
+        assertThat(FileSessionStorage.tempFileOwner("~x.id.7.0.tmp")).isEqualTo(7);
+        assertThat(FileSessionStorage.tempFileOwner("a.b.json.12.ff.tmp")).isEqualTo(12);
+        for (String name : List.of("abc.json.tmp", "abc.json.12.tmp", "abc.txt.12.ff.tmp", "abc.json.x2.ff.tmp",
+                "abc.json.12.FF.tmp", "abc.json.12.fg.tmp", "abc.json..ff.tmp", "abc.json.12..tmp", ".tmp", "x.tmp",
+                "abc.json.12.ff", "abc.json.1234567890123456789012.ff.tmp", "json.12.ff.tmp")) {
+            assertThat(FileSessionStorage.tempFileOwner(name)).as(name).isEqualTo(-1);
+        }
+    }
 }

@@ -46,7 +46,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +83,6 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisSessionStorage.class);
 
-    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
     private static final byte[] EMPTY = new byte[0];
     /**
@@ -358,7 +356,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      * @return whether it is acceptable
      */
     public static boolean isValidNamespace(String namespace) {
-        return namespace != null && NAMESPACE.matcher(namespace).matches();
+        return SessionIds.isPlainName(namespace);
     }
 
     /**

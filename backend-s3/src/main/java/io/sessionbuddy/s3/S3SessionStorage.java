@@ -25,7 +25,6 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.ResponseBytes;
@@ -85,7 +84,6 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * before the data, and must not lose them to a concurrent listing or cleanup.
      */
     static final Duration REPAIR_GRACE = Duration.ofMinutes(1);
-    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Logger LOG = LoggerFactory.getLogger(S3SessionStorage.class);
 
     private volatile S3Client s3;
@@ -174,7 +172,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * @return whether it is acceptable
      */
     public static boolean isValidNamespace(String namespace) {
-        return namespace != null && NAMESPACE.matcher(namespace).matches()
+        return SessionIds.isPlainName(namespace)
                 && !namespace.equals(".") && !namespace.equals("..");
     }
 

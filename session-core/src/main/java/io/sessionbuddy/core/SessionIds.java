@@ -40,6 +40,28 @@ public final class SessionIds {
     }
 
     /**
+     * Whether {@code name} is a plain name, as namespaces and key ids must be: 1 to 64 characters,
+     * each an ASCII letter, digit, {@code .}, {@code _} or {@code -} ({@code [A-Za-z0-9._-]{1,64}}).
+     * Checked by hand: a regular expression would load its engine on every start.
+     *
+     * @param name a candidate name, may be {@code null}
+     * @return whether it is one
+     */
+    public static boolean isPlainName(String name) {
+        if (name == null || name.isEmpty() || name.length() > 64) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
+                    || c == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Whether {@code id} is an acceptable session id (see the class description).
      *
      * @param id a candidate id, may be {@code null}

@@ -412,7 +412,7 @@ public final class SessionJsonCodec {
         int minute = digits(t, 14, 2);
         int second = digits(t, 17, 2);
         if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59
-                || second < 0 || second > 59 || day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+                || second < 0 || second > 59 || day > lengthOfMonth(year, month)) {
             return null;
         }
         int i = 19;
@@ -448,6 +448,18 @@ public final class SessionJsonCodec {
         }
         long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
         return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second - offsetSeconds, nanos);
+    }
+
+    /**
+     * Days in a month of the proleptic Gregorian calendar ({@code YearMonth.lengthOfMonth()} without
+     * {@code YearMonth}, whose class set-up builds a {@code DateTimeFormatter}: ~40 classes at start).
+     */
+    static int lengthOfMonth(int year, int month) {
+        return switch (month) {
+            case 2 -> year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28;
+            case 4, 6, 9, 11 -> 30;
+            default -> 31;
+        };
     }
 
     /**

@@ -73,4 +73,15 @@ class SessionIdsAndStateTest {
         assertThatThrownBy(() -> SessionState.builder("s", "u", null).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("project_id");
     }
+
+    @Test
+    void plainNamesAreOneToSixtyFourAsciiLettersDigitsDotsUnderscoresAndDashes() {
+        for (String name : List.of("a", "session", "key-2026_11.v1", "A.B_C-D", "x".repeat(64), ".", "..")) {
+            assertThat(SessionIds.isPlainName(name)).as(name).isTrue();
+        }
+        for (String name : java.util.Arrays.asList(null, "", "x".repeat(65), "a b", "a/b", "a:b", "é", "a\nb", "{x}",
+                "\u0661", "ｘ")) {
+            assertThat(SessionIds.isPlainName(name)).as(String.valueOf(name)).isFalse();
+        }
+    }
 }

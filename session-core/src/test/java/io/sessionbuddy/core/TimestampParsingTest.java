@@ -113,4 +113,17 @@ class TimestampParsingTest {
         assertThat(state.lastActivity()).isEqualTo(Instant.parse("2026-03-01T14:06:00Z"));
         assertThat(SessionJsonCodec.fromBytes(json).createdAt()).isEqualTo(Instant.parse("2026-03-01T14:05:09Z"));
     }
+
+    @Test
+    void monthLengthsAgreeWithJavaTimeIncludingCenturyLeapYears() {
+        for (int year : new int[] {1600, 1700, 1900, 1999, 2000, 2023, 2024, 2100, 2400, 9999}) {
+            for (int month = 1; month <= 12; month++) {
+                assertThat(SessionJsonCodec.lengthOfMonth(year, month)).as(year + "-" + month)
+                        .isEqualTo(java.time.YearMonth.of(year, month).lengthOfMonth());
+            }
+        }
+        assertThat(SessionJsonCodec.parseTimestamp("2000-02-29T00:00:00Z")).isEqualTo(Instant.parse("2000-02-29T00:00:00Z"));
+        assertThatThrownBy(() -> SessionJsonCodec.parseTimestamp("1900-02-29T00:00:00Z"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

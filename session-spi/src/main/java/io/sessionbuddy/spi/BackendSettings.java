@@ -21,8 +21,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A typed, read-only view of one backend's configuration block, plus what every backend needs
@@ -34,7 +32,6 @@ import java.util.regex.Pattern;
  * {@link #unreadKeys()} can report typos.
  */
 public final class BackendSettings {
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)?");
 
     private final String backendName;
     private final Map<String, Object> values;
@@ -301,24 +298,43 @@ public final class BackendSettings {
         } catch (DateTimeParseException | ArithmeticException e) {
             throw error(key, "expected a duration such as 5s, 500ms or PT5S, was " + describe(key, value));
         }
-        Matcher m = DURATION.matcher(text.toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
+        // <digits>[.<digits>] [whitespace] [ms|s|m|h|d], read by hand (no regular expression engine at start)
+        String lower = text.toLowerCase(Locale.ROOT);
+        int end = digitsEnd(lower, 0);
+        if (end > 0 && end < lower.length() && lower.charAt(end) == '.') {
+            int fraction = digitsEnd(lower, end + 1);
+            end = fraction > end + 1 ? fraction : -1;
+        }
+        if (end <= 0) {
             throw error(key, "expected a duration such as 5s, 500ms or PT5S, was " + describe(key, value));
         }
-        BigDecimal amount = new BigDecimal(m.group(1));
-        String unit = m.group(2) == null ? "s" : m.group(2);
-        long millisPerUnit = switch (unit) {
+        BigDecimal amount = new BigDecimal(lower.substring(0, end));
+        int unitStart = end;
+        while (unitStart < lower.length() && " \t\n\u000b\f\r".indexOf(lower.charAt(unitStart)) >= 0) {
+            unitStart++;
+        }
+        long millisPerUnit = switch (lower.substring(unitStart)) {
             case "ms" -> 1L;
-            case "s" -> 1_000L;
+            case "", "s" -> 1_000L;
             case "m" -> 60_000L;
             case "h" -> 3_600_000L;
-            default -> 86_400_000L;
+            case "d" -> 86_400_000L;
+            default -> throw error(key, "expected a duration such as 5s, 500ms or PT5S, was " + describe(key, value));
         };
         BigDecimal millis = amount.multiply(BigDecimal.valueOf(millisPerUnit));
         if (millis.compareTo(BigDecimal.valueOf(MAX_DURATION.toMillis())) > 0) {
             throw error(key, "is too large (at most 100 years), was " + describe(key, value));
         }
         return Duration.ofMillis(millis.longValue());
+    }
+
+    /** The index after the ASCII digits of {@code text} from {@code from}. */
+    private static int digitsEnd(String text, int from) {
+        int i = from;
+        while (i < text.length() && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+            i++;
+        }
+        return i;
     }
 
     /** The longest duration a setting may have. */

@@ -68,4 +68,17 @@ class BackendSettingsTest {
                     .isInstanceOf(SessionConfigException.class).hasMessageContaining("backends.redis.timeout");
         }
     }
+
+    @Test
+    void durationsWithAndWithoutUnitsAndWhatIsNotOne() {
+        Map<String, Duration> accepted = Map.of("250ms", Duration.ofMillis(250), "5", Duration.ofSeconds(5),
+                "5 s", Duration.ofSeconds(5), "1.5m", Duration.ofSeconds(90), "2H", Duration.ofHours(2),
+                "1d", Duration.ofDays(1), "0.5\ts", Duration.ofMillis(500), "30", Duration.ofSeconds(30));
+        accepted.forEach((text, expected) -> assertThat(BackendSettings.of("x", Map.of("d", text)).getDuration("d", null))
+                .as(text).isEqualTo(expected));
+        for (String text : List.of("", "s", "5x", "5 ms s", "5.", ".5", "-5s", "5e3", "5sec", "1,5s", "\u0665s", "5 5s")) {
+            assertThatThrownBy(() -> BackendSettings.of("x", Map.of("d", text)).getDuration("d", null))
+                    .as(text).isInstanceOf(SessionConfigException.class).hasMessageContaining("expected a duration");
+        }
+    }
 }

@@ -2,6 +2,7 @@ package io.sessionbuddy.core.config;
 
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionConfigException;
+import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.format.Compression;
 import io.sessionbuddy.core.format.KeyRing;
 import io.sessionbuddy.core.format.SessionRecordCodec;
@@ -359,8 +360,8 @@ public final class ConfigLoader {
         for (Map.Entry<?, ?> entry : map.entrySet()) {
             String id = String.valueOf(entry.getKey());
             String key = ENCRYPTION_KEYS + "." + id;
-            if (!KeyRing.KEY_ID.matcher(id).matches()) {
-                throw new SessionConfigException(source, key, "a key id must match " + KeyRing.KEY_ID.pattern());
+            if (!SessionIds.isPlainName(id)) {
+                throw new SessionConfigException(source, key, "a key id must match " + KeyRing.KEY_ID_RULE);
             }
             if (!(entry.getValue() instanceof String reference)) {
                 throw new SessionConfigException(source, key, "expected \"base64:...\", \"env:VARIABLE\" or"

@@ -1,5 +1,6 @@
 package io.sessionbuddy.core.format;
 
+import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionManager;
 
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.SecretKeySpec;
@@ -27,8 +27,8 @@ import javax.crypto.spec.SecretKeySpec;
 public final class KeyRing {
     /** Length of an AES-256 key in bytes. */
     public static final int KEY_BYTES = 32;
-    /** What a key id may look like. */
-    public static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** What a key id may look like, as a regular expression (for messages: {@link SessionIds#isPlainName} checks it). */
+    public static final String KEY_ID_RULE = "[A-Za-z0-9._-]{1,64}";
 
     private static final KeyRing NONE = new KeyRing(null, Map.of());
     private static final byte[] CHECK_LABEL = "session-buddy key check v1".getBytes(StandardCharsets.US_ASCII);
@@ -68,8 +68,8 @@ public final class KeyRing {
         Map<String, SecretKey> copy = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> entry : keys.entrySet()) {
             String id = entry.getKey();
-            if (!KEY_ID.matcher(id).matches()) {
-                throw new IllegalArgumentException("key id '" + id + "' must match " + KEY_ID.pattern());
+            if (!SessionIds.isPlainName(id)) {
+                throw new IllegalArgumentException("key id '" + id + "' must match " + KEY_ID_RULE);
             }
             byte[] raw = entry.getValue();
             if (raw == null || raw.length != KEY_BYTES) {
