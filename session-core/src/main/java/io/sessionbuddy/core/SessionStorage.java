@@ -139,8 +139,8 @@ public interface SessionStorage extends AutoCloseable {
     private static CompletableFuture<Boolean> rewriteExpiry(SessionStorage storage, String sessionId, Duration ttl,
             int attempt) {
         return storage.retrieveSession(sessionId).thenCompose(found -> {
-            if (found.isEmpty()) {
-                return CompletableFuture.completedFuture(false);
+            if (found.isEmpty() || SessionManager.ROTATED_OWNER.equals(found.get().userId())) {
+                return CompletableFuture.completedFuture(false); // a rotation's marker is not a session to extend
             }
             SessionState state = found.get();
             return storage.replaceSession(state, state.version(), ttl).thenCompose(done -> done || attempt >= 3

@@ -873,6 +873,9 @@ public abstract class SessionStorageContract {
         assertThat(((io.sessionbuddy.core.SessionMovedException) late).newSessionId()).isEqualTo(moved);
         assertThat(failureOf(() -> manager.rotateSessionId(old)))
                 .isInstanceOf(io.sessionbuddy.core.SessionMovedException.class);
+        assertThat(await(storage.touchSession(old, Duration.ofDays(3)))).as("a rotation's marker is not extended")
+                .isFalse();
+        assertThat(await(manager.touch(old, Duration.ofDays(3)))).isFalse();
         assertThat(await(manager.updateSession(moved, Map.of("permissions", List.of("user")), null))).isTrue();
         assertThat(await(manager.rotateSessionId("never-there"))).isEmpty();
     }
