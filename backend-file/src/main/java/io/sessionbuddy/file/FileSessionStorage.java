@@ -4,6 +4,7 @@ import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
+import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.format.SessionRecordCodec.Summary;
@@ -88,6 +89,11 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     static final String TEMP_SUFFIX = ".tmp";
     /** Beside the record of a session whose file name is a hash ({@link FileNames}): the id, in UTF-8. */
     static final String ID_SUFFIX = ".id";
+    /**
+     * Beside the record of a touched session: the expiry a touch gave it, bound to the record's
+     * version and checksum ({@link TouchFile}).
+     */
+    static final String TOUCH_SUFFIX = ".touch";
     static final String INDEX_DIR = ".index";
     static final String LOCK_FILE = ".lock";
     private static final Duration ORPHAN_TEMP_AGE = Duration.ofHours(1);
@@ -205,6 +211,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             if (existed) {
                 syncDirectory(root);
             }
+            deleteTouch(sessionId);
             deleteIdFile(sessionId);
             old.ifPresent(previous -> removeMarkers(previous, sessionId));
             return existed && old.map(s -> !isExpired(s)).orElse(true);
@@ -338,6 +345,34 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         }));
     }
 
+    /**
+     * A touch without rewriting the record: under the session's lock, reads the record's header
+     * (no decoding when it has a summary), and writes the new expiry to a small file beside it
+     * ({@link TouchFile}: the record's version and checksum, and the expiry), atomically (a temp
+     * file forced to disk, renamed, the directory synced). Reads apply it to that record only; the
+     * next write of the session replaces the record and removes it. The cost does not depend on the
+     * session's size beyond reading it once for the checksum.
+     */
+    @Override
+    protected CompletableFuture<Boolean> doTouch(String sessionId, Instant expiresAt, Duration ttl) {
+        return run(sessionId, () -> withLock(sessionId, () -> {
+            Path file = sessionFile(sessionId);
+            TouchFile earlier = readTouch(sessionId);
+            byte[] bytes = readFile(sessionId, file);
+            if (bytes == null) {
+                return false;
+            }
+            Summary now = summaryOf(sessionId, bytes, earlier, "session file " + file);
+            if (isExpired(now) || now.userHash().equals(hash(SessionManager.ROTATED_OWNER))) {
+                return false; // gone, or a rotation's marker: not a session to extend
+            }
+            String name = FileNames.of(sessionId);
+            replaceFile(root.resolve(name + TOUCH_SUFFIX), name + TOUCH_SUFFIX,
+                    TouchFile.of(now.version(), bytes, expiresAt).bytes(), sessionId);
+            return true;
+        }));
+    }
+
     @Override
     protected void doClose() {
         locks.release();
@@ -345,30 +380,84 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
 
     // ---- reading ----
 
+    /**
+     * The session, with the expiry of a touch of this very record applied. The touch file is read
+     * before the record: a writer replaces the record before it removes the touch file, so a reader
+     * that finds no touch file reads the new record, never the old one without its touch.
+     */
     private Optional<SessionState> read(String id) throws IOException {
         Path file = sessionFile(id);
-        byte[] bytes = readFile(id, file);
-        return bytes == null ? Optional.empty() : Optional.of(decode(id, bytes, "session file " + file));
-    }
-
-    /**
-     * The record's version, expiry and owners: from the summary in its header (no decoding) when
-     * it has one, else decoded.
-     */
-    private Optional<Summary> head(String id) throws IOException {
-        Path file = sessionFile(id);
+        TouchFile touch = readTouch(id);
         byte[] bytes = readFile(id, file);
         if (bytes == null) {
             return Optional.empty();
         }
-        String location = "session file " + file;
-        Optional<Summary> summary = summary(id, bytes, location);
-        if (summary.isPresent()) {
-            return summary;
+        SessionState state = decode(id, bytes, "session file " + file);
+        return Optional.of(touch != null && touch.appliesTo(state.version(), bytes)
+                ? state.withExpiresAt(touch.expiresAt()) : state);
+    }
+
+    /**
+     * The record's version, expiry (a touch's, when one applies) and owners: from the summary in
+     * its header (no decoding) when it has one, else decoded.
+     */
+    private Optional<Summary> head(String id) throws IOException {
+        Path file = sessionFile(id);
+        TouchFile touch = readTouch(id);
+        byte[] bytes = readFile(id, file);
+        return bytes == null ? Optional.empty() : Optional.of(summaryOf(id, bytes, touch, "session file " + file));
+    }
+
+    private Summary summaryOf(String id, byte[] bytes, TouchFile touch, String location) {
+        Summary summary = summary(id, bytes, location).orElse(null);
+        if (summary == null) {
+            SessionState state = decode(id, bytes, location);
+            summary = new Summary(state.version(), state.expiresAt(), hash(state.userId()), hash(state.projectId()));
         }
-        SessionState state = decode(id, bytes, location);
-        return Optional.of(new Summary(state.version(), state.expiresAt(), hash(state.userId()),
-                hash(state.projectId())));
+        return touch != null && touch.appliesTo(summary.version(), bytes)
+                ? new Summary(summary.version(), touch.expiresAt(), summary.userHash(), summary.projectHash())
+                : summary;
+    }
+
+    /**
+     * The touch file of a session, or {@code null} when there is none or it cannot be read (then
+     * the record's own expiry holds; an unreadable one is logged once). Looked for with one
+     * {@code stat}: every read pays it (about 1 µs).
+     */
+    private TouchFile readTouch(String id) {
+        Path file = root.resolve(FileNames.of(id) + TOUCH_SUFFIX);
+        if (!Files.exists(file)) { // a stat, ~1 µs, no exception when absent (a symbolic link is refused below)
+            return null;
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(TouchFile.LENGTH + 1);
+            while (buffer.hasRemaining() && channel.read(buffer) >= 0) {
+                // read until full or end of file
+            }
+            TouchFile touch = TouchFile.parse(buffer.array(), buffer.position());
+            if (touch == null && reportedCorrupt.add(file + "|" + lastModified(file))) {
+                LOG.warn("[file] ignoring damaged touch file {}: the record's own expiry holds", file);
+            }
+            return touch;
+        } catch (NoSuchFileException e) {
+            return null; // removed by a writer since the stat
+        } catch (IOException e) {
+            if (reportedCorrupt.add(file + "|" + lastModified(file))) {
+                LOG.warn("[file] ignoring unreadable touch file {}: {}", file, describe(e));
+            }
+            return null;
+        }
+    }
+
+    /** Removes a session's touch file, once its record was replaced or removed. */
+    private void deleteTouch(String id) {
+        Path file = root.resolve(FileNames.of(id) + TOUCH_SUFFIX);
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // bound to the record it was written for, a stale one is never applied to another
+            LOG.warn("[file] could not remove {}: {}", file, describe(e));
+        }
     }
 
     /** The file's bytes, or {@code null} when there is no file. */
@@ -524,10 +613,19 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         if (FileNames.isHashed(name)) {
             writeIdFile(name, state.sessionId());
         }
-        Path temp = root.resolve(name + SUFFIX + "." + ProcessHandle.current().pid() + "."
+        replaceFile(target, name + SUFFIX, record, state.sessionId());
+        deleteTouch(state.sessionId()); // after the record: see read()
+    }
+
+    /**
+     * Puts {@code bytes} at {@code target} atomically and durably: a temp file named after
+     * {@code tempBase} forced to disk, renamed over the target, the directory synced.
+     */
+    private void replaceFile(Path target, String tempBase, byte[] bytes, String id) throws IOException {
+        Path temp = root.resolve(tempBase + "." + ProcessHandle.current().pid() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + TEMP_SUFFIX);
         try {
-            writer.write(temp, record, fileAttributes(false));
+            writer.write(temp, bytes, fileAttributes(false));
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             try {
@@ -541,7 +639,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             syncDirectory(root);
         } catch (IOException e) {
             // The rename is done and visible, but may not survive a crash: neither stored nor not.
-            throw new SessionOutcomeUnknownException(FileStorageProvider.NAME, state.sessionId(), "written to "
+            throw new SessionOutcomeUnknownException(FileStorageProvider.NAME, id, "written to "
                     + target + ", but the directory could not be synced (" + describe(e) + "): the write may not"
                     + " survive a crash", e);
         }
@@ -562,6 +660,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             }
             boolean deleted = Files.deleteIfExists(sessionFile(id));
             syncDirectory(root);
+            deleteTouch(id);
             deleteIdFile(id);
             if (deleted) {
                 observers().sessionExpired(FileStorageProvider.NAME, id, owner.map(SessionState::userId).orElse(null),
@@ -738,7 +837,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     }
 
     /**
-     * The id of the process that wrote a temp file named {@code <name>.json|.id.<pid>.<hex>.tmp}
+     * The id of the process that wrote a temp file named {@code <name>.json|.id|.touch.<pid>.<hex>.tmp}
      * (as this storage names them), or -1 when {@code name} is not one. Read by hand: a
      * regular expression would load its engine on every start.
      *
@@ -770,7 +869,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             pid = pid * 10 + (c - '0');
         }
         String base = rest.substring(0, pidStart - 1);
-        return base.endsWith(SUFFIX) || base.endsWith(ID_SUFFIX) ? pid : -1;
+        return base.endsWith(SUFFIX) || base.endsWith(ID_SUFFIX) || base.endsWith(TOUCH_SUFFIX) ? pid : -1;
     }
 
     /**
@@ -793,8 +892,9 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                         Files.deleteIfExists(entry);
                         LOG.info("[file] removed temp file {} left by an interrupted write", entry);
                     }
-                } else if (name.endsWith(ID_SUFFIX)) {
-                    String base = name.substring(0, name.length() - ID_SUFFIX.length());
+                } else if (name.endsWith(ID_SUFFIX) || name.endsWith(TOUCH_SUFFIX)) {
+                    String base = name.substring(0, name.length()
+                            - (name.endsWith(ID_SUFFIX) ? ID_SUFFIX : TOUCH_SUFFIX).length());
                     if (!Files.exists(root.resolve(base + SUFFIX), LinkOption.NOFOLLOW_LINKS)
                             && Files.getLastModifiedTime(entry).toInstant().isBefore(orphanBefore)) {
                         Files.deleteIfExists(entry);

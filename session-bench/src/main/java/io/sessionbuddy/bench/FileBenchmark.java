@@ -90,6 +90,22 @@ public class FileBenchmark {
         }
     }
 
+    /**
+     * {@code touchSession}: the new expiry in a small file beside the record (issue #18); its cost
+     * should not depend on the session's size.
+     */
+    @Benchmark
+    public Boolean touch() {
+        return storage.touchSession(state.sessionId(), java.time.Duration.ofHours(24)).join();
+    }
+
+    /** What a touch cost before: read, decode, write the same session back with compare-and-set. */
+    @Benchmark
+    public Boolean rewrite() {
+        SessionState current = storage.retrieveSession(state.sessionId()).join().orElseThrow();
+        return storage.replaceSession(current, current.version(), java.time.Duration.ofHours(24)).join();
+    }
+
     @Benchmark
     public byte[] retrieveRaw() throws IOException {
         return Files.readAllBytes(rawFile);
