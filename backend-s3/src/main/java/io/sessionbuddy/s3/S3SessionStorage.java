@@ -96,6 +96,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     private final String usersPrefix;
     private final String projectsPrefix;
     private final boolean conditionalWrites;
+    private final boolean checkConditionalWrites;
     private final RecentReads lastRead = new RecentReads(1024);
 
     private S3SessionStorage(Builder builder) {
@@ -110,6 +111,8 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         this.usersPrefix = base + "index/users/";
         this.projectsPrefix = base + "index/projects/";
         this.conditionalWrites = builder.conditionalWrites;
+        this.checkConditionalWrites = builder.checkConditionalWrites != null ? builder.checkConditionalWrites
+                : hasEndpointOverride(builder.client);
         this.base = base;
         try {
             checkBucket(base);
@@ -125,6 +128,19 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                     bucket, e.getMessage());
         }
         org.crac.Core.getGlobalContext().register(this); // held weakly: this storage keeps it alive
+    }
+
+    /**
+     * Whether the client talks to an endpoint other than AWS's own: configured on the builder, or
+     * through {@code AWS_ENDPOINT_URL(_S3)}, the {@code aws.endpointUrl(S3)} system properties or a
+     * profile's {@code endpoint_url} (the SDK reports all of them as an override).
+     */
+    private static boolean hasEndpointOverride(S3Client client) {
+        try {
+            return client.serviceClientConfiguration().endpointOverride().isPresent();
+        } catch (RuntimeException e) {
+            return true; // cannot tell: check
+        }
     }
 
     /** Whether a start-up check failed because the endpoint could not be reached (not a wrong setting). */
@@ -696,6 +712,12 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                     + " can be lost", bucket);
             return;
         }
+        if (!checkConditionalWrites) {
+            // AWS S3 itself honours If-None-Match and If-Match on PUT (since 2024): no probe, which
+            // saves a cold start three requests
+            LOG.debug("[s3] conditional-write probe skipped for bucket {} (check_conditional_writes)", bucket);
+            return;
+        }
         // Put a probe object, then put it again with If-None-Match: an endpoint that honours
         // conditional writes answers 412. (The first put is unconditional, so an SDK retry of it
         // cannot be mistaken for the answer.)
@@ -859,6 +881,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         private String prefix = DEFAULT_PREFIX;
         private String namespace = DEFAULT_NAMESPACE;
         private boolean conditionalWrites = true;
+        private Boolean checkConditionalWrites;
         private Duration defaultTtl = SessionBuddyConfig.DEFAULT_TTL;
         private StoredFormat storedFormat = StoredFormat.defaults();
         private Clock clock = Clock.systemUTC();
@@ -909,6 +932,20 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
          */
         public Builder conditionalWrites(boolean value) {
             conditionalWrites = value;
+            return this;
+        }
+
+        /**
+         * Whether to check at start-up, with a probe object, that the endpoint honours conditional
+         * writes (it is refused when it does not). Default ({@code null}): only when the client has an
+         * endpoint other than AWS's own (an S3-compatible store, which may ignore
+         * {@code If-None-Match}); AWS S3 honours them, and the probe costs a cold start three requests.
+         *
+         * @param value whether to probe, or {@code null} for the default
+         * @return this builder
+         */
+        public Builder checkConditionalWrites(Boolean value) {
+            checkConditionalWrites = value;
             return this;
         }
 

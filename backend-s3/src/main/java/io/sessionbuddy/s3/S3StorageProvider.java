@@ -23,7 +23,8 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
  * {@code bucket_name}), {@code prefix} (or {@code key_prefix}), {@code region}, {@code endpoint},
  * {@code path_style}, {@code access_key}/{@code secret_key} (or the original's
  * {@code access_key_id}/{@code secret_access_key}; default: the AWS provider chain),
- * {@code namespace}, {@code timeout}, {@code max_attempts}, {@code conditional_writes}.
+ * {@code namespace}, {@code timeout}, {@code max_attempts}, {@code conditional_writes},
+ * {@code check_conditional_writes}.
  */
 public final class S3StorageProvider implements StorageProvider {
     /** The provider name. */
@@ -44,6 +45,8 @@ public final class S3StorageProvider implements StorageProvider {
         String prefix = prefix(settings);
         String namespace = settings.getString("namespace", S3SessionStorage.DEFAULT_NAMESPACE);
         boolean conditional = settings.getBoolean("conditional_writes", true);
+        Boolean check = settings.has("check_conditional_writes")
+                ? settings.getBoolean("check_conditional_writes", true) : null; // null: only for a custom endpoint
         if (!S3SessionStorage.isValidNamespace(namespace)) {
             throw settings.error("namespace", "must match [A-Za-z0-9._-]{1,64}, was \"" + namespace + "\"");
         }
@@ -54,6 +57,7 @@ public final class S3StorageProvider implements StorageProvider {
                 .prefix(prefix)
                 .namespace(namespace)
                 .conditionalWrites(conditional)
+                .checkConditionalWrites(check)
                 .defaultTtl(settings.defaultTtl())
                 .clock(settings.clock())
                 .storedFormat(settings.storedFormat())

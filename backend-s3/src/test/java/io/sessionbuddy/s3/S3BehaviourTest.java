@@ -255,6 +255,61 @@ class S3BehaviourTest {
     }
 
     @Test
+    void theConditionalWriteProbeRunsForCustomEndpointsOnlyUnlessConfigured() {
+        List<String> probes = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        server.front().dropConditions(true); // an endpoint that ignores If-None-Match: the probe would refuse it
+        try {
+            // check_conditional_writes: false on a custom endpoint: opens without the probe
+            try (SessionStorage trusted = open(Map.of("namespace", "trusted", "check_conditional_writes", false))) {
+                trusted.storeSession(session("t", "u"), null).join();
+            }
+            // a client with no endpoint override (AWS S3 itself: requests are only redirected here on
+            // the wire): no probe by default, since AWS honours conditional writes
+            try (S3Client aws = awsLikeClient(probes);
+                    S3SessionStorage storage = S3SessionStorage.builder(aws, "sessions").namespace("awslike").build()) {
+                storage.storeSession(session("a", "u"), null).join();
+                assertThat(storage.retrieveSession("a").join()).isPresent();
+                assertThat(probes).as("no probe object").isEmpty();
+            }
+            // the same client told to check: probes, and refuses this endpoint
+            try (S3Client aws = awsLikeClient(probes)) {
+                assertThatThrownBy(() -> S3SessionStorage.builder(aws, "sessions").namespace("awslike")
+                        .checkConditionalWrites(true).build()).isInstanceOf(SessionStorageException.class)
+                        .hasMessageContaining("ignores conditional writes");
+                assertThat(probes).isNotEmpty();
+            }
+        } finally {
+            server.front().dropConditions(false);
+        }
+    }
+
+    /**
+     * A client configured as for AWS S3 (no endpoint override), whose requests are rewritten to the
+     * test server before they are signed; records the keys of probe objects it sends.
+     */
+    private static S3Client awsLikeClient(List<String> probes) {
+        java.net.URI front = server.endpoint();
+        return S3Client.builder().forcePathStyle(true).region(software.amazon.awssdk.regions.Region.US_EAST_1)
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(S3TestServer.ACCESS_KEY,
+                                S3TestServer.SECRET_KEY)))
+                .overrideConfiguration(o -> o.addExecutionInterceptor(
+                        new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                            @Override
+                            public software.amazon.awssdk.http.SdkHttpRequest modifyHttpRequest(
+                                    software.amazon.awssdk.core.interceptor.Context.ModifyHttpRequest context,
+                                    software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                                if (context.httpRequest().encodedPath().contains(".probe/")) {
+                                    probes.add(context.httpRequest().encodedPath());
+                                }
+                                return context.httpRequest().toBuilder().protocol(front.getScheme())
+                                        .host(front.getHost()).port(front.getPort()).build();
+                            }
+                        }))
+                .build();
+    }
+
+    @Test
     void listingRepairsOldIndexEntriesOfVanishedSessionsButNotFreshOnes() {
         try (SessionStorage storage = open(Map.of("namespace", "repair"));
                 S3Client client = server.client()) {

@@ -34,7 +34,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * (the backend module's runtime dependencies and this class) by {@code run-coldstart.sh}: it uses
  * nothing of the benchmark module but the S3 test credentials, repeated here.
  *
- * <p>Arguments: {@code library|raw memory|file|redis|s3 [directory | host:port | endpoint]}.
+ * <p>Arguments: {@code library|raw memory|file|redis|s3 [directory | host:port | endpoint] [key=value ...]}
+ * (the key=value pairs go into the backend's settings block, library only).
  */
 public final class ColdStart {
     /** The S3 test server's credentials ({@code S3TestServer}, not on a thin class path). */
@@ -49,7 +50,7 @@ public final class ColdStart {
         String backend = args[1];
         String where = args.length > 2 ? args[2] : null;
         if (mode.equals("library")) {
-            library(backend, where);
+            library(backend, where, java.util.Arrays.asList(args).subList(Math.min(3, args.length), args.length));
         } else if (mode.equals("spring")) {
             SpringRedis.run(where);
         } else {
@@ -62,8 +63,11 @@ public final class ColdStart {
         System.exit(0);
     }
 
-    private static void library(String backend, String where) {
+    private static void library(String backend, String where, java.util.List<String> settings) {
         Map<String, Object> block = new LinkedHashMap<>();
+        for (String setting : settings) { // more settings of the backend's block, key=value
+            block.put(setting.substring(0, setting.indexOf('=')), setting.substring(setting.indexOf('=') + 1));
+        }
         switch (backend) {
             case "file" -> block.put("directory", where);
             case "redis" -> {
