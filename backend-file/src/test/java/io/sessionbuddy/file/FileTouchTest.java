@@ -112,6 +112,44 @@ class FileTouchTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void touchesRacingUpdatesFromTwoStoragesLoseNoUpdateAndLeaveAReadableSession() throws Exception {
+        try (FileSessionStorage first = open(); FileSessionStorage second = open()) {
+            SessionManager updater = new SessionManager(first, SessionBuddyConfig.defaults(), clock);
+            SessionManager toucher = new SessionManager(second, SessionBuddyConfig.defaults(), clock);
+            String id = updater.createSession("touch-user", "touch-project", Map.of("n", 0), Duration.ofHours(1)).join();
+            int updates = 200;
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                java.util.concurrent.Future<?> updating = pool.submit(() -> {
+                    for (int i = 0; i < updates; i++) {
+                        updater.updateSession(id, state -> state.toBuilder().metadata(Map.of("n",
+                                state.metadata().get("n").asInt() + 1)).build()).join();
+                    }
+                    return null;
+                });
+                java.util.concurrent.Future<Integer> touching = pool.submit(() -> {
+                    int touched = 0;
+                    while (!updating.isDone()) {
+                        if (toucher.touch(id, Duration.ofMinutes(30 + touched % 60)).join()) {
+                            touched++;
+                        }
+                    }
+                    return touched;
+                });
+                updating.get(100, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(touching.get(100, java.util.concurrent.TimeUnit.SECONDS)).isPositive();
+            } finally {
+                pool.shutdownNow();
+            }
+            SessionState last = updater.getSession(id).join().orElseThrow();
+            assertThat(last.metadata().get("n").asInt()).as("no update lost to a touch").isEqualTo(updates);
+            assertThat(last.version()).isEqualTo(1 + updates);
+            assertThat(second.retrieveSession(id).join().orElseThrow().expiresAt()).isEqualTo(last.expiresAt());
+        }
+    }
+
+    @Test
     void aTouchFileIsNeverAppliedToAnotherRecordOfTheSameVersion() throws IOException {
         try (FileSessionStorage storage = open()) {
             String id = "same-version";
