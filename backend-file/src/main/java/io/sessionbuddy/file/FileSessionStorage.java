@@ -305,8 +305,8 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                     continue;
                 }
                 if (isExpired(state.get())) {
-                    if (removeIfExpired(id)) {
-                        removed++;
+                    if (removeIfExpired(id) && !state.get().userHash().equals(hash(SessionManager.ROTATED_OWNER))) {
+                        removed++; // a rotation's marker is removed, not counted: it is not a session
                     }
                 } else {
                     live.put(id, state.get());

@@ -64,7 +64,9 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                     if (id != null && state != null) {
                         unindex(id, state);
                         if (cause == RemovalCause.EXPIRED) {
-                            expiredSinceCleanup.incrementAndGet();
+                            if (!io.sessionbuddy.core.SessionManager.ROTATED_OWNER.equals(state.userId())) {
+                                expiredSinceCleanup.incrementAndGet(); // a rotation's marker is not a session
+                            }
                             observers().sessionExpired(MemoryStorageProvider.NAME, id, state.userId(), state.projectId());
                         }
                     }
@@ -178,7 +180,9 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                     return state;
                 });
                 if (gone[0]) {
-                    removed++;
+                    if (!io.sessionbuddy.core.SessionManager.ROTATED_OWNER.equals(expired[0].userId())) {
+                        removed++; // a rotation's marker is not a session: removed, not counted
+                    }
                     observers().sessionExpired(MemoryStorageProvider.NAME, id, expired[0].userId(), expired[0].projectId());
                 }
             }

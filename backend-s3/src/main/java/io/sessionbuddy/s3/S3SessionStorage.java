@@ -79,6 +79,8 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     static final String META_USER = "user-hash";
     static final String META_PROJECT = "project-hash";
     static final String META_WRITE_ID = "write-id";
+    /** The user hash of a rotation's marker ({@link io.sessionbuddy.core.SessionManager#ROTATED_OWNER}). */
+    private static final String MARKER_OWNER_HASH = hash(io.sessionbuddy.core.SessionManager.ROTATED_OWNER);
     /**
      * Index entries younger than this are never repaired away: a writer adds its entries just
      * before the data, and must not lose them to a concurrent listing or cleanup.
@@ -400,7 +402,9 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                         delete.ifMatch(head.get().eTag());
                     }
                     s3().deleteObject(delete.build());
-                    removed++;
+                    if (!MARKER_OWNER_HASH.equals(head.get().metadata().get(META_USER))) {
+                        removed++; // a rotation's marker is removed, not counted: it is not a session
+                    }
                     observers().sessionExpired(S3StorageProvider.NAME, id, owner == null ? null : owner.userId(),
                             owner == null ? null : owner.projectId());
                 } catch (S3Exception e) {

@@ -881,6 +881,25 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void cleanupCountsExpiredSessionsNotTheMarkersOfRotations() throws InterruptedException {
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String old = await(manager.createSession("rot-user", "rot-project", null, Duration.ofDays(1)));
+        String moved = await(manager.rotateSessionId(old)).orElseThrow();
+        String shortLived = await(manager.createSession("rot-user", "rot-project", null, SHORT_TTL));
+        if (serverOwnsTime()) {
+            // the marker lives at least a minute of real time: only the short session can expire here
+            advance(SHORT_TTL.multipliedBy(3));
+            assertThat(await(storage.cleanupExpiredSessions())).isEqualTo(1);
+        } else {
+            advance(Duration.ofHours(1)); // past the marker's time to live, within the moved session's
+            assertThat(await(storage.cleanupExpiredSessions())).as("the short session, not the marker").isEqualTo(1);
+        }
+        assertThat(await(manager.getSession(moved))).isPresent();
+        assertThat(await(manager.getSession(shortLived))).isEmpty();
+        assertThat(await(storage.cleanupExpiredSessions())).isZero();
+    }
+
+    @Test
     @Timeout(300)
     void anUpdateOfTheOldIdRacingARotationIsCarriedOverOrFailsNamingTheNewId() throws Exception {
         SessionStorage other = anotherStorageOnTheSameStore();
