@@ -211,6 +211,19 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         });
     }
 
+    /**
+     * A store under a freshly generated id: no {@code HEAD} for a previous owner (there is none to
+     * expect): three {@code PUT}s (the two index entries, then the object).
+     */
+    @Override
+    protected CompletableFuture<Void> doStoreNew(SessionState state, byte[] record, Duration ttl) {
+        return call(state.sessionId(), "store", () -> {
+            addMarkers(state, Optional.empty());
+            put(state, record, null, UUID.randomUUID().toString());
+            return null;
+        });
+    }
+
     @Override
     protected CompletableFuture<Boolean> doReplace(SessionState state, byte[] record, long expectedVersion,
             Duration ttl) {

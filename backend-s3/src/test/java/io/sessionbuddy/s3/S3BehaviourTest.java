@@ -255,6 +255,30 @@ class S3BehaviourTest {
     }
 
     @Test
+    void creatingASessionSendsNoHeadOnlyTheTwoIndexEntriesAndTheObject() {
+        List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (S3Client client = clientWith(server.endpoint(),
+                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                    @Override
+                    public void beforeTransmission(
+                            software.amazon.awssdk.core.interceptor.Context.BeforeTransmission context,
+                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        requests.add(context.httpRequest().method().name());
+                    }
+                });
+                S3SessionStorage storage = S3SessionStorage.builder(client, "sessions").namespace("creates").build()) {
+            io.sessionbuddy.core.SessionManager manager = new io.sessionbuddy.core.SessionManager(storage);
+            requests.clear();
+            String id = manager.createSession("creator", "proj", Map.of("k", "v"), null).join();
+            assertThat(requests).as("createSession's requests").containsExactly("PUT", "PUT", "PUT");
+            requests.clear();
+            storage.storeSession(storage.retrieveSession(id).join().orElseThrow(), null).join();
+            assertThat(requests).as("a plain store looks for the previous record first").contains("HEAD");
+            assertThat(manager.listUserSessions("creator").join()).containsExactly(id);
+        }
+    }
+
+    @Test
     void theConditionalWriteProbeRunsForCustomEndpointsOnlyUnlessConfigured() {
         List<String> probes = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         server.front().dropConditions(true); // an endpoint that ignores If-None-Match: the probe would refuse it
@@ -289,24 +313,32 @@ class S3BehaviourTest {
      */
     private static S3Client awsLikeClient(List<String> probes) {
         java.net.URI front = server.endpoint();
-        return S3Client.builder().forcePathStyle(true).region(software.amazon.awssdk.regions.Region.US_EAST_1)
+        return clientWith(null, new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public software.amazon.awssdk.http.SdkHttpRequest modifyHttpRequest(
+                    software.amazon.awssdk.core.interceptor.Context.ModifyHttpRequest context,
+                    software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                if (context.httpRequest().encodedPath().contains(".probe/")) {
+                    probes.add(context.httpRequest().encodedPath());
+                }
+                return context.httpRequest().toBuilder().protocol(front.getScheme()).host(front.getHost())
+                        .port(front.getPort()).build();
+            }
+        });
+    }
+
+    /** A path-style client with the test keys and {@code interceptor}; no endpoint override when {@code null}. */
+    private static S3Client clientWith(java.net.URI endpoint,
+            software.amazon.awssdk.core.interceptor.ExecutionInterceptor interceptor) {
+        var builder = S3Client.builder().forcePathStyle(true).region(software.amazon.awssdk.regions.Region.US_EAST_1)
                 .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
                         software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(S3TestServer.ACCESS_KEY,
                                 S3TestServer.SECRET_KEY)))
-                .overrideConfiguration(o -> o.addExecutionInterceptor(
-                        new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-                            @Override
-                            public software.amazon.awssdk.http.SdkHttpRequest modifyHttpRequest(
-                                    software.amazon.awssdk.core.interceptor.Context.ModifyHttpRequest context,
-                                    software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                                if (context.httpRequest().encodedPath().contains(".probe/")) {
-                                    probes.add(context.httpRequest().encodedPath());
-                                }
-                                return context.httpRequest().toBuilder().protocol(front.getScheme())
-                                        .host(front.getHost()).port(front.getPort()).build();
-                            }
-                        }))
-                .build();
+                .overrideConfiguration(o -> o.addExecutionInterceptor(interceptor));
+        if (endpoint != null) {
+            builder.endpointOverride(endpoint);
+        }
+        return builder.build();
     }
 
     @Test

@@ -195,7 +195,7 @@ public final class SessionManager {
                 .metadata(metadata)
                 .version(1)
                 .build();
-        return bounded(state.sessionId(), "create", true, () -> storage.storeSession(state, ttl)
+        return bounded(state.sessionId(), "create", true, () -> storage.storeNewSession(state, ttl)
                 .exceptionallyCompose(error -> {
                     if (!(unwrap(error) instanceof SessionOutcomeUnknownException)) {
                         return CompletableFuture.failedFuture(unwrap(error));
@@ -204,7 +204,7 @@ public final class SessionManager {
                     // (same id, same content), so when it is absent the store is retried once.
                     return storage.retrieveSession(state.sessionId()).thenCompose(found -> found.isPresent()
                             && sameContent(found.get(), state) ? CompletableFuture.completedFuture(true)
-                            : storage.storeSession(state, ttl));
+                            : storage.storeNewSession(state, ttl));
                 }))
                 .thenApply(stored -> {
                     events.publish(SessionEvent.Type.CREATED, state.sessionId(), state.userId(), state.projectId(),

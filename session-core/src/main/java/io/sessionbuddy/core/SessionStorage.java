@@ -40,6 +40,22 @@ public interface SessionStorage extends AutoCloseable {
     CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl);
 
     /**
+     * Stores a session under an id that was just generated, as {@link SessionManager#createSession}
+     * does: the same as {@link #storeSession} (a record already stored under the id is replaced, on
+     * every backend), except that a backend may skip looking for a previous record of the id first.
+     * The S3 backend then saves the {@code HEAD} a store makes to find the previous owner's index
+     * entries (an entry left behind by an overwritten session of another owner is dropped by
+     * listings and cleanup, as any stale entry is). The default stores.
+     *
+     * @param state the session to store, with the version it should have in the store
+     * @param ttl time to live from now; {@code null} means the configured default
+     * @return a future of {@code true} once stored; it fails as {@link #storeSession} does
+     */
+    default CompletableFuture<Boolean> storeNewSession(SessionState state, Duration ttl) {
+        return storeSession(state, ttl);
+    }
+
+    /**
      * The stored session, or empty when there is none or it has expired.
      *
      * @param sessionId the session's id

@@ -205,11 +205,40 @@ public abstract class AbstractSessionStorage implements SessionStorage {
 
     @Override
     public final CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
+        return store(state, ttl, false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: as {@link #storeSession}, through {@link #doStoreNew}.
+     */
+    @Override
+    public final CompletableFuture<Boolean> storeNewSession(SessionState state, Duration ttl) {
+        return store(state, ttl, true);
+    }
+
+    private CompletableFuture<Boolean> store(SessionState state, Duration ttl, boolean fresh) {
         Objects.requireNonNull(state, "state");
         Duration effective = effectiveTtl(ttl);
         SessionState stamped = state.withExpiresAt(clock.instant().plus(effective));
         return observed(SessionObserver.Operation.STORE, () -> guarded(state.sessionId(), "store",
-                () -> doStore(stamped, encode(stamped), effective).thenApply(v -> true)));
+                () -> (fresh ? doStoreNew(stamped, encode(stamped), effective) : doStore(stamped, encode(stamped),
+                        effective)).thenApply(v -> true)));
+    }
+
+    /**
+     * Stores a session under a freshly generated id ({@link #storeNewSession}): the default is
+     * {@link #doStore}; a backend that looks for the previous record before a store may skip that
+     * here (the result must still replace a record stored under the id).
+     *
+     * @param state the session, already stamped with its expiry
+     * @param record its encoded record
+     * @param ttl its time to live
+     * @return a future completed once stored
+     */
+    protected CompletableFuture<Void> doStoreNew(SessionState state, byte[] record, Duration ttl) {
+        return doStore(state, record, ttl);
     }
 
     @Override

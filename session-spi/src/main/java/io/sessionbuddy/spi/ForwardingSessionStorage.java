@@ -10,7 +10,9 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * A {@link SessionStorage} that forwards every call to another: the base of decorators (counting,
- * metrics, fault injection in tests), which override only what they watch or change.
+ * metrics, fault injection in tests), which override only what they watch or change. Writes arrive
+ * through {@code storeSession}, {@code storeNewSession} (the manager's creates), {@code replaceSession},
+ * {@code moveSession} and {@code touchSession}: a decorator that watches writes overrides each it needs.
  */
 public class ForwardingSessionStorage implements SessionStorage {
     private final SessionStorage delegate;
@@ -36,6 +38,11 @@ public class ForwardingSessionStorage implements SessionStorage {
     @Override
     public CompletableFuture<Boolean> storeSession(SessionState state, Duration ttl) {
         return delegate.storeSession(state, ttl);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> storeNewSession(SessionState state, Duration ttl) {
+        return delegate.storeNewSession(state, ttl);
     }
 
     @Override

@@ -881,6 +881,29 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void aNewSessionsStoreIsAStoreAndStillReplacesARecordOfItsId() {
+        SessionState first = fullSession(id(), "new-user-a", "new-project-a");
+        assertThat(await(storage.storeNewSession(first, Duration.ofHours(1)))).isTrue();
+        assertThat(withoutExpiry(stored(first.sessionId()))).isEqualTo(withoutExpiry(first));
+        assertThat(await(storage.listSessions("new-user-a", null))).containsExactly(first.sessionId());
+
+        // over a record of another owner (storeNewSession promises a store, whatever is there)
+        SessionState second = session(first.sessionId(), "new-user-b", "new-project-b");
+        assertThat(await(storage.storeNewSession(second, Duration.ofHours(1)))).isTrue();
+        assertThat(stored(first.sessionId()).userId()).isEqualTo("new-user-b");
+        assertThat(await(storage.listSessions("new-user-b", null))).containsExactly(first.sessionId());
+        assertThat(await(storage.listSessions(null, "new-project-b"))).containsExactly(first.sessionId());
+        assertThat(await(storage.listSessions("new-user-a", null))).as("the previous owner's entry is not listed")
+                .isEmpty();
+        assertThat(await(storage.listSessions(null, "new-project-a"))).isEmpty();
+
+        SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
+        String created = await(manager.createSession("new-user-c", "new-project-c", Map.of("k", "v"), null));
+        assertThat(await(manager.getSession(created)).orElseThrow().metadata().get("k").asText()).isEqualTo("v");
+        assertThat(await(manager.listUserSessions("new-user-c"))).containsExactly(created);
+    }
+
+    @Test
     void cleanupCountsExpiredSessionsNotTheMarkersOfRotations() throws InterruptedException {
         SessionManager manager = new SessionManager(storage, SessionBuddyConfig.defaults(), clock);
         String old = await(manager.createSession("rot-user", "rot-project", null, Duration.ofDays(1)));
