@@ -4,7 +4,6 @@ import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionOutcomeUnknownException;
 import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.SessionIds;
-import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.format.SessionRecordCodec.Summary;
@@ -305,7 +304,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                     continue;
                 }
                 if (isExpired(state.get())) {
-                    if (removeIfExpired(id) && !state.get().userHash().equals(hash(SessionManager.ROTATED_OWNER))) {
+                    if (removeIfExpired(id) && !state.get().isRotationMarker()) {
                         removed++; // a rotation's marker is removed, not counted: it is not a session
                     }
                 } else {
@@ -363,7 +362,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                 return false;
             }
             Summary now = summaryOf(sessionId, bytes, earlier, "session file " + file);
-            if (isExpired(now) || now.userHash().equals(hash(SessionManager.ROTATED_OWNER))) {
+            if (isExpired(now) || now.isRotationMarker()) {
                 return false; // gone, or a rotation's marker: not a session to extend
             }
             String name = FileNames.of(sessionId);

@@ -4,19 +4,17 @@ import io.sessionbuddy.core.SessionBuddyConfig;
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionIds;
 import io.sessionbuddy.core.SessionOutcomeUnknownException;
+import io.sessionbuddy.core.format.SessionRecordCodec;
 import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.spi.AbstractSessionStorage;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,8 +77,6 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     static final String META_USER = "user-hash";
     static final String META_PROJECT = "project-hash";
     static final String META_WRITE_ID = "write-id";
-    /** The user hash of a rotation's marker ({@link io.sessionbuddy.core.SessionManager#ROTATED_OWNER}). */
-    private static final String MARKER_OWNER_HASH = hash(io.sessionbuddy.core.SessionManager.ROTATED_OWNER);
     /**
      * Index entries younger than this are never repaired away: a writer adds its entries just
      * before the data, and must not lose them to a concurrent listing or cleanup.
@@ -415,7 +411,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                         delete.ifMatch(head.get().eTag());
                     }
                     s3().deleteObject(delete.build());
-                    if (!MARKER_OWNER_HASH.equals(head.get().metadata().get(META_USER))) {
+                    if (!SessionRecordCodec.Summary.ROTATION_MARKER_USER_HASH.equals(head.get().metadata().get(META_USER))) {
                         removed++; // a rotation's marker is removed, not counted: it is not a session
                     }
                     observers().sessionExpired(S3StorageProvider.NAME, id, owner == null ? null : owner.userId(),
@@ -857,12 +853,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     }
 
     static String hash(String value) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(value.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+        return SessionRecordCodec.ownerHash(value); // the same SHA-256 hex the record's summary holds
     }
 
     /** The ETag and metadata of the latest reads, by session id (a small LRU). */

@@ -1,5 +1,6 @@
 package io.sessionbuddy.core.format;
 
+import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.CorruptSessionException;
 import io.sessionbuddy.core.SessionJsonCodec;
 import io.sessionbuddy.core.SessionState;
@@ -628,6 +629,21 @@ public final class SessionRecordCodec {
      * @param projectHash {@link #ownerHash} of its project id
      */
     public record Summary(long version, Instant expiresAt, String userHash, String projectHash) {
+        /**
+         * {@link #ownerHash} of {@link SessionManager#ROTATED_OWNER}: the user hash of the marker a
+         * rotation leaves under an old id (computed once).
+         */
+        public static final String ROTATION_MARKER_USER_HASH = ownerHash(SessionManager.ROTATED_OWNER);
+
+        /**
+         * Whether this is the record of a rotation's marker, not of a session.
+         *
+         * @return {@code true} when its user hash is {@link #ROTATION_MARKER_USER_HASH}
+         */
+        public boolean isRotationMarker() {
+            return ROTATION_MARKER_USER_HASH.equals(userHash);
+        }
+
         /**
          * Whether the session has expired at {@code now} (as {@link SessionState#isExpiredAt}).
          *
