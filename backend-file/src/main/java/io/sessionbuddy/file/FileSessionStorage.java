@@ -210,7 +210,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             if (existed) {
                 syncDirectory(root);
             }
-            deleteTouch(sessionId);
+            deleteTouch(file);
             deleteIdFile(sessionId);
             old.ifPresent(previous -> removeMarkers(previous, sessionId));
             return existed && old.map(s -> !isExpired(s)).orElse(true);
@@ -356,7 +356,8 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     protected CompletableFuture<Boolean> doTouch(String sessionId, Instant expiresAt, Duration ttl) {
         return run(sessionId, () -> withLock(sessionId, () -> {
             Path file = sessionFile(sessionId);
-            TouchFile earlier = readTouch(sessionId);
+            Path touchFile = touchFileOf(file);
+            TouchFile earlier = readTouch(touchFile);
             byte[] bytes = readFile(sessionId, file);
             if (bytes == null) {
                 return false;
@@ -365,8 +366,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             if (isExpired(now) || now.isRotationMarker()) {
                 return false; // gone, or a rotation's marker: not a session to extend
             }
-            String name = FileNames.of(sessionId);
-            replaceFile(root.resolve(name + TOUCH_SUFFIX), name + TOUCH_SUFFIX,
+            replaceFile(touchFile, touchFile.getFileName().toString(),
                     TouchFile.of(now.version(), bytes, expiresAt).bytes(), sessionId);
             return true;
         }));
@@ -386,7 +386,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
      */
     private Optional<SessionState> read(String id) throws IOException {
         Path file = sessionFile(id);
-        TouchFile touch = readTouch(id);
+        TouchFile touch = readTouch(touchFileOf(file));
         byte[] bytes = readFile(id, file);
         if (bytes == null) {
             return Optional.empty();
@@ -402,7 +402,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
      */
     private Optional<Summary> head(String id) throws IOException {
         Path file = sessionFile(id);
-        TouchFile touch = readTouch(id);
+        TouchFile touch = readTouch(touchFileOf(file));
         byte[] bytes = readFile(id, file);
         return bytes == null ? Optional.empty() : Optional.of(summaryOf(id, bytes, touch, "session file " + file));
     }
@@ -423,8 +423,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
      * the record's own expiry holds; an unreadable one is logged once). Looked for with one
      * {@code stat}: every read pays it (about 1 µs).
      */
-    private TouchFile readTouch(String id) {
-        Path file = root.resolve(FileNames.of(id) + TOUCH_SUFFIX);
+    private TouchFile readTouch(Path file) {
         if (!Files.exists(file)) { // a stat, ~1 µs, no exception when absent (a symbolic link is refused below)
             return null;
         }
@@ -448,9 +447,15 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
         }
     }
 
-    /** Removes a session's touch file, once its record was replaced or removed. */
-    private void deleteTouch(String id) {
-        Path file = root.resolve(FileNames.of(id) + TOUCH_SUFFIX);
+    /** The touch file beside the session file {@code record} ({@code <name>.json} → {@code <name>.touch}). */
+    private static Path touchFileOf(Path record) {
+        String name = record.getFileName().toString();
+        return record.resolveSibling(name.substring(0, name.length() - SUFFIX.length()) + TOUCH_SUFFIX);
+    }
+
+    /** Removes a session's touch file, once its record (at {@code record}) was replaced or removed. */
+    private void deleteTouch(Path record) {
+        Path file = touchFileOf(record);
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
@@ -613,7 +618,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             writeIdFile(name, state.sessionId());
         }
         replaceFile(target, name + SUFFIX, record, state.sessionId());
-        deleteTouch(state.sessionId()); // after the record: see read()
+        deleteTouch(target); // after the record: see read()
     }
 
     /**
@@ -657,9 +662,10 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
             } catch (IOException | SessionStorageException e) {
                 // the event goes out without the owner
             }
-            boolean deleted = Files.deleteIfExists(sessionFile(id));
+            Path file = sessionFile(id);
+            boolean deleted = Files.deleteIfExists(file);
             syncDirectory(root);
-            deleteTouch(id);
+            deleteTouch(file);
             deleteIdFile(id);
             if (deleted) {
                 observers().sessionExpired(FileStorageProvider.NAME, id, owner.map(SessionState::userId).orElse(null),
