@@ -288,7 +288,7 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
                     live.add(id);
                 }
             }
-            live.sort(null);
+            live.sort(io.sessionbuddy.core.SessionPage.ORDER);
             return live;
         });
     }

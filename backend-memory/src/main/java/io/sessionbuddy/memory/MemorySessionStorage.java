@@ -146,7 +146,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 live.add(id);
             }
         }
-        live.sort(null);
+        live.sort(io.sessionbuddy.core.SessionPage.ORDER);
         return CompletableFuture.completedFuture(live);
     }
 

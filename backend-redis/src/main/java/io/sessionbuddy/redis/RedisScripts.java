@@ -10,15 +10,20 @@ import java.util.HexFormat;
  * record, {@code v} = version, {@code u} = user id, {@code p} = project id, {@code w} = the id of
  * the write that stored it (so that a write sent twice is applied once), {@code e} = the expiry a
  * touch gave it (empty after a write: the record's own expiry counts); indexes are sorted sets
- * scored by each session's expiry (epoch ms), so expired entries can be dropped by score.
+ * scored by each session's expiry (epoch ms), so expired entries can be dropped by score. Each
+ * index has an <em>order set</em> beside it, in the same slot: the same ids, all scored 0, so that
+ * Redis keeps them in the order of their bytes and a page is read from it with {@code ZRANGEBYLEX}
+ * after the cursor ({@link #PAGE}); every script that adds or removes an index entry does the same
+ * to its order set. Standalone scripts name another owner's order set as the order-set prefix and
+ * the owner, like its index.
  */
 enum RedisScripts {
     /**
      * Standalone store and compare-and-set, data and both indexes in one atomic step.
      * KEYS: data, user index, project index, and the event stream when events are on. ARGV: record,
      * version, user, project, ttl ms, expires-at ms, user index prefix, project index prefix, id,
-     * expected version ('' = none), index ttl ms, write id, stream max length (with the stream).
-     * With the stream, a {@code created} or {@code updated} event is appended in the same atomic
+     * expected version ('' = none), index ttl ms, write id, stream max length, user order-set prefix,
+     * project order-set prefix. With the stream, a {@code created} or {@code updated} event is appended in the same atomic
      * step as the write (none when the compare-and-set fails or the write is a replay).
      * Returns 1 when written (or when this very write, by its id, already ran: a client's replay
      * after a reconnect), 0 when the expected version did not match.
@@ -33,11 +38,20 @@ enum RedisScripts {
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[12], 'e', '')
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             for i = 2, 3 do
+              local order = ARGV[12 + i] .. ARGV[i + 1]
               redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
+              redis.call('ZADD', order, 0, ARGV[9])
               if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[11]) then redis.call('PEXPIRE', KEYS[i], ARGV[11]) end
+              if redis.call('PTTL', order) < tonumber(ARGV[11]) then redis.call('PEXPIRE', order, ARGV[11]) end
             end
-            if old[2] and old[2] ~= ARGV[3] then redis.call('ZREM', ARGV[7] .. old[2], ARGV[9]) end
-            if old[3] and old[3] ~= ARGV[4] then redis.call('ZREM', ARGV[8] .. old[3], ARGV[9]) end
+            if old[2] and old[2] ~= ARGV[3] then
+              redis.call('ZREM', ARGV[7] .. old[2], ARGV[9])
+              redis.call('ZREM', ARGV[14] .. old[2], ARGV[9])
+            end
+            if old[3] and old[3] ~= ARGV[4] then
+              redis.call('ZREM', ARGV[8] .. old[3], ARGV[9])
+              redis.call('ZREM', ARGV[15] .. old[3], ARGV[9])
+            end
             if KEYS[4] then
               local kind = 'created'
               if old[1] then kind = 'updated' end
@@ -48,14 +62,19 @@ enum RedisScripts {
             """),
     /**
      * Standalone delete with its index entries. KEYS: data, and the event stream when events are on.
-     * ARGV: user index prefix, project index prefix, id, stream max length (with the stream).
+     * ARGV: user index prefix, project index prefix, id, stream max length, user order-set prefix,
+     * project order-set prefix.
      * Returns the number of keys deleted; a {@code deleted} event is appended when one was.
      */
     DELETE_WITH_INDEXES("""
             local old = redis.call('HMGET', KEYS[1], 'u', 'p')
             local n = redis.call('DEL', KEYS[1])
-            if old[1] then redis.call('ZREM', ARGV[1] .. old[1], ARGV[3]) end
-            if old[2] then redis.call('ZREM', ARGV[2] .. old[2], ARGV[3]) end
+            for i = 1, 2 do
+              if old[i] then
+                redis.call('ZREM', ARGV[i] .. old[i], ARGV[3])
+                redis.call('ZREM', ARGV[4 + i] .. old[i], ARGV[3])
+              end
+            end
             if n > 0 and KEYS[2] then
               redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'deleted', 'session', ARGV[3],
                 'user', old[1] or '', 'project', old[2] or '', 'version', '-1')
@@ -91,12 +110,71 @@ enum RedisScripts {
      * period, so that cleanup can still count the entry after it expires). {@code GT}: an entry's
      * score is only ever raised, so a writer that then loses its compare-and-set (or lands late)
      * never leaves a score below the data's real expiry.
-     * KEYS: index. ARGV: expires-at ms, id, index ttl ms.
+     * KEYS: index, its order set. ARGV: expires-at ms, id, index ttl ms.
      */
     INDEX_ADD("""
             redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
-            if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+            redis.call('ZADD', KEYS[2], 0, ARGV[2])
+            for i = 1, 2 do
+              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+            end
             return 1
+            """),
+    /**
+     * Cluster removal of index entries, from the index and its order set together.
+     * KEYS: index, its order set. ARGV: the ids. Returns how many the index held.
+     */
+    INDEX_REMOVE("""
+            redis.call('ZREM', KEYS[2], unpack(ARGV))
+            return redis.call('ZREM', KEYS[1], unpack(ARGV))
+            """),
+    /**
+     * One batch of a page's candidates: the ids after the cursor in byte order, from the order set,
+     * that the index holds with an expiry after now. When the order set does not hold as many ids as
+     * the index (written by a version without order sets, or lost), it is first rebuilt from the
+     * index, in this same atomic step. Reads at most {@code budget} ids, whatever the index's size.
+     * KEYS: index, its order set. ARGV: the id to start after ('' = the first), how many candidates
+     * are wanted, the most ids to read, now (epoch ms). Returns {the last id read ('' = none), 1 when
+     * no id follows it (0 = maybe), the candidates...}.
+     */
+    PAGE("""
+            local n = redis.call('ZCARD', KEYS[1])
+            if redis.call('ZCARD', KEYS[2]) ~= n then
+              redis.call('DEL', KEYS[2])
+              for start = 0, n - 1, 1000 do
+                local ids = redis.call('ZRANGE', KEYS[1], start, start + 999)
+                local args = {}
+                for j = 1, #ids do
+                  args[#args + 1] = 0
+                  args[#args + 1] = ids[j]
+                end
+                if #args > 0 then redis.call('ZADD', KEYS[2], unpack(args)) end
+              end
+              local ttl = redis.call('PTTL', KEYS[1])
+              if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+            end
+            local from = '-'
+            if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
+            local want = tonumber(ARGV[2])
+            local budget = tonumber(ARGV[3])
+            local now = tonumber(ARGV[4])
+            local out = {'', 0}
+            local read = 0
+            while true do
+              local chunk = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', 0, math.min(want, budget - read))
+              if #chunk == 0 then
+                out[2] = 1
+                return out
+              end
+              for i = 1, #chunk do
+                read = read + 1
+                out[1] = chunk[i]
+                local score = redis.call('ZSCORE', KEYS[1], chunk[i])
+                if score and tonumber(score) > now then out[#out + 1] = chunk[i] end
+                if #out - 2 >= want or read >= budget then return out end
+              end
+              from = '(' .. chunk[#chunk]
+            end
             """),
     /**
      * Reads a session's record only when it is no larger than a bound, so a huge value is never
@@ -116,7 +194,8 @@ enum RedisScripts {
      * '&lt;version&gt;:&lt;expires-at ms&gt;': readers apply it only to the record of that version,
      * so a later write (a new version, its own expiry in the record) needs no change.
      * KEYS: data. ARGV: ttl ms, expires-at ms, user index prefix, project index prefix, id, index
-     * ttl ms, the reserved owner of rotation markers (not touched). Returns 1 when touched, 0 when absent.
+     * ttl ms, the reserved owner of rotation markers (not touched), user order-set prefix, project
+     * order-set prefix. Returns 1 when touched, 0 when absent.
      */
     TOUCH("""
             local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
@@ -127,8 +206,11 @@ enum RedisScripts {
             for i = 2, 3 do
               if f[i] then
                 local index = ARGV[i + 1] .. f[i]
+                local order = ARGV[i + 6] .. f[i]
                 redis.call('ZADD', index, ARGV[2], ARGV[5])
+                redis.call('ZADD', order, 0, ARGV[5])
                 if redis.call('PTTL', index) < tonumber(ARGV[6]) then redis.call('PEXPIRE', index, ARGV[6]) end
+                if redis.call('PTTL', order) < tonumber(ARGV[6]) then redis.call('PEXPIRE', order, ARGV[6]) end
               end
             end
             return 1
@@ -140,7 +222,8 @@ enum RedisScripts {
      * KEYS: new data, old data, new user index, new project index, and the event stream when
      * events are on. ARGV: copy record, copy version, user, project, ttl ms, copy expires-at ms,
      * user index prefix, project index prefix, new id, old id, expected version, index ttl ms,
-     * marker record, marker version, marker owner, marker ttl ms, write id, stream max length.
+     * marker record, marker version, marker owner, marker ttl ms, write id, stream max length, user
+     * order-set prefix, project order-set prefix.
      * Returns 1 when moved (or when this very move already ran), 0 otherwise.
      */
     MOVE("""
@@ -151,14 +234,21 @@ enum RedisScripts {
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[17])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             for i = 3, 4 do
+              local order = ARGV[16 + i] .. ARGV[i]
               redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
+              redis.call('ZADD', order, 0, ARGV[9])
               if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[12]) then redis.call('PEXPIRE', KEYS[i], ARGV[12]) end
+              if redis.call('PTTL', order) < tonumber(ARGV[12]) then redis.call('PEXPIRE', order, ARGV[12]) end
             end
             redis.call('DEL', KEYS[2])
             redis.call('HSET', KEYS[2], 'd', ARGV[13], 'v', ARGV[14], 'u', ARGV[15], 'p', ARGV[15], 'w', ARGV[17])
             redis.call('PEXPIRE', KEYS[2], ARGV[16])
-            if old[2] then redis.call('ZREM', ARGV[7] .. old[2], ARGV[10]) end
-            if old[3] then redis.call('ZREM', ARGV[8] .. old[3], ARGV[10]) end
+            for i = 2, 3 do
+              if old[i] then
+                redis.call('ZREM', ARGV[5 + i] .. old[i], ARGV[10])
+                redis.call('ZREM', ARGV[17 + i] .. old[i], ARGV[10])
+              end
+            end
             if KEYS[5] then
               redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[18], '*', 'type', 'created', 'session', ARGV[9],
                 'user', ARGV[3], 'project', ARGV[4], 'version', ARGV[2])
@@ -183,19 +273,20 @@ enum RedisScripts {
     /**
      * Standalone lazy repair, atomic: removes the index entries whose data is still gone or still
      * belongs elsewhere when the script runs, so an entry made valid again by a concurrent write is
-     * never removed. KEYS: index, then the data key of each candidate. ARGV: hash field ('u' or
-     * 'p'), the index's owner, then the id of each candidate. Returns the removed ids, each prefixed
-     * with 'a' when its data was absent (expired) or 'm' when it had moved to another owner.
+     * never removed. KEYS: index, its order set, then the data key of each candidate. ARGV: hash
+     * field ('u' or 'p'), the index's owner, then the id of each candidate. Returns the removed ids,
+     * each prefixed with 'a' when its data was absent (expired) or 'm' when it had moved to another owner.
      */
     REPAIR_INDEX("""
             local out = {}
-            for i = 2, #KEYS do
+            for i = 3, #KEYS do
               local t = redis.call('TYPE', KEYS[i])['ok']
               local owner = false
               if t == 'hash' then owner = redis.call('HGET', KEYS[i], ARGV[1]) end
               if t == 'none' or (owner and owner ~= ARGV[2]) then
-                if redis.call('ZREM', KEYS[1], ARGV[i + 1]) == 1 then
-                  if t == 'none' then out[#out + 1] = 'a' .. ARGV[i + 1] else out[#out + 1] = 'm' .. ARGV[i + 1] end
+                redis.call('ZREM', KEYS[2], ARGV[i])
+                if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+                  if t == 'none' then out[#out + 1] = 'a' .. ARGV[i] else out[#out + 1] = 'm' .. ARGV[i] end
                 end
               end
             end
@@ -204,18 +295,20 @@ enum RedisScripts {
     /**
      * Takes the expired entries of one index, atomically: the members scored at or before now are
      * removed and returned, so that of several instances cleaning up at once each expired session is
-     * reported by exactly one. KEYS: index, and the event stream when events are on. ARGV: now
-     * (epoch ms), the index's user, stream max length (with the stream). Returns the removed ids;
-     * with the stream, an {@code expired} event for each is appended in the same step.
+     * reported by exactly one. KEYS: index, its order set, and the event stream when events are on
+     * (user indexes). ARGV: now (epoch ms), the index's user, stream max length (with the stream).
+     * Returns the removed ids; with the stream, an {@code expired} event for each is appended in the
+     * same step.
      */
     TAKE_EXPIRED("""
             local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
             for i = 1, #ids, 1000 do
               redis.call('ZREM', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
+              redis.call('ZREM', KEYS[2], unpack(ids, i, math.min(i + 999, #ids)))
             end
-            if KEYS[2] then
+            if KEYS[3] then
               for i = 1, #ids do
-                redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'type', 'expired', 'session', ids[i],
+                redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'type', 'expired', 'session', ids[i],
                   'user', ARGV[2], 'project', '', 'version', '-1')
               end
             end

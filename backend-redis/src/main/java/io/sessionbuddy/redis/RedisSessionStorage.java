@@ -123,6 +123,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private final String dataPrefix;
     private final String userIndexPrefix;
     private final String projectIndexPrefix;
+    /** Standalone: the order set of a user's index is this prefix and the user (see {@link #orderSet}). */
+    private final String userOrderPrefix;
+    private final String projectOrderPrefix;
+    private final String orderSetPrefix;
     private final String where;
     /** The stream session events are appended to, or {@code null} when events are off. */
     private final String eventStream;
@@ -145,6 +149,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         this.dataPrefix = builder.namespace + ":{";
         this.userIndexPrefix = builder.namespace + ":idx:user:";
         this.projectIndexPrefix = builder.namespace + ":idx:project:";
+        this.orderSetPrefix = builder.namespace + ":idx:byid:";
+        this.userOrderPrefix = orderSetPrefix + "user:";
+        this.projectOrderPrefix = orderSetPrefix + "project:";
         this.where = where;
         this.commandTimeout = builder.timeout;
         this.waitForReplicas = builder.waitForReplicas;
@@ -463,7 +470,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                             : new String[] {dataKey(id), userIndex, projectIndex, eventStream},
                     record, number(state.version()), utf8(state.userId()), utf8(state.projectId()), ttlMillis,
                     expiresAt, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(id), expected, indexTtlMillis,
-                    writeId, number(eventStreamMaxLength))
+                    writeId, number(eventStreamMaxLength), utf8(userOrderPrefix), utf8(projectOrderPrefix))
                     .thenCompose(result -> result == 1L ? replicated(id).thenApply(done -> true)
                             : CompletableFuture.completedFuture(false));
         }
@@ -512,12 +519,61 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             String newProject) {
         List<CompletableFuture<Long>> removals = new ArrayList<>();
         if (!oldUser.isEmpty() && !oldUser.equals(newUser)) {
-            removals.add(commands().zrem(userIndexPrefix + oldUser, utf8(id)).toCompletableFuture());
+            removals.add(removeEntries(userIndexPrefix + oldUser, List.of(utf8(id))));
         }
         if (!oldProject.isEmpty() && !oldProject.equals(newProject)) {
-            removals.add(commands().zrem(projectIndexPrefix + oldProject, utf8(id)).toCompletableFuture());
+            removals.add(removeEntries(projectIndexPrefix + oldProject, List.of(utf8(id))));
         }
         return CompletableFuture.allOf(removals.toArray(CompletableFuture[]::new));
+    }
+
+    /** Cluster: removes entries from an index and its order set ({@link RedisScripts#INDEX_REMOVE}). */
+    private CompletableFuture<Long> removeEntries(String index, List<byte[]> ids) {
+        return script(RedisScripts.INDEX_REMOVE, ScriptOutputType.INTEGER, new String[] {index, orderSet(index)},
+                ids.toArray(byte[][]::new));
+    }
+
+    /**
+     * The order set of an index: its ids scored 0, so in the order of their bytes, for pages
+     * ({@link RedisScripts#PAGE}). Standalone {@code <namespace>:idx:byid:user:<user>} (and
+     * {@code project:}), a name the scripts build for another owner as they build its index's.
+     * Cluster: {@code <namespace>:idx:byid:{<tag>}user:<user>}, the tag chosen to hash to the
+     * index key's slot (the first number in base 36 that does), so that a script reaches both.
+     */
+    String orderSet(String index) {
+        boolean users = index.startsWith(userIndexPrefix);
+        String owner = index.substring(users ? userIndexPrefix.length() : projectIndexPrefix.length());
+        if (!cluster) {
+            return (users ? userOrderPrefix : projectOrderPrefix) + owner;
+        }
+        return orderSetPrefix + "{" + SlotTags.of(io.lettuce.core.cluster.SlotHash.getSlot(index)) + "}"
+                + (users ? "user:" : "project:") + owner;
+    }
+
+    /** For each of Redis Cluster's 16,384 slots, the first number (in base 36) whose key hashes to it. */
+    static final class SlotTags {
+        private static final String[] TAGS = build();
+
+        private SlotTags() {
+        }
+
+        static String of(int slot) {
+            return TAGS[slot];
+        }
+
+        private static String[] build() {
+            String[] tags = new String[io.lettuce.core.cluster.SlotHash.SLOT_COUNT];
+            int found = 0;
+            for (int i = 0; found < tags.length; i++) {
+                String tag = Integer.toString(i, 36);
+                int slot = io.lettuce.core.cluster.SlotHash.getSlot(tag);
+                if (tags[slot] == null) {
+                    tags[slot] = tag;
+                    found++;
+                }
+            }
+            return tags;
+        }
     }
 
     @Override
@@ -612,7 +668,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         if (!cluster) {
             return this.<Long>script(RedisScripts.TOUCH, ScriptOutputType.INTEGER, new String[] {dataKey(sessionId)},
                     ttlMillis, at, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(sessionId), indexTtlMillis,
-                    reserved).thenApply(n -> n == 1L);
+                    reserved, utf8(userOrderPrefix), utf8(projectOrderPrefix)).thenApply(n -> n == 1L);
         }
         return this.<List<Object>>script(RedisScripts.TOUCH_DATA, ScriptOutputType.MULTI,
                 new String[] {dataKey(sessionId)}, ttlMillis, at, reserved).thenCompose(result -> {
@@ -631,9 +687,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private CompletableFuture<Boolean> addIndexEntries(String id, String userIndex, String projectIndex,
             byte[] expiresAt, byte[] indexTtlMillis) {
         CompletableFuture<Long> userEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                new String[] {userIndex}, expiresAt, utf8(id), indexTtlMillis);
+                new String[] {userIndex, orderSet(userIndex)}, expiresAt, utf8(id), indexTtlMillis);
         CompletableFuture<Long> projectEntry = script(RedisScripts.INDEX_ADD, ScriptOutputType.INTEGER,
-                new String[] {projectIndex}, expiresAt, utf8(id), indexTtlMillis);
+                new String[] {projectIndex, orderSet(projectIndex)}, expiresAt, utf8(id), indexTtlMillis);
         return userEntry.thenCombine(projectEntry, (a, b) -> true);
     }
 
@@ -663,7 +719,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                         number(expectedVersion), number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis()),
                         markerRecord, number(marker.version()), utf8(marker.userId()),
                         number(Math.max(1, markerTtl.toMillis())), utf8(java.util.UUID.randomUUID().toString()),
-                        number(eventStreamMaxLength))
+                        number(eventStreamMaxLength), utf8(userOrderPrefix), utf8(projectOrderPrefix))
                         .thenCompose(moved -> moved == 1L ? replicated(oldId).thenApply(done -> true)
                                 : CompletableFuture.completedFuture(false)))));
     }
@@ -703,7 +759,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return corruptIfDamaged(sessionId, this.<Long>script(RedisScripts.DELETE_WITH_INDEXES,
                     ScriptOutputType.INTEGER, eventStream == null ? new String[] {dataKey(sessionId)}
                             : new String[] {dataKey(sessionId), eventStream}, utf8(userIndexPrefix),
-                    utf8(projectIndexPrefix), utf8(sessionId), number(eventStreamMaxLength)))
+                    utf8(projectIndexPrefix), utf8(sessionId), number(eventStreamMaxLength), utf8(userOrderPrefix),
+                    utf8(projectOrderPrefix)))
                     .thenApply(deleted -> deleted > 0);
         }
         return corruptIfDamaged(sessionId, this.<List<Object>>script(RedisScripts.DELETE_DATA,
@@ -744,9 +801,11 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     }
 
     /**
-     * A page from the index: the index's live ids are read (ids only), sorted, and only the
-     * candidates after {@code lastId} that the page needs are checked against their data, a
-     * window at a time, instead of every entry of the index. Without a filter: the default.
+     * A page from the index's order set ({@link RedisScripts#PAGE}): the ids after the cursor, in
+     * byte order (= {@link io.sessionbuddy.core.SessionPage#ORDER}), a batch at a time, each batch
+     * checked against the sessions' data, until the page is full or no id follows. A page reads
+     * what it lists (and the expired or stale entries between), never the whole index. Without a
+     * filter: the default (the listing of every session, cut).
      */
     @Override
     protected CompletableFuture<io.sessionbuddy.core.SessionPage> doListPage(String userId, String projectId,
@@ -755,27 +814,41 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             return super.doListPage(userId, projectId, lastId, limit);
         }
         String index = userId != null ? userIndexPrefix + userId : projectIndexPrefix + projectId;
-        long now = now().toEpochMilli();
-        return commands().zrangebyscore(index, Range.create(now + 1, Long.MAX_VALUE)).toCompletableFuture()
-                .thenCompose(members -> pageFrom(io.sessionbuddy.core.SessionPage.idsAfter(
-                        members.stream().map(RedisSessionStorage::text).toList(), lastId), 0, new ArrayList<>(),
-                        userId, projectId, index, limit));
+        return pageFrom(index, orderSet(index), lastId == null ? "" : lastId, new ArrayList<>(), userId, projectId,
+                limit);
     }
 
-    /** Checks candidates from {@code from} a window at a time until the page is full or none are left. */
-    private CompletableFuture<io.sessionbuddy.core.SessionPage> pageFrom(List<String> candidates, int from,
-            List<String> live, String userId, String projectId, String index, int limit) {
-        if (live.size() >= limit || from >= candidates.size()) {
-            List<String> page = live.subList(0, Math.min(limit, live.size()));
-            boolean more = live.size() > limit || from < candidates.size();
-            return CompletableFuture.completedFuture(io.sessionbuddy.core.SessionPage.of(page, more));
-        }
-        int to = Math.min(candidates.size(), from + Math.max(16, limit - live.size() + 8));
-        return verify(candidates.subList(from, to), userId, projectId, index).thenCompose(checked -> {
-            live.addAll(checked.live());
-            live.sort(null);
-            return pageFrom(candidates, to, live, userId, projectId, index, limit);
-        });
+    /** The most index entries one {@link RedisScripts#PAGE} call reads beyond the candidates wanted. */
+    static final int PAGE_READ_BUDGET = 1_000;
+
+    /** One batch of candidates after {@code after}, checked, added to {@code live}; then the next, if needed. */
+    private CompletableFuture<io.sessionbuddy.core.SessionPage> pageFrom(String index, String orderSet, String after,
+            List<String> live, String userId, String projectId, int limit) {
+        int want = limit + 1 - live.size(); // one more than the page: whether another page follows
+        return this.<List<Object>>script(RedisScripts.PAGE, ScriptOutputType.MULTI, new String[] {index, orderSet},
+                utf8(after), number(want), number(want + PAGE_READ_BUDGET), number(now().toEpochMilli()))
+                .thenCompose(batch -> {
+                    String last = text(batch.get(0));
+                    boolean end = ((Long) batch.get(1)) == 1L;
+                    List<String> candidates = new ArrayList<>(batch.size() - 2);
+                    for (int i = 2; i < batch.size(); i++) {
+                        candidates.add(text(batch.get(i)));
+                    }
+                    CompletableFuture<Verified> checked = candidates.isEmpty()
+                            ? CompletableFuture.completedFuture(new Verified(List.of(), 0, 0))
+                            : verify(candidates, userId, projectId, index);
+                    return checked.thenCompose(verified -> {
+                        live.addAll(verified.live());
+                        if (live.size() > limit) {
+                            return CompletableFuture.completedFuture(
+                                    io.sessionbuddy.core.SessionPage.of(live.subList(0, limit), true));
+                        }
+                        if (end || last.isEmpty()) {
+                            return CompletableFuture.completedFuture(io.sessionbuddy.core.SessionPage.of(live, false));
+                        }
+                        return pageFrom(index, orderSet, last, live, userId, projectId, limit);
+                    });
+                });
     }
 
     /**
@@ -814,7 +887,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     live.add(id);
                 }
             }
-            live.sort(null);
+            live.sort(io.sessionbuddy.core.SessionPage.ORDER);
             int damagedCount = damaged;
             if (index == null || stale.isEmpty()) {
                 return CompletableFuture.completedFuture(new Verified(live, 0, damagedCount));
@@ -852,13 +925,14 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private CompletableFuture<Integer> repair(String index, String field, String owner, List<String> stale) {
         boolean users = field.equals("u");
         if (!cluster) {
-            String[] keys = new String[stale.size() + 1];
+            String[] keys = new String[stale.size() + 2];
             byte[][] args = new byte[stale.size() + 2][];
             keys[0] = index;
+            keys[1] = orderSet(index);
             args[0] = utf8(field);
             args[1] = utf8(owner);
             for (int i = 0; i < stale.size(); i++) {
-                keys[i + 1] = dataKey(stale.get(i));
+                keys[i + 2] = dataKey(stale.get(i));
                 args[i + 2] = utf8(stale.get(i));
             }
             return this.<List<Object>>script(RedisScripts.REPAIR_INDEX, ScriptOutputType.MULTI, keys, args)
@@ -891,7 +965,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 if (absent && users) {
                     // one ZREM per entry: its reply says whether this instance removed it, so that of
                     // several instances repairing at once one reports the session as expired
-                    absentRemovals.add(commands().zrem(index, utf8(id)).toCompletableFuture().thenApply(n -> {
+                    absentRemovals.add(removeEntries(index, List.of(utf8(id))).thenApply(n -> {
                         if (n == 1L) {
                             expiredEntry(id, owner);
                         }
@@ -902,7 +976,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 }
             }
             CompletableFuture<Integer> moved = remove.isEmpty() ? CompletableFuture.completedFuture(0)
-                    : commands().zrem(index, remove.toArray(byte[][]::new)).toCompletableFuture().thenApply(Long::intValue);
+                    : removeEntries(index, remove).thenApply(Long::intValue);
             return CompletableFuture.allOf(absentRemovals.toArray(CompletableFuture[]::new)).thenCombine(moved,
                     (done, count) -> count + absentRemovals.stream().mapToInt(CompletableFuture::join).sum());
         });
@@ -963,17 +1037,18 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             List<CompletableFuture<Integer>> goneCounts = new ArrayList<>();
             for (String key : keys) {
                 String owner = key.substring(prefix.length());
-                CompletableFuture<Integer> expired = users
-                        ? this.<List<Object>>script(RedisScripts.TAKE_EXPIRED, ScriptOutputType.MULTI,
-                                eventStream == null ? new String[] {key} : new String[] {key, eventStream},
-                                number(now), utf8(owner), number(eventStreamMaxLength)).thenApply(ids -> {
-                                    for (Object id : ids) {
-                                        expiredEntry(text(id), owner);
-                                    }
-                                    return ids.size();
-                                })
-                        : commands().zremrangebyscore(key, Range.create(Long.MIN_VALUE, now)).toCompletableFuture()
-                                .thenApply(Long::intValue);
+                String[] scriptKeys = users && eventStream != null ? new String[] {key, orderSet(key), eventStream}
+                        : new String[] {key, orderSet(key)};
+                CompletableFuture<Integer> expired = this.<List<Object>>script(RedisScripts.TAKE_EXPIRED,
+                        ScriptOutputType.MULTI, scriptKeys, number(now), utf8(owner), number(eventStreamMaxLength))
+                        .thenApply(ids -> {
+                            if (users) {
+                                for (Object id : ids) {
+                                    expiredEntry(text(id), owner);
+                                }
+                            }
+                            return ids.size();
+                        });
                 CompletableFuture<Integer> gone = expired.thenCompose(n -> commands().zrange(key, 0, -1).toCompletableFuture())
                         .thenCompose(members -> {
                             List<String> ids = members.stream().map(RedisSessionStorage::text).toList();

@@ -374,7 +374,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                     deleteQuietly(markerPrefix + id);
                 }
             }
-            live.sort(null);
+            live.sort(io.sessionbuddy.core.SessionPage.ORDER);
             return live;
         });
     }

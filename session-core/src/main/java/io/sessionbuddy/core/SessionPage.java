@@ -4,19 +4,32 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 
 /**
  * One page of a listing ({@link SessionStorage#listSessions(String, String, String, int)}): ids in
  * ascending order, and the cursor of the next page.
  *
- * @param ids the session ids of this page, ascending (Java {@link String} order)
+ * <p>Ascending means Unicode code point order ({@link #ORDER}), which is the order of the ids'
+ * UTF-8 bytes: the order Redis keeps a sorted set's members of equal score in and S3 lists keys
+ * in, so a backend can page its own index without sorting it. It differs from {@link String}'s
+ * natural order only for ids mixing characters U+E000 to U+FFFF with characters above U+FFFF.
+ *
+ * @param ids the session ids of this page, ascending ({@link #ORDER})
  * @param nextCursor pass it to the next call for the next page; {@code null} when this page is the last
  */
 public record SessionPage(List<String> ids, String nextCursor) {
     private static final String PREFIX = "sb1.";
     /** The largest page a listing returns. */
     public static final int MAX_LIMIT = 10_000;
+
+    /**
+     * The order of ids in listings: by Unicode code point, the same as comparing their UTF-8 bytes
+     * (unsigned). {@link String#compareTo} compares UTF-16 units instead, which puts a character
+     * above U+FFFF (a surrogate pair, units U+D800 to U+DFFF) before one from U+E000 to U+FFFF.
+     */
+    public static final Comparator<String> ORDER = SessionPage::compareCodePoints;
 
     /**
      * Copies the ids.
@@ -35,6 +48,29 @@ public record SessionPage(List<String> ids, String nextCursor) {
      */
     public boolean hasMore() {
         return nextCursor != null;
+    }
+
+    private static int compareCodePoints(String a, String b) {
+        int n = Math.min(a.length(), b.length());
+        for (int i = 0; i < n; i++) {
+            char x = a.charAt(i);
+            char y = b.charAt(i);
+            if (x != y) {
+                return codePointRank(x) - codePointRank(y);
+            }
+        }
+        return a.length() - b.length();
+    }
+
+    /**
+     * A UTF-16 unit moved so that units compare as their code points do: surrogates (which only
+     * start characters above U+FFFF) after U+E000 to U+FFFF, which move down to make room.
+     */
+    private static int codePointRank(char c) {
+        if (c < 0xD800) {
+            return c;
+        }
+        return c >= 0xE000 ? c - 0x800 : c + 0x2000;
     }
 
     /** The opaque cursor of the page after the one that ended with {@code lastId}. */
@@ -95,8 +131,8 @@ public record SessionPage(List<String> ids, String nextCursor) {
     }
 
     /**
-     * The ids of {@code ids} after {@code lastId}, ascending: the candidates of the page that follows
-     * it, for a backend that pages its own index.
+     * The ids of {@code ids} after {@code lastId}, ascending ({@link #ORDER}): the candidates of
+     * the page that follows it, for a backend that pages its own index.
      *
      * @param ids ids in any order
      * @param lastId the last id of the previous page, or {@code null} for the first
@@ -105,11 +141,11 @@ public record SessionPage(List<String> ids, String nextCursor) {
     public static List<String> idsAfter(Collection<String> ids, String lastId) {
         List<String> after = new ArrayList<>(ids.size());
         for (String id : ids) {
-            if (lastId == null || id.compareTo(lastId) > 0) {
+            if (lastId == null || ORDER.compare(id, lastId) > 0) {
                 after.add(id);
             }
         }
-        after.sort(null);
+        after.sort(ORDER);
         return after;
     }
 

@@ -708,6 +708,29 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void pagesFollowCodePointOrderWhichIsTheOrderOfTheIdsUtf8Bytes() {
+        // String.compareTo would put the emoji (a surrogate pair) before U+FF5E; code points do not
+        String prefix = id() + "-";
+        List<String> expected = List.of(prefix + "a", prefix + "z", prefix + "\u00e9", prefix + "\uff5e",
+                prefix + "\ud83d\ude00", prefix + "\ud83d\ude00x");
+        List<String> shuffled = new ArrayList<>(expected);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(7));
+        for (String sessionId : shuffled) {
+            await(storage.storeSession(session(sessionId, "code-points", "p"), null));
+        }
+        List<String> walked = new ArrayList<>();
+        String cursor = null;
+        do {
+            io.sessionbuddy.core.SessionPage page = await(storage.listSessions("code-points", null, cursor, 2));
+            walked.addAll(page.ids());
+            cursor = page.nextCursor();
+        } while (cursor != null);
+        assertThat(walked).containsExactlyElementsOf(expected);
+        assertThat(await(storage.listSessions(null, "p", null, 10)).ids()).isSortedAccordingTo(
+                io.sessionbuddy.core.SessionPage.ORDER);
+    }
+
+    @Test
     void aWalkUnderConcurrentWritesListsEverySessionThatLivedThroughItExactlyOnce() {
         List<String> steady = new ArrayList<>();
         List<String> doomed = new ArrayList<>();
