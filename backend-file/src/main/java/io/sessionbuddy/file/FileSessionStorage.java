@@ -28,6 +28,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -266,31 +267,58 @@ public final class FileSessionStorage extends AbstractSessionStorage implements 
     @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         return run(null, () -> {
-            Set<String> candidates;
-            if (userId != null && projectId != null) {
-                candidates = markers(usersIndex, userId);
-                candidates.retainAll(markers(projectsIndex, projectId));
-            } else if (userId != null) {
-                candidates = markers(usersIndex, userId);
-            } else if (projectId != null) {
-                candidates = markers(projectsIndex, projectId);
-            } else {
-                candidates = allSessionIds();
-            }
-            List<String> live = new ArrayList<>();
-            String userHash = userId == null ? null : hash(userId);
-            String projectHash = projectId == null ? null : hash(projectId);
-            for (String id : candidates) {
-                Optional<Summary> head = headQuietly(id);
-                if (head.isPresent() && !isExpired(head.get())
-                        && (userHash == null || head.get().userHash().equals(userHash))
-                        && (projectHash == null || head.get().projectHash().equals(projectHash))) {
-                    live.add(id);
-                }
-            }
+            List<String> live = liveOf(candidates(userId, projectId), userId, projectId);
             live.sort(io.sessionbuddy.core.SessionPage.ORDER);
             return live;
         });
+    }
+
+    /**
+     * A page from the index directory's entries (names only, sorted): only the candidates the page
+     * needs are read, not every session of the filter. Without a filter: the default.
+     */
+    @Override
+    protected CompletableFuture<io.sessionbuddy.core.SessionPage> doListPage(String userId, String projectId,
+            String lastId, int limit) {
+        if (userId == null && projectId == null) {
+            return super.doListPage(userId, projectId, lastId, limit);
+        }
+        return run(null, () -> pageFromIndex(lastId, limit,
+                PageCandidates.<IOException>fromSorted(
+                        io.sessionbuddy.core.SessionPage.idsAfter(candidates(userId, projectId), lastId)),
+                batch -> liveOf(batch, userId, projectId)));
+    }
+
+    /** The ids the filter's index names (with both filters, those both name; without, every record). */
+    private Set<String> candidates(String userId, String projectId) throws IOException {
+        Set<String> candidates;
+        if (userId != null && projectId != null) {
+            candidates = markers(usersIndex, userId);
+            candidates.retainAll(markers(projectsIndex, projectId));
+        } else if (userId != null) {
+            candidates = markers(usersIndex, userId);
+        } else if (projectId != null) {
+            candidates = markers(projectsIndex, projectId);
+        } else {
+            candidates = allSessionIds();
+        }
+        return candidates;
+    }
+
+    /** The live sessions of the filter among {@code candidates}, in their order (one header read each). */
+    private List<String> liveOf(Collection<String> candidates, String userId, String projectId) {
+        List<String> live = new ArrayList<>();
+        String userHash = userId == null ? null : hash(userId);
+        String projectHash = projectId == null ? null : hash(projectId);
+        for (String id : candidates) {
+            Optional<Summary> head = headQuietly(id);
+            if (head.isPresent() && !isExpired(head.get())
+                    && (userHash == null || head.get().userHash().equals(userHash))
+                    && (projectHash == null || head.get().projectHash().equals(projectHash))) {
+                live.add(id);
+            }
+        }
+        return live;
     }
 
     @Override

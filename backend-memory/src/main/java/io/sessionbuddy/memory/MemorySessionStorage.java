@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.sessionbuddy.core.SessionBuddyConfig;
+import io.sessionbuddy.core.SessionPage;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.format.StoredFormat;
 import io.sessionbuddy.spi.AbstractSessionStorage;
@@ -15,11 +16,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 
 /**
  * An in-process session store on Caffeine: the default backend, for tests, development and
@@ -38,8 +41,8 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     public static final long DEFAULT_MAXIMUM_SIZE = 100_000;
 
     private final Cache<String, SessionState> cache;
-    private final Map<String, Set<String>> byUser = new ConcurrentHashMap<>();
-    private final Map<String, Set<String>> byProject = new ConcurrentHashMap<>();
+    private final Map<String, NavigableSet<String>> byUser = new ConcurrentHashMap<>();
+    private final Map<String, NavigableSet<String>> byProject = new ConcurrentHashMap<>();
     /** Sessions Caffeine removed on expiry since the last cleanup, which counts them. */
     private final java.util.concurrent.atomic.AtomicInteger expiredSinceCleanup =
             new java.util.concurrent.atomic.AtomicInteger();
@@ -126,28 +129,73 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         Set<String> candidates;
         if (userId != null && projectId != null) {
-            Set<String> users = byUser.getOrDefault(userId, Set.of());
-            Set<String> projects = byProject.getOrDefault(projectId, Set.of());
+            Set<String> users = idsOf(byUser, userId);
+            Set<String> projects = idsOf(byProject, projectId);
             candidates = new HashSet<>(users.size() < projects.size() ? users : projects);
             candidates.retainAll(users.size() < projects.size() ? projects : users);
         } else if (userId != null) {
-            candidates = byUser.getOrDefault(userId, Set.of());
+            candidates = idsOf(byUser, userId);
         } else if (projectId != null) {
-            candidates = byProject.getOrDefault(projectId, Set.of());
+            candidates = idsOf(byProject, projectId);
         } else {
             candidates = cache.asMap().keySet();
         }
         List<String> live = new ArrayList<>();
         for (String id : candidates) {
-            SessionState state = cache.getIfPresent(id);
-            if (state != null && !isExpired(state)
-                    && (userId == null || state.userId().equals(userId))
-                    && (projectId == null || state.projectId().equals(projectId))) {
+            if (isLive(id, userId, projectId)) {
                 live.add(id);
             }
         }
-        live.sort(io.sessionbuddy.core.SessionPage.ORDER);
+        live.sort(SessionPage.ORDER);
         return CompletableFuture.completedFuture(live);
+    }
+
+    private static Set<String> idsOf(Map<String, NavigableSet<String>> index, String key) {
+        Set<String> ids = index.get(key);
+        return ids == null ? Set.of() : ids;
+    }
+
+    private boolean isLive(String id, String userId, String projectId) {
+        SessionState state = cache.getIfPresent(id);
+        return state != null && !isExpired(state) && (userId == null || state.userId().equals(userId))
+                && (projectId == null || state.projectId().equals(projectId));
+    }
+
+    /**
+     * A page from the user's (or project's) index, a sorted set: read from the cursor on, never
+     * the whole index (with both filters, from the smaller index). Without a filter: the default.
+     */
+    @Override
+    protected CompletableFuture<SessionPage> doListPage(String userId, String projectId, String lastId, int limit) {
+        if (userId == null && projectId == null) {
+            return super.doListPage(userId, projectId, lastId, limit);
+        }
+        NavigableSet<String> users = userId == null ? null : byUser.get(userId);
+        NavigableSet<String> projects = projectId == null ? null : byProject.get(projectId);
+        NavigableSet<String> index = users == null ? projects
+                : projects == null || users.size() <= projects.size() ? users : projects;
+        if ((userId != null && users == null) || (projectId != null && projects == null)) {
+            index = null; // a filter without an index: nothing to list
+        }
+        NavigableSet<String> ids = index == null ? new ConcurrentSkipListSet<>(SessionPage.ORDER) : index;
+        return CompletableFuture.completedFuture(pageFromIndex(lastId, limit, (after, max) -> {
+            List<String> batch = new ArrayList<>(Math.min(max, 1024));
+            for (String id : after == null ? ids : ids.tailSet(after, false)) {
+                if (batch.size() == max) {
+                    break;
+                }
+                batch.add(id);
+            }
+            return batch;
+        }, candidates -> {
+            List<String> live = new ArrayList<>(candidates.size());
+            for (String id : candidates) {
+                if (isLive(id, userId, projectId)) {
+                    live.add(id);
+                }
+            }
+            return live;
+        }));
     }
 
     @Override
@@ -162,9 +210,9 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
      * Removes the index entries of sessions that are gone or expired, each atomically with its
      * data (an expired session is removed from the cache in the same step); returns how many.
      */
-    private int pruneIndex(Map<String, Set<String>> index) {
+    private int pruneIndex(Map<String, NavigableSet<String>> index) {
         int removed = 0;
-        for (Map.Entry<String, Set<String>> entry : index.entrySet()) {
+        for (Map.Entry<String, NavigableSet<String>> entry : index.entrySet()) {
             String key = entry.getKey();
             for (String id : List.copyOf(entry.getValue())) {
                 boolean[] gone = {false};
@@ -251,7 +299,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
     }
 
     /** Moves {@code id} from key {@code from} ({@code null}: none) to key {@code to} of {@code index}. */
-    private static void move(Map<String, Set<String>> index, String from, String to, String id) {
+    private static void move(Map<String, NavigableSet<String>> index, String from, String to, String id) {
         if (to.equals(from)) {
             return;
         }
@@ -266,15 +314,15 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         remove(byProject, state.projectId(), id);
     }
 
-    private static void add(Map<String, Set<String>> index, String key, String id) {
+    private static void add(Map<String, NavigableSet<String>> index, String key, String id) {
         index.compute(key, (k, ids) -> {
-            Set<String> set = ids != null ? ids : ConcurrentHashMap.newKeySet();
+            NavigableSet<String> set = ids != null ? ids : new ConcurrentSkipListSet<>(SessionPage.ORDER);
             set.add(id);
             return set;
         });
     }
 
-    private static void remove(Map<String, Set<String>> index, String key, String id) {
+    private static void remove(Map<String, NavigableSet<String>> index, String key, String id) {
         index.computeIfPresent(key, (k, ids) -> {
             ids.remove(id);
             return ids.isEmpty() ? null : ids;

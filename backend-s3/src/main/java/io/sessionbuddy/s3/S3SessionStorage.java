@@ -343,40 +343,121 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     @Override
     protected CompletableFuture<List<String>> doList(String userId, String projectId) {
         return call(null, "list", () -> {
-            String userHash = userId == null ? null : hash(userId);
-            String projectHash = projectId == null ? null : hash(projectId);
-            String indexHash = userHash != null ? userHash : projectHash;
-            String indexMeta = userHash != null ? META_USER : META_PROJECT;
-            String markerPrefix = userHash != null ? usersPrefix + userHash + "/"
-                    : projectHash != null ? projectsPrefix + projectHash + "/" : null;
-            Map<String, Instant> candidates = idsUnder(markerPrefix != null ? markerPrefix : sessionsPrefix);
-            Instant repairBefore = now().minus(REPAIR_GRACE);
-            List<String> live = new ArrayList<>();
-            Map<String, Optional<HeadObjectResponse>> heads = headAll(candidates.keySet());
-            for (Map.Entry<String, Instant> candidate : candidates.entrySet()) {
-                String id = candidate.getKey();
-                Optional<HeadObjectResponse> head = heads.get(id);
-                boolean alive;
-                try {
-                    alive = head.isPresent() && !expired(id, head.get());
-                } catch (CorruptSessionException e) {
-                    reportDamaged(id, e);
-                    continue; // skipped, and its entry kept: "cannot read" is not "gone"
-                }
-                if (alive && (userHash == null || userHash.equals(head.get().metadata().get(META_USER)))
-                        && (projectHash == null || projectHash.equals(head.get().metadata().get(META_PROJECT)))) {
-                    live.add(id);
-                }
-                boolean entryValid = alive && indexHash != null && indexHash.equals(head.get().metadata().get(indexMeta));
-                // Lazy repair of an entry whose session is gone, expired or moved; only old entries,
-                // because a writer adds the entry just before the data.
-                if (markerPrefix != null && !entryValid && candidate.getValue().isBefore(repairBefore)) {
-                    deleteQuietly(markerPrefix + id);
-                }
-            }
+            String markerPrefix = markerPrefix(userId, projectId);
+            List<String> live = liveOf(idsUnder(markerPrefix != null ? markerPrefix : sessionsPrefix), userId, projectId);
             live.sort(io.sessionbuddy.core.SessionPage.ORDER);
             return live;
         });
+    }
+
+    /**
+     * A page listed from the index's markers in key order from the cursor on ({@code StartAfter}),
+     * so a page costs a list request or two and one {@code HEAD} per candidate it needs, not a
+     * {@code HEAD} per session of the filter. A marker's name is the id itself for plain ids, whose
+     * key order is their id order; other ids' names ({@code ~} and base64) sort after every plain
+     * name and not in id order, so they are listed whole (one request while there are fewer than
+     * 1,000) and merged in. Without a filter, the sessions' own objects are paged the same way.
+     */
+    @Override
+    protected CompletableFuture<io.sessionbuddy.core.SessionPage> doListPage(String userId, String projectId,
+            String lastId, int limit) {
+        return call(null, "list", () -> {
+            String markerPrefix = markerPrefix(userId, projectId);
+            String prefix = markerPrefix != null ? markerPrefix : sessionsPrefix;
+            java.util.TreeMap<String, Instant> encoded = new java.util.TreeMap<>(io.sessionbuddy.core.SessionPage.ORDER);
+            encoded.putAll(idsUnder(prefix, "~"));
+            Map<String, Instant> listed = new HashMap<>();
+            return pageFromIndex(lastId, limit, (after, max) -> {
+                List<String> batch = new ArrayList<>(plainIdsAfter(prefix, after, max, listed));
+                batch.addAll((after == null ? encoded : encoded.tailMap(after, false)).keySet().stream().limit(max)
+                        .toList());
+                for (String id : batch) {
+                    listed.putIfAbsent(id, encoded.get(id));
+                }
+                batch.sort(io.sessionbuddy.core.SessionPage.ORDER);
+                return batch.subList(0, Math.min(max, batch.size()));
+            }, batch -> {
+                Map<String, Instant> candidates = new LinkedHashMap<>();
+                for (String id : batch) {
+                    candidates.put(id, listed.get(id));
+                }
+                return liveOf(candidates, userId, projectId);
+            });
+        });
+    }
+
+    /** The marker prefix of the filter's index (the user's, else the project's), or {@code null} without one. */
+    private String markerPrefix(String userId, String projectId) {
+        return userId != null ? usersPrefix + hash(userId) + "/"
+                : projectId != null ? projectsPrefix + hash(projectId) + "/" : null;
+    }
+
+    /**
+     * At most {@code max} plain-named ids under {@code prefix} after {@code after} (key order is id
+     * order for them), listed from {@code StartAfter} on, with their objects' last-modified times
+     * put in {@code listed}. Stops at the first {@code ~} name (the encoded ones follow all plain ones).
+     */
+    private List<String> plainIdsAfter(String prefix, String after, int max, Map<String, Instant> listed) {
+        ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
+                .maxKeys(Math.min(1000, max));
+        if (after != null) {
+            request.startAfter(prefix + after);
+        }
+        List<String> ids = new ArrayList<>();
+        for (S3Object object : s3().listObjectsV2Paginator(request.build()).contents()) {
+            String name = object.key().substring(prefix.length());
+            if (name.startsWith("~")) {
+                break;
+            }
+            String id = idOfName(name);
+            if (id != null && SessionIds.isValid(id)) {
+                ids.add(id);
+                listed.put(id, object.lastModified());
+                if (ids.size() == max) {
+                    break;
+                }
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * The live sessions of the filter among {@code candidates} (id to its entry's last-modified
+     * time), one {@code HEAD} each, in parallel; entries of the filter's index whose session is gone,
+     * expired or moved are removed on the way (lazy repair, only entries older than a grace period).
+     */
+    private List<String> liveOf(Map<String, Instant> candidates, String userId, String projectId) {
+        String userHash = userId == null ? null : hash(userId);
+        String projectHash = projectId == null ? null : hash(projectId);
+        String indexHash = userHash != null ? userHash : projectHash;
+        String indexMeta = userHash != null ? META_USER : META_PROJECT;
+        String markerPrefix = markerPrefix(userId, projectId);
+        Instant repairBefore = now().minus(REPAIR_GRACE);
+        List<String> live = new ArrayList<>();
+        Map<String, Optional<HeadObjectResponse>> heads = headAll(candidates.keySet());
+        for (Map.Entry<String, Instant> candidate : candidates.entrySet()) {
+            String id = candidate.getKey();
+            Optional<HeadObjectResponse> head = heads.get(id);
+            boolean alive;
+            try {
+                alive = head.isPresent() && !expired(id, head.get());
+            } catch (CorruptSessionException e) {
+                reportDamaged(id, e);
+                continue; // skipped, and its entry kept: "cannot read" is not "gone"
+            }
+            if (alive && (userHash == null || userHash.equals(head.get().metadata().get(META_USER)))
+                    && (projectHash == null || projectHash.equals(head.get().metadata().get(META_PROJECT)))) {
+                live.add(id);
+            }
+            boolean entryValid = alive && indexHash != null && indexHash.equals(head.get().metadata().get(indexMeta));
+            // Lazy repair of an entry whose session is gone, expired or moved; only old entries,
+            // because a writer adds the entry just before the data.
+            if (markerPrefix != null && !entryValid && candidate.getValue() != null
+                    && candidate.getValue().isBefore(repairBefore)) {
+                deleteQuietly(markerPrefix + id);
+            }
+        }
+        return live;
     }
 
     @Override
@@ -597,9 +678,14 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
 
     /** The ids of the objects directly under {@code prefix}, with their last-modified times. */
     private Map<String, Instant> idsUnder(String prefix) {
+        return idsUnder(prefix, "");
+    }
+
+    /** The ids of the objects under {@code prefix} whose names start with {@code namesFrom}. */
+    private Map<String, Instant> idsUnder(String prefix, String namesFrom) {
         Map<String, Instant> ids = new LinkedHashMap<>();
-        for (S3Object object : s3().listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket).prefix(prefix)
-                .build()).contents()) {
+        for (S3Object object : s3().listObjectsV2Paginator(ListObjectsV2Request.builder().bucket(bucket)
+                .prefix(prefix + namesFrom).build()).contents()) {
             String id = idOfName(object.key().substring(prefix.length()));
             if (SessionIds.isValid(id)) {
                 ids.put(id, object.lastModified());

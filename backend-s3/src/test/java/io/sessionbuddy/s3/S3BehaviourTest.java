@@ -257,15 +257,7 @@ class S3BehaviourTest {
     @Test
     void creatingASessionSendsNoHeadOnlyTheTwoIndexEntriesAndTheObject() {
         List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        try (S3Client client = clientWith(server.endpoint(),
-                new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
-                    @Override
-                    public void beforeTransmission(
-                            software.amazon.awssdk.core.interceptor.Context.BeforeTransmission context,
-                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                        requests.add(context.httpRequest().method().name());
-                    }
-                });
+        try (S3Client client = recordingClient(requests);
                 S3SessionStorage storage = S3SessionStorage.builder(client, "sessions").namespace("creates").build()) {
             io.sessionbuddy.core.SessionManager manager = new io.sessionbuddy.core.SessionManager(storage);
             requests.clear();
@@ -275,6 +267,44 @@ class S3BehaviourTest {
             storage.storeSession(storage.retrieveSession(id).join().orElseThrow(), null).join();
             assertThat(requests).as("a plain store looks for the previous record first").contains("HEAD");
             assertThat(manager.listUserSessions("creator").join()).containsExactly(id);
+        }
+    }
+
+    @Test
+    void aPageListsFromTheCursorAndHeadsOnlyTheCandidatesItNeeds() {
+        List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (S3Client client = recordingClient(requests);
+                S3SessionStorage storage = S3SessionStorage.builder(client, "sessions").namespace("pages").build()) {
+            List<String> ids = new java.util.ArrayList<>();
+            List<java.util.concurrent.CompletableFuture<Boolean>> writes = new java.util.ArrayList<>();
+            for (int i = 0; i < 150; i++) {
+                // every tenth id is not a plain name: its objects are named ~<base64>, out of id order
+                String id = String.format(i % 10 == 0 ? "p %03d \u00e9" : "p-%03d", i);
+                ids.add(id);
+                writes.add(storage.storeSession(session(id, "many"), null));
+            }
+            java.util.concurrent.CompletableFuture.allOf(writes.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .join();
+            ids.sort(io.sessionbuddy.core.SessionPage.ORDER);
+            requests.clear();
+
+            io.sessionbuddy.core.SessionPage first = storage.listSessions("many", null, null, 10).join();
+
+            assertThat(first.ids()).containsExactlyElementsOf(ids.subList(0, 10));
+            // one listing of the encoded names, one of the plain ones from the cursor, and a HEAD for
+            // each of the 11 candidates (the page and the one that says another page follows)
+            assertThat(requests.stream().filter("GET"::equals).count()).isEqualTo(2);
+            assertThat(requests.stream().filter("HEAD"::equals).count()).isEqualTo(11);
+            assertThat(requests).hasSize(13);
+
+            List<String> walked = new java.util.ArrayList<>();
+            String cursor = null;
+            do {
+                io.sessionbuddy.core.SessionPage page = storage.listSessions("many", null, cursor, 25).join();
+                walked.addAll(page.ids());
+                cursor = page.nextCursor();
+            } while (cursor != null);
+            assertThat(walked).containsExactlyElementsOf(ids);
         }
     }
 
@@ -323,6 +353,17 @@ class S3BehaviourTest {
                 }
                 return context.httpRequest().toBuilder().protocol(front.getScheme()).host(front.getHost())
                         .port(front.getPort()).build();
+            }
+        });
+    }
+
+    /** A client of the test server that adds the method of each request it sends to {@code requests}. */
+    private static S3Client recordingClient(List<String> requests) {
+        return clientWith(server.endpoint(), new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+            @Override
+            public void beforeTransmission(software.amazon.awssdk.core.interceptor.Context.BeforeTransmission context,
+                    software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                requests.add(context.httpRequest().method().name());
             }
         });
     }

@@ -55,8 +55,8 @@ public final class Sizing {
         RedisClient client = RedisClient.create();
         try (StatefulRedisConnection<String, String> admin = client.connect(server.uri())) {
             RedisCommands<String, String> raw = admin.sync();
-            System.out.println("| session JSON | sessions | data key (`MEMORY USAGE`, mean) | index entries per session"
-                    + " (user + project) | `used_memory` per session | sessions per GB of `used_memory` |");
+            System.out.println("| session JSON | sessions | data key (`MEMORY USAGE`, mean) | index and order-set entries"
+                    + " per session (user + project) | `used_memory` per session | sessions per GB of `used_memory` |");
             System.out.println("|---:|---:|---:|---:|---:|---:|");
             int[][] runs = {{1024, small}, {16_384, Math.max(100, small / 10)}, {262_144, Math.max(20, small / 100)}};
             for (int[] run : runs) {
@@ -93,16 +93,23 @@ public final class Sizing {
             raw.flushall();
             int members = 100_000;
             List<ScoredValue<String>> batch = new ArrayList<>();
+            List<ScoredValue<String>> ordered = new ArrayList<>();
             for (int i = 0; i < members; i++) {
-                batch.add(ScoredValue.just(1.8e12 + i, String.format("%032x", (long) i * 2_654_435_761L)));
+                String id = String.format("%032x", (long) i * 2_654_435_761L);
+                batch.add(ScoredValue.just(1.8e12 + i, id));
+                ordered.add(ScoredValue.just(0, id));
                 if (batch.size() == 10_000) {
                     raw.zadd("bigproject", batch.toArray(ScoredValue[]::new));
+                    raw.zadd("bigproject-byid", ordered.toArray(ScoredValue[]::new));
                     batch.clear();
+                    ordered.clear();
                 }
             }
             System.out.printf("%nOne project index (a sorted set of 32-character ids scored by expiry) with %,d"
-                    + " sessions: %,d B (`MEMORY USAGE`), %,.0f B per session.%n", members,
-                    raw.memoryUsage("bigproject"), raw.memoryUsage("bigproject") / (double) members);
+                    + " sessions: %,d B (`MEMORY USAGE`), %,.0f B per session; its order set (the same ids scored"
+                    + " 0): %,d B, %,.0f B per session.%n", members, raw.memoryUsage("bigproject"),
+                    raw.memoryUsage("bigproject") / (double) members, raw.memoryUsage("bigproject-byid"),
+                    raw.memoryUsage("bigproject-byid") / (double) members);
             raw.flushall();
         } finally {
             client.shutdown();
@@ -164,6 +171,8 @@ public final class Sizing {
                     Map.of("metadata", Map.of("k", "v")), null).join());
             row(counter, "touch", () -> manager.touch(id[0], Duration.ofHours(2)).join());
             row(counter, "listUserSessions (10 sessions)", () -> manager.listUserSessions("s3-user").join());
+            row(counter, "listSessions, a page of 5 (a user of 10 sessions)",
+                    () -> manager.listSessions("s3-user", null, null, 5).join());
             List<String> ten = new ArrayList<>(others);
             ten.add(id[0]);
             row(counter, "getSessions (10 ids)", () -> manager.getSessions(ten).join());

@@ -8,8 +8,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.IntFunction;
+import io.sessionbuddy.file.FileSessionStorage;
 import io.sessionbuddy.memory.MemorySessionStorage;
 import io.sessionbuddy.redis.RedisSessionStorage;
+import io.sessionbuddy.s3.S3StorageProvider;
+import io.sessionbuddy.s3.S3TestServer;
+import io.sessionbuddy.spi.BackendSettings;
+import java.util.Map;
 
 /** Storages by backend name for the benchmarks that run on several backends. */
 final class Stores {
@@ -22,8 +27,22 @@ final class Stores {
             case "memory" -> MemorySessionStorage.builder().maximumSize(1_000_000).build();
             case "redis" -> RedisSessionStorage.builder().client(client).uri(BenchServers.redis().uri())
                     .namespace(namespace).build();
+            case "file" -> FileSessionStorage.builder(temporaryDirectory()).build();
+            case "s3" -> new S3StorageProvider().create(BackendSettings.of("s3", Map.of("bucket", "bench",
+                    "endpoint", BenchServers.s3().toString(), "path_style", true, "access_key", S3TestServer.ACCESS_KEY,
+                    "secret_key", S3TestServer.SECRET_KEY, "namespace", namespace + System.nanoTime())));
             default -> throw new IllegalArgumentException("unknown backend " + backend);
         };
+    }
+
+    private static java.nio.file.Path temporaryDirectory() {
+        try {
+            java.nio.file.Path base = java.nio.file.Files.createDirectories(java.nio.file.Path.of(
+                    System.getProperty("bench.dir", "target")).toAbsolutePath().normalize());
+            return java.nio.file.Files.createTempDirectory(base, "stores-");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**

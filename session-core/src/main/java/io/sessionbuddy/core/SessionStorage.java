@@ -212,8 +212,10 @@ public interface SessionStorage extends AutoCloseable {
      * that lives through the whole walk is listed exactly once, never twice and never skipped;
      * one created or removed during the walk may or may not be listed.
      *
-     * <p>The default (every backend of this version) takes each page from the full listing of
-     * the filter, so the reply is bounded but the store still reads the whole index per page.
+     * <p>The default takes each page from the full listing of the filter, so the reply is bounded
+     * but the store still reads the whole index per page; the built-in backends read their index
+     * from the cursor on instead (see their documentation), and {@code AbstractSessionStorage}
+     * offers the same to other backends. Ids are in {@link SessionPage#ORDER}.
      *
      * @param userId the user, or {@code null} for any
      * @param projectId the project, or {@code null} for any

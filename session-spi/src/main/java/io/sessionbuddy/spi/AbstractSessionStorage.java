@@ -393,6 +393,95 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         return doList(userId, projectId).thenApply(ids -> io.sessionbuddy.core.SessionPage.firstOf(ids, lastId, limit));
     }
 
+    /**
+     * Where a page's candidates come from: a backend's own index, read in id order from a point.
+     *
+     * @param <E> the checked exception reading it may throw
+     */
+    @FunctionalInterface
+    protected interface PageCandidates<E extends Exception> {
+        /**
+         * The index's ids after {@code lastId}, ascending ({@link io.sessionbuddy.core.SessionPage#ORDER}),
+         * at most {@code max}: fewer only when no other id follows.
+         *
+         * @param lastId the id to start after, or {@code null} for the first
+         * @param max the most ids to return, at least 1
+         * @return the ids, ascending
+         * @throws E when the index cannot be read
+         */
+        List<String> after(String lastId, int max) throws E;
+
+        /**
+         * Candidates served from a list already read and sorted (a directory's entries, say).
+         *
+         * @param <E> the checked exception of the page's check
+         * @param ascending the ids, ascending ({@link io.sessionbuddy.core.SessionPage#ORDER})
+         * @return candidates from that list
+         */
+        static <E extends Exception> PageCandidates<E> fromSorted(List<String> ascending) {
+            return (lastId, max) -> {
+                int from = 0;
+                if (lastId != null) {
+                    int found = java.util.Collections.binarySearch(ascending, lastId,
+                            io.sessionbuddy.core.SessionPage.ORDER);
+                    from = found >= 0 ? found + 1 : -found - 1;
+                }
+                return ascending.subList(from, Math.min(ascending.size(), from + max));
+            };
+        }
+    }
+
+    /**
+     * Which of a page's candidates are live sessions of the listing's filter.
+     *
+     * @param <E> the checked exception checking may throw
+     */
+    @FunctionalInterface
+    protected interface PageCheck<E extends Exception> {
+        /**
+         * The live ones of {@code candidates}, in their order.
+         *
+         * @param candidates ids from {@link PageCandidates#after}, ascending
+         * @return the live ones, ascending
+         * @throws E when they cannot be checked
+         */
+        List<String> live(List<String> candidates) throws E;
+    }
+
+    /**
+     * A page read from an index in id order, for a {@link #doListPage} that does not read the whole
+     * index: takes one more candidate than the page still needs, checks them, and goes on after the
+     * last one until the page is full (then a cursor follows) or the index has none left. Reads what
+     * it lists and the dead entries between, whatever the index's size.
+     *
+     * @param <E> the checked exception of the index
+     * @param lastId the last id of the previous page, or {@code null} for the first
+     * @param limit the most ids on the page
+     * @param candidates the index, in id order
+     * @param check which candidates are live
+     * @return the page
+     * @throws E when the index cannot be read
+     */
+    protected static <E extends Exception> io.sessionbuddy.core.SessionPage pageFromIndex(String lastId, int limit,
+            PageCandidates<E> candidates, PageCheck<E> check) throws E {
+        List<String> live = new java.util.ArrayList<>();
+        String after = lastId;
+        while (true) {
+            int want = limit + 1 - live.size(); // one more than the page: whether another page follows
+            List<String> batch = candidates.after(after, want);
+            if (!batch.isEmpty()) {
+                live.addAll(check.live(batch));
+            }
+            if (live.size() > limit) {
+                return io.sessionbuddy.core.SessionPage.of(live.subList(0, limit), true);
+            }
+            if (batch.size() < want) {
+                return io.sessionbuddy.core.SessionPage.of(live, false);
+            }
+            after = batch.get(batch.size() - 1);
+        }
+    }
+
     private static void checkFilters(String userId, String projectId) {
         if ((userId != null && userId.isEmpty()) || (projectId != null && projectId.isEmpty())) {
             throw new IllegalArgumentException("user and project filters must be null or non-empty");
