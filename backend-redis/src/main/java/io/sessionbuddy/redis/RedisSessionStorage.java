@@ -1164,7 +1164,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         String namespace = dataPrefix.substring(0, dataPrefix.length() - 2);
         String ownIndex = namespace + ":idx:";
         CompletableFuture<List<String>> acb = scanKeys(namespace + ":*").thenApply(keys -> keys.stream()
-                .filter(k -> !k.startsWith(dataPrefix) && !k.startsWith(ownIndex)).sorted().toList());
+                .filter(k -> !k.startsWith(dataPrefix) && !k.startsWith(ownIndex) && !k.equals(eventStreamKey(namespace)))
+                .sorted().toList());
         CompletableFuture<Set<String>> original = scanKeys(LegacyRedisSessionStorage.DEFAULT_KEY_PREFIX + "session:*");
         CompletableFuture<Set<String>> later = scanKeys("*:session:index");
         return acb.thenCompose(acbKeys -> original.thenCombine(later, (originalKeys, laterKeys) -> {

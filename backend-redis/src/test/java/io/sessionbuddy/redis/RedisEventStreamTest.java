@@ -190,6 +190,8 @@ class RedisEventStreamTest {
             SessionEvent expired = List.copyOf(recording.events).get(1);
             assertThat(expired.sessionId()).isEqualTo(shortLived);
             assertThat(expired.userId()).isEqualTo("exp-user");
+            // the stream key <namespace>:events is this backend's own, not another layout's
+            assertThat(first.otherLayouts().join()).isEmpty();
         }
     }
 
