@@ -29,7 +29,7 @@ public record SessionPage(List<String> ids, String nextCursor) {
      * (unsigned). {@link String#compareTo} compares UTF-16 units instead, which puts a character
      * above U+FFFF (a surrogate pair, units U+D800 to U+DFFF) before one from U+E000 to U+FFFF.
      */
-    public static final Comparator<String> ORDER = SessionPage::compareCodePoints;
+    public static final Comparator<String> ORDER = new CodePointOrder();
 
     /**
      * Copies the ids.
@@ -50,16 +50,20 @@ public record SessionPage(List<String> ids, String nextCursor) {
         return nextCursor != null;
     }
 
-    private static int compareCodePoints(String a, String b) {
-        int n = Math.min(a.length(), b.length());
-        for (int i = 0; i < n; i++) {
-            char x = a.charAt(i);
-            char y = b.charAt(i);
-            if (x != y) {
-                return codePointRank(x) - codePointRank(y);
+    /** {@link #ORDER}: a class rather than a lambda, so that its first use spins no hidden class. */
+    private static final class CodePointOrder implements Comparator<String> {
+        @Override
+        public int compare(String a, String b) {
+            int n = Math.min(a.length(), b.length());
+            for (int i = 0; i < n; i++) {
+                char x = a.charAt(i);
+                char y = b.charAt(i);
+                if (x != y) {
+                    return codePointRank(x) - codePointRank(y);
+                }
             }
+            return a.length() - b.length();
         }
-        return a.length() - b.length();
     }
 
     /**
