@@ -133,9 +133,17 @@ enum RedisScripts {
      * that the index holds with an expiry after now. When the order set does not hold as many ids as
      * the index (written by a version without order sets, or lost), it is first rebuilt from the
      * index, in this same atomic step. Reads at most {@code budget} ids, whatever the index's size.
-     * KEYS: index, its order set. ARGV: the id to start after ('' = the first), how many candidates
-     * are wanted, the most ids to read, now (epoch ms). Returns {the last id read ('' = none), 1 when
-     * no id follows it (0 = maybe), the candidates...}.
+     * Standalone (a data-key prefix given), each candidate's data is checked in the same step:
+     * absent, or of another owner, its entries are removed (lazy repair, atomic with the check);
+     * a key of another type or a hash without its owners is damaged (left alone).
+     * KEYS: index, its order set. ARGV: the id to start after ('' = the first), how many live
+     * candidates are wanted, the most ids to read, now (epoch ms), the data-key prefix ('' = no
+     * check: cluster, where data keys live in other slots), the index's field ('u' or 'p'), the
+     * index's owner, the project a user's index is also filtered by ('' = none). Returns {the last
+     * id read ('' = none), 1 when no id follows it (0 = maybe), then each candidate prefixed with
+     * 'c' (to check: cluster), 'l' (live), 'd' (damaged), 'a' (data absent: entry removed) or 'm'
+     * (moved to another owner: entry removed)}; a checked id of the index's owner but not of the
+     * project filter is left out.
      */
     PAGE("""
             local n = redis.call('ZCARD', KEYS[1])
@@ -158,8 +166,10 @@ enum RedisScripts {
             local want = tonumber(ARGV[2])
             local budget = tonumber(ARGV[3])
             local now = tonumber(ARGV[4])
+            local escapes = {['%'] = '%25', ['{'] = '%7B', ['}'] = '%7D'}
             local out = {'', 0}
             local read = 0
+            local found = 0
             while true do
               local chunk = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', 0, math.min(want, budget - read))
               if #chunk == 0 then
@@ -167,11 +177,43 @@ enum RedisScripts {
                 return out
               end
               for i = 1, #chunk do
+                local id = chunk[i]
                 read = read + 1
-                out[1] = chunk[i]
-                local score = redis.call('ZSCORE', KEYS[1], chunk[i])
-                if score and tonumber(score) > now then out[#out + 1] = chunk[i] end
-                if #out - 2 >= want or read >= budget then return out end
+                out[1] = id
+                local score = redis.call('ZSCORE', KEYS[1], id)
+                if score and tonumber(score) > now then
+                  if ARGV[5] == '' then
+                    out[#out + 1] = 'c' .. id
+                    found = found + 1
+                  else
+                    local key = ARGV[5] .. (string.gsub(id, '[%%{}]', escapes)) .. '}'
+                    local t = redis.call('TYPE', key)['ok']
+                    if t == 'none' then
+                      redis.call('ZREM', KEYS[1], id)
+                      redis.call('ZREM', KEYS[2], id)
+                      out[#out + 1] = 'a' .. id
+                    elseif t ~= 'hash' then
+                      out[#out + 1] = 'd' .. id
+                    else
+                      local f = redis.call('HMGET', key, 'u', 'p')
+                      if not f[1] or not f[2] then
+                        out[#out + 1] = 'd' .. id
+                      else
+                        local owner = f[1]
+                        if ARGV[6] == 'p' then owner = f[2] end
+                        if owner ~= ARGV[7] then
+                          redis.call('ZREM', KEYS[1], id)
+                          redis.call('ZREM', KEYS[2], id)
+                          out[#out + 1] = 'm' .. id
+                        elseif ARGV[8] == '' or f[2] == ARGV[8] then
+                          out[#out + 1] = 'l' .. id
+                          found = found + 1
+                        end
+                      end
+                    end
+                  end
+                end
+                if found >= want or read >= budget then return out end
               end
               from = '(' .. chunk[#chunk]
             end

@@ -115,6 +115,9 @@ class RedisPagingTest {
             assertThat(calls).doesNotContainKeys("zrange", "zrangebyscore");
             assertThat(calls.get("zrangebylex")).isEqualTo(1L);
             assertThat(calls.get("zscore")).isEqualTo(11L);
+            // and each candidate's data checked inside that one script
+            assertThat(calls.get("evalsha")).isEqualTo(1L);
+            assertThat(calls.get("hmget")).isEqualTo(11L);
 
             assertThat(walk(storage, "big", 1_000)).containsExactlyElementsOf(ids);
         }
@@ -139,6 +142,31 @@ class RedisPagingTest {
 
             commands.zrem(orderSet, ids.get(3), ids.get(40));
             assertThat(walk(storage, "older", 7)).containsExactlyElementsOf(ids);
+        }
+    }
+
+    @Test
+    void aPageRemovesEntriesOfGoneOrMovedSessionsAndSkipsDamagedOnesWithoutRemovingThem() {
+        String namespace = namespace();
+        try (RedisSessionStorage storage = open(namespace)) {
+            for (String id : List.of("r1", "r2", "r3", "r4", "r{5}")) {
+                storage.storeSession(session(id, "rep", "p"), null).join();
+            }
+            RedisCommands<String, String> commands = raw.sync();
+            commands.del(namespace + ":{r1}"); // gone (as if Redis had expired it before a cleanup)
+            commands.hset(namespace + ":{r2}", "u", "someone-else"); // moved to another user
+            commands.del(namespace + ":{r3}");
+            commands.set(namespace + ":{r3}", "not a hash"); // damaged
+            String index = namespace + ":idx:user:rep";
+
+            SessionPage page = storage.listSessions("rep", null, null, 10).join();
+
+            assertThat(page.ids()).containsExactly("r4", "r{5}");
+            assertThat(commands.zrange(index, 0, -1)).containsExactlyInAnyOrder("r3", "r4", "r{5}");
+            assertThat(commands.zrange(storage.orderSet(index), 0, -1)).containsExactly("r3", "r4", "r{5}");
+            assertThat(storage.listSessions("rep", "p", null, 10).join().ids()).containsExactly("r4", "r{5}");
+            assertThat(storage.listSessions("rep", "other-project", null, 10).join().ids()).isEmpty();
+            assertThat(storage.listSessions(null, "p", null, 10).join().ids()).containsExactly("r2", "r4", "r{5}");
         }
     }
 
