@@ -643,8 +643,8 @@ public final class SessionManager {
 
     /**
      * One page of live sessions by user and/or project ({@link SessionStorage#listSessions(String,
-     * String, String, int)}): ids ascending, a session that lives through the whole walk listed
-     * exactly once.
+     * String, String, int)}): ids ascending ({@link SessionPage#ORDER}), a session that lives
+     * through the whole walk listed exactly once.
      *
      * @param userId the user, or {@code null} for any
      * @param projectId the project, or {@code null} for any

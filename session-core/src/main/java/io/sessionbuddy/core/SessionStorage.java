@@ -207,8 +207,8 @@ public interface SessionStorage extends AutoCloseable {
     CompletableFuture<List<String>> listSessions(String userId, String projectId);
 
     /**
-     * One page of {@link #listSessions(String, String)}: at most {@code limit} ids, ascending,
-     * after the cursor. Stable under concurrent writes: pages follow the id order, so a session
+     * One page of {@link #listSessions(String, String)}: at most {@code limit} ids, ascending
+     * ({@link SessionPage#ORDER}), after the cursor. Stable under concurrent writes: pages follow the id order, so a session
      * that lives through the whole walk is listed exactly once, never twice and never skipped;
      * one created or removed during the walk may or may not be listed.
      *
