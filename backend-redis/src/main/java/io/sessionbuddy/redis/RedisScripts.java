@@ -14,8 +14,12 @@ import java.util.HexFormat;
  * index has an <em>order set</em> beside it, in the same slot: the same ids, all scored 0, so that
  * Redis keeps them in the order of their bytes and a page is read from it with {@code ZRANGEBYLEX}
  * after the cursor ({@link #PAGE}); every script that adds or removes an index entry does the same
- * to its order set. Standalone scripts name another owner's order set as the order-set prefix and
- * the owner, like its index.
+ * to its order set. Only a new entry touches the order set (an update of an entry's score, the
+ * common write, does not), and its time to live is set then: an order set that expires before its
+ * index (no new entry for a day) is rebuilt by the next page. Index and order-set lives are
+ * renewed only when less than an hour short of the time asked (a call less on most writes), so
+ * an index outlives its longest-lived entry by 23 to 24 hours. Standalone scripts name another
+ * owner's order set as the order-set prefix and the owner, like its index.
  */
 enum RedisScripts {
     /**
@@ -38,11 +42,12 @@ enum RedisScripts {
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[12], 'e', '')
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             for i = 2, 3 do
-              local order = ARGV[12 + i] .. ARGV[i + 1]
-              redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
-              redis.call('ZADD', order, 0, ARGV[9])
-              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[11]) then redis.call('PEXPIRE', KEYS[i], ARGV[11]) end
-              if redis.call('PTTL', order) < tonumber(ARGV[11]) then redis.call('PEXPIRE', order, ARGV[11]) end
+              if redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9]) == 1 then
+                local order = ARGV[12 + i] .. ARGV[i + 1]
+                redis.call('ZADD', order, 0, ARGV[9])
+                if redis.call('PTTL', order) < tonumber(ARGV[11]) - 3600000 then redis.call('PEXPIRE', order, ARGV[11]) end
+              end
+              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[11]) - 3600000 then redis.call('PEXPIRE', KEYS[i], ARGV[11]) end
             end
             if old[2] and old[2] ~= ARGV[3] then
               redis.call('ZREM', ARGV[7] .. old[2], ARGV[9])
@@ -113,11 +118,11 @@ enum RedisScripts {
      * KEYS: index, its order set. ARGV: expires-at ms, id, index ttl ms.
      */
     INDEX_ADD("""
-            redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
-            redis.call('ZADD', KEYS[2], 0, ARGV[2])
-            for i = 1, 2 do
-              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+            if redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2]) == 1 then
+              redis.call('ZADD', KEYS[2], 0, ARGV[2])
+              if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) - 3600000 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
             end
+            if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) - 3600000 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
             return 1
             """),
     /**
@@ -248,11 +253,12 @@ enum RedisScripts {
             for i = 2, 3 do
               if f[i] then
                 local index = ARGV[i + 1] .. f[i]
-                local order = ARGV[i + 6] .. f[i]
-                redis.call('ZADD', index, ARGV[2], ARGV[5])
-                redis.call('ZADD', order, 0, ARGV[5])
-                if redis.call('PTTL', index) < tonumber(ARGV[6]) then redis.call('PEXPIRE', index, ARGV[6]) end
-                if redis.call('PTTL', order) < tonumber(ARGV[6]) then redis.call('PEXPIRE', order, ARGV[6]) end
+                if redis.call('ZADD', index, ARGV[2], ARGV[5]) == 1 then
+                  local order = ARGV[i + 6] .. f[i]
+                  redis.call('ZADD', order, 0, ARGV[5])
+                  if redis.call('PTTL', order) < tonumber(ARGV[6]) - 3600000 then redis.call('PEXPIRE', order, ARGV[6]) end
+                end
+                if redis.call('PTTL', index) < tonumber(ARGV[6]) - 3600000 then redis.call('PEXPIRE', index, ARGV[6]) end
               end
             end
             return 1
@@ -276,11 +282,12 @@ enum RedisScripts {
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[17])
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
             for i = 3, 4 do
-              local order = ARGV[16 + i] .. ARGV[i]
-              redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9])
-              redis.call('ZADD', order, 0, ARGV[9])
-              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[12]) then redis.call('PEXPIRE', KEYS[i], ARGV[12]) end
-              if redis.call('PTTL', order) < tonumber(ARGV[12]) then redis.call('PEXPIRE', order, ARGV[12]) end
+              if redis.call('ZADD', KEYS[i], ARGV[6], ARGV[9]) == 1 then
+                local order = ARGV[16 + i] .. ARGV[i]
+                redis.call('ZADD', order, 0, ARGV[9])
+                if redis.call('PTTL', order) < tonumber(ARGV[12]) - 3600000 then redis.call('PEXPIRE', order, ARGV[12]) end
+              end
+              if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[12]) - 3600000 then redis.call('PEXPIRE', KEYS[i], ARGV[12]) end
             end
             redis.call('DEL', KEYS[2])
             redis.call('HSET', KEYS[2], 'd', ARGV[13], 'v', ARGV[14], 'u', ARGV[15], 'p', ARGV[15], 'w', ARGV[17])
