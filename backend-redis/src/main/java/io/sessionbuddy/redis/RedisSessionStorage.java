@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * <p>Keys: data {@code <namespace>:{<id>}} (a hash with the encoded record, version, user and
  * project, expiring with {@code PEXPIRE}); indexes {@code <namespace>:idx:user:<user>} and
  * {@code <namespace>:idx:project:<project>} (sorted sets of ids scored by expiry, each kept alive as
- * long as its longest-lived member). The hash tag keeps every key of one session in one slot.
+ * long as its longest-lived member), each with an order set {@code <namespace>:idx:byid:...} (the
+ * same ids scored 0, in byte order, for pages read from a cursor; see {@link #orderSet}). The hash
+ * tag keeps every key of one session in one slot.
  *
  * <p>Standalone: a write is one Lua script that sets the data, checks the version for
  * compare-and-set, adds both index entries and removes the old ones when the user or project
