@@ -177,6 +177,30 @@ class RedisPagingTest {
     }
 
     @Test
+    void aSessionWhoseDataRedisAlreadyExpiredIsReportedOnceByThePageThatRemovesItsEntry() {
+        String namespace = namespace();
+        try (RedisSessionStorage storage = open(namespace)) {
+            List<String> expired = java.util.Collections.synchronizedList(new ArrayList<>());
+            storage.addObserver(new io.sessionbuddy.core.SessionObserver() {
+                @Override
+                public void sessionExpired(String backend, String sessionId, String userId, String projectId) {
+                    expired.add(sessionId + "|" + userId);
+                }
+            });
+            storage.storeSession(session("gone", "obs", "p"), null).join();
+            storage.storeSession(session("kept", "obs", "p"), null).join();
+            raw.sync().del(namespace + ":{gone}"); // Redis removed it at its TTL, before any cleanup
+
+            assertThat(storage.listSessions("obs", null, null, 10).join().ids()).containsExactly("kept");
+            assertThat(storage.listSessions("obs", null, null, 10).join().ids()).containsExactly("kept");
+            assertThat(storage.listSessions("obs", null).join()).containsExactly("kept");
+
+            assertThat(expired).containsExactly("gone|obs");
+            assertThat(storage.cleanupExpiredSessions().join()).isZero();
+        }
+    }
+
+    @Test
     void expiredEntriesBetweenLiveOnesAreSkippedAndTheWalkGoesOn() {
         String namespace = namespace();
         try (RedisSessionStorage storage = open(namespace)) {
