@@ -13,6 +13,7 @@ import io.sessionbuddy.spi.AbstractSessionStorage;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -140,14 +141,20 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         } else {
             candidates = cache.asMap().keySet();
         }
-        List<String> live = new ArrayList<>();
+        List<String> live = liveOf(candidates, userId, projectId);
+        live.sort(SessionPage.ORDER);
+        return CompletableFuture.completedFuture(live);
+    }
+
+    /** The live sessions of the filter among {@code candidates}, in their order. */
+    private List<String> liveOf(Collection<String> candidates, String userId, String projectId) {
+        List<String> live = new ArrayList<>(candidates.size());
         for (String id : candidates) {
             if (isLive(id, userId, projectId)) {
                 live.add(id);
             }
         }
-        live.sort(SessionPage.ORDER);
-        return CompletableFuture.completedFuture(live);
+        return live;
     }
 
     private static Set<String> idsOf(Map<String, NavigableSet<String>> index, String key) {
@@ -172,12 +179,11 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
         }
         NavigableSet<String> users = userId == null ? null : byUser.get(userId);
         NavigableSet<String> projects = projectId == null ? null : byProject.get(projectId);
-        NavigableSet<String> index = users == null ? projects
-                : projects == null || users.size() <= projects.size() ? users : projects;
         if ((userId != null && users == null) || (projectId != null && projects == null)) {
-            index = null; // a filter without an index: nothing to list
+            return CompletableFuture.completedFuture(SessionPage.of(List.of(), false)); // a filter without an index
         }
-        NavigableSet<String> ids = index == null ? new ConcurrentSkipListSet<>(SessionPage.ORDER) : index;
+        NavigableSet<String> ids = users == null ? projects
+                : projects == null || users.size() <= projects.size() ? users : projects;
         return CompletableFuture.completedFuture(pageFromIndex(lastId, limit, (after, max) -> {
             List<String> batch = new ArrayList<>(Math.min(max, 1024));
             for (String id : after == null ? ids : ids.tailSet(after, false)) {
@@ -187,15 +193,7 @@ public final class MemorySessionStorage extends AbstractSessionStorage {
                 batch.add(id);
             }
             return batch;
-        }, candidates -> {
-            List<String> live = new ArrayList<>(candidates.size());
-            for (String id : candidates) {
-                if (isLive(id, userId, projectId)) {
-                    live.add(id);
-                }
-            }
-            return live;
-        }));
+        }, candidates -> liveOf(candidates, userId, projectId)));
     }
 
     @Override
