@@ -248,20 +248,25 @@ enum RedisScripts {
             local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
             if not f[1] or f[2] == ARGV[7] then return 0 end
             if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
-            redis.call('PEXPIRE', KEYS[1], ARGV[1])
-            redis.call('HSET', KEYS[1], 'e', f[1] .. ':' .. ARGV[2])
-            for i = 2, 3 do
-              if f[i] then
-                local index = ARGV[i + 1] .. f[i]
-                if redis.call('ZADD', index, ARGV[2], ARGV[5]) == 1 then
-                  local order = ARGV[i + 6] .. f[i]
-                  redis.call('ZADD', order, 0, ARGV[5])
-                  if redis.call('PTTL', order) < tonumber(ARGV[6]) - 3600000 then redis.call('PEXPIRE', order, ARGV[6]) end
-                end
-                if redis.call('PTTL', index) < tonumber(ARGV[6]) - 3600000 then redis.call('PEXPIRE', index, ARGV[6]) end
-              end
-            end
+            """ + Lua.MOVE_EXPIRY + """
             return 1
+            """),
+    /**
+     * Standalone touch and bounded read in one step (sliding expiration: the read of every request
+     * with {@code refresh_ttl_on_read}): {@link #TOUCH}'s moves, then {@link #READ_BOUNDED}'s read.
+     * KEYS: data. ARGV: as {@link #TOUCH}, then the most bytes a record may have. Returns
+     * {record, version, touched} as {@link #READ_BOUNDED} (touched holding this touch), or an empty
+     * list when nothing was touched (absent, or a rotation's marker). A record over the bound fails
+     * the script before anything is moved.
+     */
+    READ_TOUCHED("""
+            local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
+            if not f[1] or f[2] == ARGV[7] then return {} end
+            if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
+            local n = redis.call('HSTRLEN', KEYS[1], 'd')
+            if n > tonumber(ARGV[10]) then return redis.error_reply('SBTOOLARGE ' .. n) end
+            """ + Lua.MOVE_EXPIRY + """
+            return redis.call('HMGET', KEYS[1], 'd', 'v', 'e')
             """),
     /**
      * Standalone move of a session to a new id (a rotation), in one atomic step: when the old
@@ -363,6 +368,32 @@ enum RedisScripts {
             end
             return ids
             """);
+
+    /** Lua shared by several scripts (compile-time constants, so enum constants can use them). */
+    private static final class Lua {
+        /**
+         * A touch's moves once its checks passed ({@code f} = the hash's version, user and project):
+         * the key's expiry, the touched-expiry field and both index scores. ARGV as {@link RedisScripts#TOUCH}.
+         */
+        static final String MOVE_EXPIRY = """
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            redis.call('HSET', KEYS[1], 'e', f[1] .. ':' .. ARGV[2])
+            for i = 2, 3 do
+              if f[i] then
+                local index = ARGV[i + 1] .. f[i]
+                if redis.call('ZADD', index, ARGV[2], ARGV[5]) == 1 then
+                  local order = ARGV[i + 6] .. f[i]
+                  redis.call('ZADD', order, 0, ARGV[5])
+                  if redis.call('PTTL', order) < tonumber(ARGV[6]) - 3600000 then redis.call('PEXPIRE', order, ARGV[6]) end
+                end
+                if redis.call('PTTL', index) < tonumber(ARGV[6]) - 3600000 then redis.call('PEXPIRE', index, ARGV[6]) end
+              end
+            end
+            """;
+
+        private Lua() {
+        }
+    }
 
     private final String body;
     private final String sha1;

@@ -615,19 +615,26 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 ScriptOutputType.MULTI, new String[] {key}, number(maxRecordBytes()));
         // decoded off Lettuce's event loop, which then reads the next reply: by a caller waiting for
         // it, or on the codec pool (see decodeAfter)
-        return decodeAfter(corruptIfDamaged(sessionId, read), fields -> {
-            if (fields == null || fields.isEmpty() || fields.get(0) == null) {
-                return Optional.empty();
-            }
-            SessionState state = decode(sessionId, (byte[]) fields.get(0));
-            String stored = fields.size() > 1 && fields.get(1) != null ? text(fields.get(1)) : null;
-            if (stored != null && !stored.equals(Long.toString(state.version()))) {
-                throw new CorruptSessionException(RedisStorageProvider.NAME, sessionId, "data key " + key
-                        + " holds a record of version " + state.version() + " but its version field says " + stored
-                        + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
-            }
-            return Optional.of(touched(state, fields.size() > 2 ? fields.get(2) : null));
-        });
+        return decodeAfter(corruptIfDamaged(sessionId, read), fields -> readFields(sessionId, key, fields));
+    }
+
+    /**
+     * The session in a read script's reply {record, version, touched}: empty for an empty reply or
+     * no record; the record's version must be the version field's (an older record put back is
+     * damaged), and a touch's expiry for this version applies.
+     */
+    private Optional<SessionState> readFields(String sessionId, String key, List<Object> fields) {
+        if (fields == null || fields.isEmpty() || fields.get(0) == null) {
+            return Optional.empty();
+        }
+        SessionState state = decode(sessionId, (byte[]) fields.get(0));
+        String stored = fields.size() > 1 && fields.get(1) != null ? text(fields.get(1)) : null;
+        if (stored != null && !stored.equals(Long.toString(state.version()))) {
+            throw new CorruptSessionException(RedisStorageProvider.NAME, sessionId, "data key " + key
+                    + " holds a record of version " + state.version() + " but its version field says " + stored
+                    + ": an older record was put back", CorruptSessionException.Reason.VERSION_MISMATCH, null);
+        }
+        return Optional.of(touched(state, fields.size() > 2 ? fields.get(2) : null));
     }
 
     /**
@@ -662,16 +669,42 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return nearCacheAround(sessionId, () -> corruptIfDamaged(sessionId, touch(sessionId, expiresAt, ttl)));
     }
 
+    /**
+     * ARGV of the standalone {@link RedisScripts#TOUCH} (and the first ones of
+     * {@link RedisScripts#READ_TOUCHED}): ttl ms, expires-at ms, user and project index prefixes,
+     * id, index ttl ms, the rotation markers' owner, user and project order-set prefixes.
+     */
+    private byte[][] standaloneTouchArguments(String sessionId, java.time.Instant expiresAt, Duration ttl) {
+        return new byte[][] {number(Math.max(1, ttl.toMillis())), number(expiresAt.toEpochMilli()),
+            utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(sessionId),
+            number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis()),
+            utf8(io.sessionbuddy.core.SessionManager.ROTATED_OWNER), utf8(userOrderPrefix), utf8(projectOrderPrefix)};
+    }
+
+    /**
+     * Standalone touch and bounded read in one script ({@link RedisScripts#READ_TOUCHED}), decoded
+     * off the event loop as a read is.
+     */
+    private CompletableFuture<Optional<SessionState>> readTouched(String sessionId, java.time.Instant expiresAt,
+            Duration ttl) {
+        String key = dataKey(sessionId);
+        byte[][] touchArguments = standaloneTouchArguments(sessionId, expiresAt, ttl);
+        byte[][] arguments = java.util.Arrays.copyOf(touchArguments, touchArguments.length + 1);
+        arguments[touchArguments.length] = number(maxRecordBytes());
+        CompletableFuture<List<Object>> reply = this.<List<Object>>script(RedisScripts.READ_TOUCHED,
+                ScriptOutputType.MULTI, new String[] {key}, arguments);
+        return decodeAfter(corruptIfDamaged(sessionId, reply), fields -> readFields(sessionId, key, fields));
+    }
+
     private CompletableFuture<Boolean> touch(String sessionId, java.time.Instant expiresAt, Duration ttl) {
+        if (!cluster) {
+            return this.<Long>script(RedisScripts.TOUCH, ScriptOutputType.INTEGER, new String[] {dataKey(sessionId)},
+                    standaloneTouchArguments(sessionId, expiresAt, ttl)).thenApply(n -> n == 1L);
+        }
         byte[] ttlMillis = number(Math.max(1, ttl.toMillis()));
         byte[] at = number(expiresAt.toEpochMilli());
         byte[] indexTtlMillis = number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis());
         byte[] reserved = utf8(io.sessionbuddy.core.SessionManager.ROTATED_OWNER);
-        if (!cluster) {
-            return this.<Long>script(RedisScripts.TOUCH, ScriptOutputType.INTEGER, new String[] {dataKey(sessionId)},
-                    ttlMillis, at, utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(sessionId), indexTtlMillis,
-                    reserved, utf8(userOrderPrefix), utf8(projectOrderPrefix)).thenApply(n -> n == 1L);
-        }
         return this.<List<Object>>script(RedisScripts.TOUCH_DATA, ScriptOutputType.MULTI,
                 new String[] {dataKey(sessionId)}, ttlMillis, at, reserved).thenCompose(result -> {
                     if (((Long) result.get(0)) != 1L) {
@@ -727,8 +760,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     }
 
     /**
-     * Standalone: the touch and the read are sent together, pipelined on the one connection (the
-     * server runs the touch first, so the read sees its expiry): one round trip. Cluster: one after
+     * Standalone: the touch and the read are one script ({@link RedisScripts#READ_TOUCHED}: one
+     * command, one round trip, one reply), observed as a touch and a read. With the near cache on,
+     * the touch and the read are sent together, pipelined on the one connection (the server runs the
+     * touch first, so the read, which the near cache may answer, sees its expiry). Cluster: one after
      * the other (the touch's index entries live in other slots).
      */
     @Override
@@ -736,9 +771,14 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         if (cluster) {
             return super.retrieveSession(sessionId, ttl);
         }
+        if (nearCache == null) {
+            return touchAndRetrieve(sessionId, ttl, this::readTouched);
+        }
         CompletableFuture<Boolean> touched = touchSession(sessionId, ttl);
         CompletableFuture<Optional<SessionState>> read = retrieveSession(sessionId);
-        return touched.thenCombine(read, (moved, found) -> moved ? found : Optional.<SessionState>empty());
+        // combined from the read, so that a caller waiting on the result decodes the reply itself
+        // (a future derived from the touch would leave the decoding to the pool: one more thread hop)
+        return read.thenCombine(touched, (found, moved) -> moved ? found : Optional.<SessionState>empty());
     }
 
     /**

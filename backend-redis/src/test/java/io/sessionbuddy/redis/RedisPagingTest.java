@@ -15,7 +15,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -91,18 +90,6 @@ class RedisPagingTest {
         return walked;
     }
 
-    private static Map<String, Long> commandCalls(RedisCommands<String, String> commands) {
-        Map<String, Long> calls = new HashMap<>();
-        for (String line : commands.info("commandstats").split("\r?\n")) {
-            if (line.startsWith("cmdstat_")) {
-                String name = line.substring("cmdstat_".length(), line.indexOf(':'));
-                String count = line.substring(line.indexOf("calls=") + "calls=".length());
-                calls.put(name, Long.parseLong(count.substring(0, count.indexOf(','))));
-            }
-        }
-        return calls;
-    }
-
     @Test
     void aPageReadsWhatItListsNotTheWholeIndex() {
         String namespace = namespace();
@@ -113,7 +100,7 @@ class RedisPagingTest {
 
             SessionPage first = storage.listSessions("big", null, null, 10).join();
 
-            Map<String, Long> calls = commandCalls(commands);
+            Map<String, Long> calls = RedisTestServer.commandCalls(commands);
             assertThat(first.ids()).containsExactlyElementsOf(ids.subList(0, 10));
             assertThat(first.hasMore()).isTrue();
             // the index is never read whole (no ZRANGE, no ZRANGEBYSCORE): one ZRANGEBYLEX of 11

@@ -207,6 +207,22 @@ public final class RedisTestServer implements AutoCloseable {
         return binary;
     }
 
+    /**
+     * The calls per command since the last {@code CONFIG RESETSTAT}, from {@code INFO commandstats}
+     * (command name, lower case, without the {@code cmdstat_} prefix).
+     */
+    static java.util.Map<String, Long> commandCalls(io.lettuce.core.api.sync.RedisCommands<String, String> commands) {
+        java.util.Map<String, Long> calls = new java.util.HashMap<>();
+        for (String line : commands.info("commandstats").split("\r?\n", -1)) {
+            if (line.startsWith("cmdstat_")) {
+                String name = line.substring("cmdstat_".length(), line.indexOf(':'));
+                String count = line.substring(line.indexOf("calls=") + "calls=".length());
+                calls.put(name, Long.parseLong(count.substring(0, count.indexOf(','))));
+            }
+        }
+        return calls;
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();

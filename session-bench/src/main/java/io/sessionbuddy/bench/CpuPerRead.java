@@ -11,11 +11,15 @@ import java.util.concurrent.atomic.LongAdder;
  * A profile, not a benchmark: where the CPU of one read goes when 8 threads read one session of
  * 1 KiB, split between this JVM (client: the caller threads, Lettuce's event loop, everything) and
  * redis-server ({@code INFO cpu}), for this library's {@code getSession}, Spring Session's
- * {@code findById} and a raw {@code GET} ({@link SpringSessionComparisonBenchmark}'s set-up). On a
+ * {@code findById} and a raw {@code GET}, and for a web request with sliding expiration through each
+ * ({@link SpringSessionComparisonBenchmark}'s set-up and its {@code libraryRequest} and
+ * {@code springRequest}). On a
  * machine where the server shares the cores, the sum is what bounds throughput.
  *
  * <p>Run: {@code java -cp session-bench/target/benchmarks.jar io.sessionbuddy.bench.CpuPerRead}
  * (three rounds of 2 s warm-up and 4 s measured per variant; prints one line per round and variant).
+ * With an argument, only the variant of that name runs (e.g. {@code "library getSession"} or
+ * {@code "Spring Session findById"}), so that a profiler attached to the JVM sees one variant at a time.
  */
 public final class CpuPerRead {
     private static final int THREADS = 8;
@@ -26,7 +30,7 @@ public final class CpuPerRead {
     /**
      * Entry point.
      *
-     * @param args ignored
+     * @param args optionally, the name of the one variant to run (all when none)
      * @throws Exception when the set-up fails
      */
     public static void main(String[] args) throws Exception {
@@ -38,11 +42,17 @@ public final class CpuPerRead {
         try (StatefulRedisConnection<String, String> info = client.connect()) {
             for (int round = 1; round <= 3; round++) {
                 for (String variant : List.of("library getSession", "library getSession, near cache",
-                        "Spring Session findById", "raw GET")) {
+                        "Spring Session findById", "raw GET", "library request, sliding expiration",
+                        "Spring Session request")) {
+                    if (args.length > 0 && !variant.equals(args[0])) {
+                        continue;
+                    }
                     Runnable read = switch (variant) {
                         case "library getSession" -> bench::libraryGet;
                         case "library getSession, near cache" -> bench::libraryGetNearCache;
                         case "Spring Session findById" -> bench::springFindById;
+                        case "library request, sliding expiration" -> bench::libraryRequest;
+                        case "Spring Session request" -> bench::springRequest;
                         default -> bench::rawGet;
                     };
                     run(read, 2_000); // warm-up
@@ -52,7 +62,7 @@ public final class CpuPerRead {
                     long clientNanos = os.getProcessCpuTime() - clientBefore;
                     double serverSeconds = serverCpuSeconds(info.sync().info("cpu")) - serverBefore;
                     double reads = measured[0];
-                    out.printf("round %d  %-31s %9.0f reads/s  client CPU %6.2f µs/read  server CPU %6.2f µs/read%n",
+                    out.printf("round %d  %-36s %9.0f reads/s  client CPU %6.2f µs/read  server CPU %6.2f µs/read%n",
                             round, variant, reads / (measured[1] / 1e9), clientNanos / 1e3 / reads,
                             serverSeconds * 1e6 / reads);
                 }

@@ -45,6 +45,13 @@ import org.springframework.session.data.redis.RedisSessionRepository;
  * gives the same with one thread. Updates: each thread changes its own session
  * ({@code updateSession} with compare-and-set here; {@code findById}, {@code setAttribute},
  * {@code save} there, which writes without any check).
+ *
+ * <p>A web request: what each does for a request that reads the session and changes nothing, with
+ * sliding expiration. Spring Session's {@code SessionRepositoryFilter} sets the session's last access
+ * time on every request that asks for the session and saves it when the response is committed
+ * ({@code findById}, {@code setLastAccessedTime}, {@code save}: its delta write of the access time,
+ * then the new expiry); here {@code getSession} with {@code refresh_ttl_on_read} (a touch and the
+ * read, pipelined).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -57,6 +64,7 @@ public class SpringSessionComparisonBenchmark {
     private RedisClient client;
     private RedisSessionStorage storage;
     private SessionManager manager;
+    private SessionManager slidingManager;
     private RedisSessionStorage nearStorage;
     private SessionManager nearManager;
     private StatefulRedisConnection<String, byte[]> connection;
@@ -87,6 +95,8 @@ public class SpringSessionComparisonBenchmark {
         client = RedisClient.create();
         storage = RedisSessionStorage.builder().client(client).uri(server.uri()).namespace("springcmp").build();
         manager = new SessionManager(storage);
+        slidingManager = new SessionManager(storage, io.sessionbuddy.core.SessionBuddyConfig.defaults()
+                .withRefreshTtlOnRead(true), java.time.Clock.systemUTC());
         libraryId = manager.createSession("user", "project", Map.of("payload", PAYLOAD), TTL).join();
         nearStorage = RedisSessionStorage.builder().client(client).uri(server.uri()).namespace("springcmp")
                 .nearCache(10_000, Duration.ofMinutes(1)).build();
@@ -146,6 +156,30 @@ public class SpringSessionComparisonBenchmark {
     @Benchmark
     public Object springFindById() {
         return spring.findById(springId).getAttribute("payload");
+    }
+
+    /**
+     * A web request with sliding expiration, this library: {@code getSession} with
+     * {@code refresh_ttl_on_read} (touch and read pipelined, one round trip), then the attribute read.
+     */
+    @Benchmark
+    public Object libraryRequest() {
+        Optional<SessionState> state = slidingManager.getSession(libraryId).join();
+        return state.orElseThrow().metadata().get("payload");
+    }
+
+    /**
+     * A web request, Spring Session: what its {@code SessionRepositoryFilter} does for a request that
+     * reads the session: {@code findById}, {@code setLastAccessedTime(now)}, the attribute read, and
+     * {@code save} when the response is committed (its delta write and the new expiry).
+     */
+    @Benchmark
+    public Object springRequest() {
+        Session session = spring.findById(springId);
+        session.setLastAccessedTime(java.time.Instant.now());
+        Object payload = session.getAttribute("payload");
+        spring.save(session);
+        return payload;
     }
 
     /** The raw client: a {@code GET} of the library's record, nothing decoded. */

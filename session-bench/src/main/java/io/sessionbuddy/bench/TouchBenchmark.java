@@ -76,7 +76,7 @@ public class TouchBenchmark {
         return raw.pexpire("rawtouch", TTL.toMillis());
     }
 
-    /** {@code getSession} with {@code refresh_ttl_on_read}: touch and read pipelined. */
+    /** {@code getSession} with {@code refresh_ttl_on_read}: the touch and the read in one script. */
     @Benchmark
     public java.util.Optional<SessionState> getWithRefresh() {
         return sliding.getSession("touch-bench").join();

@@ -318,6 +318,60 @@ public abstract class AbstractSessionStorage implements SessionStorage {
                         : doDelete(copy.sessionId()).thenApply(dropped -> false));
     }
 
+    /**
+     * What a backend that can give a session its time to live again and read it in one step calls
+     * from its {@link SessionStorage#retrieveSession(String, Duration)} (sliding expiration, the read
+     * of every request with {@code refresh_ttl_on_read}): checks the arguments as
+     * {@link #touchSession} does, works out the new expiry, and runs {@code step} guarded like every
+     * call and observed as the touch and the read it stands for (each observer sees a
+     * {@code TOUCH} and a {@code RETRIEVE}). A session {@code step} returns already expired is
+     * returned as absent.
+     *
+     * @param sessionId the session's id
+     * @param ttl the time to live to give it from now ({@code null}: the default)
+     * @param step the touch and the read: a future of the session with its new expiry, or empty when
+     *     nothing was touched (absent, expired, or a rotation's marker)
+     * @return a future of the session with its new expiry, or empty
+     * @throws IllegalArgumentException for an invalid id or a ttl that is not positive or too long
+     */
+    protected final CompletableFuture<Optional<SessionState>> touchAndRetrieve(String sessionId, Duration ttl,
+            TouchAndRead step) {
+        SessionIds.requireValid(sessionId);
+        Duration effective = effectiveTtl(ttl);
+        Instant expiresAt = clock.instant().plus(effective);
+        SessionObserver.Timing touch = observers.isEmpty() ? SessionObserver.Timing.NONE
+                : observers.start(backendName, SessionObserver.Operation.TOUCH);
+        SessionObserver.Timing read = observers.isEmpty() ? SessionObserver.Timing.NONE
+                : observers.start(backendName, SessionObserver.Operation.RETRIEVE);
+        CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "touch",
+                () -> step.touchAndRead(sessionId, expiresAt, effective))
+                .thenApply(state -> state.filter(s -> !isExpired(s)));
+        if (observers.isEmpty()) {
+            return found;
+        }
+        return found.whenComplete((value, error) -> {
+            touch.stop(SessionObserver.Outcome.of(SessionObserver.Operation.TOUCH,
+                    value == null ? null : value.isPresent(), error), error);
+            read.stop(SessionObserver.Outcome.of(SessionObserver.Operation.RETRIEVE, value, error), error);
+        });
+    }
+
+    /**
+     * A backend's touch and read in one step; see {@link #touchAndRetrieve}.
+     */
+    @FunctionalInterface
+    protected interface TouchAndRead {
+        /**
+         * Moves a live session's expiry to {@code expiresAt} and reads it, as one step.
+         *
+         * @param sessionId the session's id, already checked
+         * @param expiresAt the new expiry
+         * @param ttl the new time to live, positive
+         * @return a future of the session with its new expiry, or empty when nothing was touched
+         */
+        CompletableFuture<Optional<SessionState>> touchAndRead(String sessionId, Instant expiresAt, Duration ttl);
+    }
+
     @Override
     public final CompletableFuture<Boolean> touchSession(String sessionId, Duration ttl) {
         SessionIds.requireValid(sessionId);
