@@ -1,19 +1,18 @@
 package io.sessionbuddy.bench;
 
 import io.sessionbuddy.redis.RedisTestServer;
-import io.sessionbuddy.s3.S3TestServer;
 import java.net.URI;
 
 /**
  * The real servers the benchmarks talk to, started once per benchmark JVM on free loopback ports
  * and stopped when it exits: a {@code redis-server} (the binary bundled by embedded-redis) and
- * S3Proxy with its in-memory store (reached directly, without the tests' write-serialising front).
- * Benchmarks call {@link #stop()} in their trial tear-down: JMH waits for non-daemon threads
- * (Jetty's) before a fork may exit.
+ * S3Proxy with its in-memory store (reached directly, without the tests' write-serialising front),
+ * each a process of its own ({@link S3ServerProcess}: so that the benchmark JVM's CPU and
+ * allocation are the client's only). Benchmarks call {@link #stop()} in their trial tear-down.
  */
 final class BenchServers {
     private static RedisTestServer redis;
-    private static S3TestServer s3;
+    private static S3ServerProcess s3;
 
     private BenchServers() {
     }
@@ -28,10 +27,9 @@ final class BenchServers {
     /** The S3 endpoint; the bucket {@code bench} exists. */
     static synchronized URI s3() {
         if (s3 == null) {
-            s3 = S3TestServer.start();
-            s3.createBucket("bench");
+            s3 = S3ServerProcess.start();
         }
-        return s3.directEndpoint();
+        return s3.endpoint();
     }
 
     /** Stops whatever was started. */
