@@ -761,21 +761,22 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     /**
      * Standalone: the touch and the read are one script ({@link RedisScripts#READ_TOUCHED}: one
-     * command, one round trip, one reply), observed as a touch and a read. With the near cache on,
-     * the touch and the read are sent together, pipelined on the one connection (the server runs the
-     * touch first, so the read, which the near cache may answer, sees its expiry). Cluster: one after
-     * the other (the touch's index entries live in other slots).
+     * command, one round trip, one reply). With the near cache on, the touch and the read are sent
+     * together, pipelined on the one connection (the server runs the touch first, so the read, which
+     * the near cache may answer, sees its expiry). Cluster: one after the other (the touch's index
+     * entries live in other slots).
      */
     @Override
-    public CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId, Duration ttl) {
+    protected CompletableFuture<Optional<SessionState>> doTouchAndRetrieve(String sessionId,
+            java.time.Instant expiresAt, Duration ttl) {
         if (cluster) {
-            return super.retrieveSession(sessionId, ttl);
+            return super.doTouchAndRetrieve(sessionId, expiresAt, ttl);
         }
         if (nearCache == null) {
-            return touchAndRetrieve(sessionId, ttl, this::readTouched);
+            return readTouched(sessionId, expiresAt, ttl);
         }
-        CompletableFuture<Boolean> touched = touchSession(sessionId, ttl);
-        CompletableFuture<Optional<SessionState>> read = retrieveSession(sessionId);
+        CompletableFuture<Boolean> touched = doTouch(sessionId, expiresAt, ttl);
+        CompletableFuture<Optional<SessionState>> read = doRetrieve(sessionId);
         // combined from the read, so that a caller waiting on the result decodes the reply itself
         // (a future derived from the touch would leave the decoding to the pool: one more thread hop)
         return read.thenCombine(touched, (found, moved) -> moved ? found : Optional.<SessionState>empty());

@@ -253,6 +253,16 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         });
     }
 
+    /**
+     * A touch on S3 rewrites the object (a {@code GET} and a conditional {@code PUT}): the state it
+     * wrote is the read, so a sliding read is two requests, not three.
+     */
+    @Override
+    protected CompletableFuture<Optional<SessionState>> doTouchAndRetrieve(String sessionId, Instant expiresAt,
+            Duration ttl) {
+        return rewriteExpiry(sessionId, expiresAt, ttl);
+    }
+
     @Override
     protected CompletableFuture<Optional<SessionState>> doRetrieve(String sessionId) {
         return call(sessionId, "retrieve", () -> {

@@ -255,6 +255,30 @@ class S3BehaviourTest {
     }
 
     @Test
+    void aSlidingReadIsTheTouchsGetAndPutWithoutAnotherGet() {
+        List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (S3Client client = recordingClient(requests);
+                S3SessionStorage storage = S3SessionStorage.builder(client, "sessions").namespace("sliding").build()) {
+            io.sessionbuddy.core.SessionManager sliding = new io.sessionbuddy.core.SessionManager(storage,
+                    io.sessionbuddy.core.SessionBuddyConfig.defaults().withRefreshTtlOnRead(true),
+                    java.time.Clock.systemUTC());
+            String id = sliding.createSession("slider", "proj", Map.of("k", "v"), java.time.Duration.ofMinutes(5)).join();
+            requests.clear();
+
+            io.sessionbuddy.core.SessionState read = sliding.getSession(id).join().orElseThrow();
+
+            // the touch reads and rewrites the object; the state it wrote is the read
+            assertThat(requests).as("a sliding read's requests").containsExactly("GET", "PUT");
+            java.time.Instant expected = java.time.Instant.now().plus(io.sessionbuddy.core.SessionBuddyConfig.DEFAULT_TTL);
+            assertThat(read.expiresAt()).isCloseTo(expected, org.assertj.core.api.Assertions.within(java.time.Duration.ofSeconds(5)));
+            assertThat(storage.retrieveSession(id).join().orElseThrow()).isEqualTo(read);
+            requests.clear();
+            assertThat(sliding.getSession("no-such-session").join()).isEmpty();
+            assertThat(requests).containsExactly("GET");
+        }
+    }
+
+    @Test
     void creatingASessionSendsNoHeadOnlyTheTwoIndexEntriesAndTheObject() {
         List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         try (S3Client client = recordingClient(requests);

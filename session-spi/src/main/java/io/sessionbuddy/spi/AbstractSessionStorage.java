@@ -319,23 +319,16 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     /**
-     * What a backend that can give a session its time to live again and read it in one step calls
-     * from its {@link SessionStorage#retrieveSession(String, Duration)} (sliding expiration, the read
-     * of every request with {@code refresh_ttl_on_read}): checks the arguments as
-     * {@link #touchSession} does, works out the new expiry, and runs {@code step} guarded like every
-     * call and observed as the touch and the read it stands for (each observer sees a
-     * {@code TOUCH} and a {@code RETRIEVE}). A session {@code step} returns already expired is
-     * returned as absent.
+     * {@inheritDoc}
      *
-     * @param sessionId the session's id
-     * @param ttl the time to live to give it from now ({@code null}: the default)
-     * @param step the touch and the read: a future of the session with its new expiry, or empty when
-     *     nothing was touched (absent, expired, or a rotation's marker)
-     * @return a future of the session with its new expiry, or empty
-     * @throws IllegalArgumentException for an invalid id or a ttl that is not positive or too long
+     * <p>Here: checks the arguments as {@link #touchSession} does, works out the new expiry, and runs
+     * {@link #doTouchAndRetrieve} guarded like every call and observed as the touch and the read it
+     * stands for (each observer sees a {@code TOUCH} and a {@code RETRIEVE}). A session read already
+     * expired is returned as absent.
      */
-    protected final CompletableFuture<Optional<SessionState>> touchAndRetrieve(String sessionId, Duration ttl,
-            TouchAndRead step) {
+    @Override
+    public final CompletableFuture<Optional<SessionState>> retrieveSession(String sessionId, Duration ttl) {
+        Objects.requireNonNull(ttl, "ttl");
         SessionIds.requireValid(sessionId);
         Duration effective = effectiveTtl(ttl);
         Instant expiresAt = clock.instant().plus(effective);
@@ -344,7 +337,7 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         SessionObserver.Timing read = observers.isEmpty() ? SessionObserver.Timing.NONE
                 : observers.start(backendName, SessionObserver.Operation.RETRIEVE);
         CompletableFuture<Optional<SessionState>> found = guarded(sessionId, "touch",
-                () -> step.touchAndRead(sessionId, expiresAt, effective))
+                () -> doTouchAndRetrieve(sessionId, expiresAt, effective))
                 .thenApply(state -> state.filter(s -> !isExpired(s)));
         if (observers.isEmpty()) {
             return found;
@@ -357,19 +350,23 @@ public abstract class AbstractSessionStorage implements SessionStorage {
     }
 
     /**
-     * A backend's touch and read in one step; see {@link #touchAndRetrieve}.
+     * Moves a live session's expiry to {@code expiresAt} and reads it (sliding expiration: the read
+     * of every request with {@code refresh_ttl_on_read}); what {@link #retrieveSession(String, Duration)}
+     * runs after checking its arguments. The default is {@link #doTouch}, then {@link #doRetrieve}
+     * when it touched. A backend that can do both in one step overrides it (standalone Redis: one
+     * script); one whose touch rewrites the record returns {@link #rewriteExpiry}'s result, the
+     * state it wrote, without reading it again (S3).
+     *
+     * @param sessionId the session's id, already checked
+     * @param expiresAt the new expiry
+     * @param ttl the new time to live, positive
+     * @return a future of the session with its new expiry, or empty when nothing was touched
+     *     (absent, expired, or a rotation's marker)
      */
-    @FunctionalInterface
-    protected interface TouchAndRead {
-        /**
-         * Moves a live session's expiry to {@code expiresAt} and reads it, as one step.
-         *
-         * @param sessionId the session's id, already checked
-         * @param expiresAt the new expiry
-         * @param ttl the new time to live, positive
-         * @return a future of the session with its new expiry, or empty when nothing was touched
-         */
-        CompletableFuture<Optional<SessionState>> touchAndRead(String sessionId, Instant expiresAt, Duration ttl);
+    protected CompletableFuture<Optional<SessionState>> doTouchAndRetrieve(String sessionId, Instant expiresAt,
+            Duration ttl) {
+        return doTouch(sessionId, expiresAt, ttl).thenCompose(touched -> touched ? doRetrieve(sessionId)
+                : CompletableFuture.completedFuture(Optional.empty()));
     }
 
     @Override
@@ -394,18 +391,37 @@ public abstract class AbstractSessionStorage implements SessionStorage {
      * @return a future of {@code true} when moved, {@code false} when absent or expired
      */
     protected CompletableFuture<Boolean> doTouch(String sessionId, Instant expiresAt, Duration ttl) {
+        return rewriteExpiry(sessionId, expiresAt, ttl).thenApply(Optional::isPresent);
+    }
+
+    /**
+     * The default touch: reads the session and stores it again with {@code expiresAt}, with
+     * compare-and-set on its unchanged version (up to three attempts).
+     *
+     * @param sessionId the session's id, already checked
+     * @param expiresAt the new expiry
+     * @param ttl the new time to live, positive
+     * @return a future of the state written, or empty when the session is absent, expired or a
+     *     rotation's marker, or when three compare-and-sets lost to other writes
+     */
+    protected final CompletableFuture<Optional<SessionState>> rewriteExpiry(String sessionId, Instant expiresAt,
+            Duration ttl) {
         return rewriteExpiry(sessionId, expiresAt, ttl, 1);
     }
 
-    private CompletableFuture<Boolean> rewriteExpiry(String sessionId, Instant expiresAt, Duration ttl, int attempt) {
+    private CompletableFuture<Optional<SessionState>> rewriteExpiry(String sessionId, Instant expiresAt, Duration ttl,
+            int attempt) {
         return doRetrieve(sessionId).thenCompose(found -> {
             if (found.isEmpty() || isExpired(found.get())
                     || io.sessionbuddy.core.SessionManager.ROTATED_OWNER.equals(found.get().userId())) {
-                return CompletableFuture.completedFuture(false); // a rotation's marker is not a session to extend
+                // a rotation's marker is not a session to extend
+                return CompletableFuture.completedFuture(Optional.<SessionState>empty());
             }
             SessionState moved = found.get().withExpiresAt(expiresAt);
-            return doReplace(moved, encode(moved), moved.version(), ttl).thenCompose(done -> done || attempt >= 3
-                    ? CompletableFuture.completedFuture(done) : rewriteExpiry(sessionId, expiresAt, ttl, attempt + 1));
+            return doReplace(moved, encode(moved), moved.version(), ttl).thenCompose(done -> done
+                    ? CompletableFuture.completedFuture(Optional.of(moved))
+                    : attempt >= 3 ? CompletableFuture.completedFuture(Optional.<SessionState>empty())
+                    : rewriteExpiry(sessionId, expiresAt, ttl, attempt + 1));
         });
     }
 
