@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class CpuPerRead {
     private static final int THREADS = 8;
+    private static final List<String> VARIANTS = List.of("library getSession", "library getSession, near cache",
+            "Spring Session findById", "raw GET", "library request, sliding expiration", "Spring Session request");
 
     private CpuPerRead() {
     }
@@ -34,6 +36,9 @@ public final class CpuPerRead {
      * @throws Exception when the set-up fails
      */
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && !VARIANTS.contains(args[0])) {
+            throw new IllegalArgumentException("no variant named \"" + args[0] + "\"; the variants: " + VARIANTS);
+        }
         SpringSessionComparisonBenchmark bench = new SpringSessionComparisonBenchmark();
         bench.setUp();
         RedisClient client = RedisClient.create(BenchServers.redis().uri());
@@ -41,9 +46,7 @@ public final class CpuPerRead {
         var out = new java.io.PrintStream(System.out, true, java.nio.charset.StandardCharsets.UTF_8);
         try (StatefulRedisConnection<String, String> info = client.connect()) {
             for (int round = 1; round <= 3; round++) {
-                for (String variant : List.of("library getSession", "library getSession, near cache",
-                        "Spring Session findById", "raw GET", "library request, sliding expiration",
-                        "Spring Session request")) {
+                for (String variant : VARIANTS) {
                     if (args.length > 0 && !variant.equals(args[0])) {
                         continue;
                     }

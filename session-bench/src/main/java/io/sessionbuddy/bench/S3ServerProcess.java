@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * S3Proxy (with its in-memory store, the bucket {@code bench} made) in a JVM of its own, as an S3
@@ -49,25 +52,41 @@ final class S3ServerProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException("cannot start the S3 server's JVM (" + java + ")", e);
         }
-        try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            String line;
-            while ((line = out.readLine()) != null) {
-                if (line.startsWith(READY)) {
-                    return new S3ServerProcess(process, URI.create(line.substring(READY.length()).trim()));
+        // read on a thread of its own, so that a child that never reports is given up after 60 s; the
+        // thread then drains the child's output until it exits, so the child never blocks on a full pipe
+        CompletableFuture<URI> ready = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = out.readLine()) != null) {
+                    if (!ready.isDone() && line.startsWith(READY)) {
+                        ready.complete(URI.create(line.substring(READY.length()).trim()));
+                    }
                 }
-                if (System.nanoTime() > deadline) {
-                    break;
-                }
+                ready.completeExceptionally(new IllegalStateException("the S3 server's JVM exited"));
+            } catch (IOException | RuntimeException e) {
+                ready.completeExceptionally(e);
             }
-            throw new IllegalStateException("the S3 server's JVM did not report its endpoint; its log " + log + ":\n"
-                    + Files.readString(log, StandardCharsets.UTF_8));
-        } catch (IOException | RuntimeException e) {
+        }, "bench-s3-server-output");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            return new S3ServerProcess(process, ready.get(60, TimeUnit.SECONDS));
+        } catch (InterruptedException e) {
             process.destroyForcibly();
-            throw e instanceof IllegalStateException ise ? ise
-                    : new IllegalStateException("reading the S3 server's JVM failed; its log: " + log, e);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the S3 server's JVM started", e);
+        } catch (ExecutionException | TimeoutException e) {
+            process.destroyForcibly();
+            String output;
+            try {
+                output = Files.readString(log, StandardCharsets.UTF_8);
+            } catch (IOException unreadable) {
+                output = "(unreadable: " + unreadable + ")";
+            }
+            throw new IllegalStateException("the S3 server's JVM did not report its endpoint within 60 s ("
+                    + e.getCause() + "); its log " + log + ":\n" + output, e);
         }
     }
 

@@ -342,11 +342,8 @@ public abstract class AbstractSessionStorage implements SessionStorage {
         if (observers.isEmpty()) {
             return found;
         }
-        return found.whenComplete((value, error) -> {
-            touch.stop(SessionObserver.Outcome.of(SessionObserver.Operation.TOUCH,
-                    value == null ? null : value.isPresent(), error), error);
-            read.stop(SessionObserver.Outcome.of(SessionObserver.Operation.RETRIEVE, value, error), error);
-        });
+        // an empty result is NOT_FOUND for both, as for a touch that returned false
+        return timed(read, SessionObserver.Operation.RETRIEVE, timed(touch, SessionObserver.Operation.TOUCH, found));
     }
 
     /**
