@@ -68,6 +68,15 @@ public class FileBenchmark {
         return storage.retrieveSession(state.sessionId()).join();
     }
 
+    /**
+     * {@link #retrieve}, then every conversation entry looked at: what a read costs a request that
+     * uses the conversation (a read alone leaves it unparsed until it is used).
+     */
+    @Benchmark
+    public long retrieveConversation() {
+        return SessionPayloads.useConversation(storage.retrieveSession(state.sessionId()).join().orElseThrow());
+    }
+
     @Benchmark
     public void storeRaw() throws IOException {
         writeDurably(rawFile, record);

@@ -16,6 +16,7 @@ import io.sessionbuddy.redis.RedisTestServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
@@ -109,6 +110,23 @@ public class RedisBenchmark {
             pending.add(storage.retrieveSession(state.sessionId()));
         }
         pending.forEach(CompletableFuture::join);
+    }
+
+    /**
+     * {@link #retrieve}, then every conversation entry looked at: what a read costs a request that
+     * uses the conversation (a read alone leaves it unparsed until it is used).
+     */
+    @Benchmark
+    public long retrieveConversation() {
+        List<CompletableFuture<Optional<SessionState>>> pending = new ArrayList<>(inFlight);
+        for (SessionState state : states) {
+            pending.add(storage.retrieveSession(state.sessionId()));
+        }
+        long fields = 0;
+        for (CompletableFuture<Optional<SessionState>> read : pending) {
+            fields += SessionPayloads.useConversation(read.join().orElseThrow());
+        }
+        return fields;
     }
 
     @Benchmark

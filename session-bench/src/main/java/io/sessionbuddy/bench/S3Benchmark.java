@@ -57,6 +57,15 @@ public class S3Benchmark {
         return storage.retrieveSession(state.sessionId()).join();
     }
 
+    /**
+     * {@link #retrieve}, then every conversation entry looked at: what a read costs a request that
+     * uses the conversation (a read alone leaves it unparsed until it is used).
+     */
+    @Benchmark
+    public long retrieveConversation() {
+        return SessionPayloads.useConversation(storage.retrieveSession(state.sessionId()).join().orElseThrow());
+    }
+
     @Benchmark
     public Object storeRaw() {
         return client.putObject(b -> b.bucket("bench").key("raw/" + size), RequestBody.fromBytes(record));

@@ -57,6 +57,18 @@ public final class SessionPayloads {
         return builder.conversationHistory(turns).build();
     }
 
+    /**
+     * Looks at every entry of {@code state}'s conversation, as a request that renders or extends
+     * it does: the number of fields, to be consumed by the benchmark.
+     */
+    public static long useConversation(SessionState state) {
+        long fields = 0;
+        for (ObjectNode entry : state.conversationHistory()) {
+            fields += entry.size();
+        }
+        return fields;
+    }
+
     /** The JSON bytes of {@link #session}. */
     public static byte[] json(int targetBytes, long seed) {
         return SessionJsonCodec.toBytes(session("bench-" + seed, "user-" + seed, "project-1", targetBytes, seed));

@@ -97,8 +97,12 @@ public final class SessionJsonCodec {
         for (String permission : state.permissions()) {
             bound += textBound(permission) + 1;
         }
-        for (ObjectNode entry : state.conversationHistory()) {
-            bound += nodeBound(entry) + 1;
+        if (state.conversationHistory() instanceof LazyHistory lazy) {
+            bound += lazy.byteLength(); // written as it was read
+        } else {
+            for (ObjectNode entry : state.conversationHistory()) {
+                bound += nodeBound(entry) + 1;
+            }
         }
         for (ObjectNode object : state.objects()) {
             bound += nodeBound(object);
@@ -155,11 +159,6 @@ public final class SessionJsonCodec {
                 json.writeString(permission);
             }
             json.writeEndArray();
-            json.writeArrayFieldStart(CONVERSATION_HISTORY);
-            for (ObjectNode entry : state.conversationHistory()) {
-                JsonSupport.writeTree(json, entry);
-            }
-            json.writeEndArray();
             String[] names = {REFLECTION_DATA, APP_MONITORING_STATE, LLM_PROVIDER_CONFIGS, METADATA};
             ObjectNode[] objects = state.objects();
             for (int i = 0; i < names.length; i++) {
@@ -173,6 +172,17 @@ public final class SessionJsonCodec {
             for (Map.Entry<String, JsonNode> extra : state.extraFields().properties()) {
                 json.writeFieldName(extra.getKey());
                 JsonSupport.writeTree(json, extra.getValue());
+            }
+            // last, so that a reader can leave it unparsed until it is used (see fromRecordBytes)
+            json.writeFieldName(CONVERSATION_HISTORY);
+            if (state.conversationHistory() instanceof LazyHistory lazy) {
+                lazy.writeTo(json); // its bytes as read, not every entry written again
+            } else {
+                json.writeStartArray();
+                for (ObjectNode entry : state.conversationHistory()) {
+                    JsonSupport.writeTree(json, entry);
+                }
+                json.writeEndArray();
             }
             json.writeEndObject();
         } catch (IOException e) {
@@ -237,9 +247,40 @@ public final class SessionJsonCodec {
      */
     public static SessionState fromBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone,
             boolean originalNumbers) {
+        return read(json, offset, length, naiveZone, originalNumbers, null);
+    }
+
+    /**
+     * Reads a state from the JSON of a record whose checksum was verified (what the stored
+     * format's codec calls once the envelope's CRC-32C, and the GCM tag when encrypted, matched):
+     * as {@link #fromBytes(byte[], int, int)}, except that a {@code conversation_history} written
+     * last (as this library writes it, after {@code version}) is kept as its bytes and parsed on
+     * first use, so that reading a session costs nothing for a conversation nobody looks at, and
+     * writing it back copies those bytes. A conversation that then cannot be read throws
+     * {@link CorruptSessionException} from the first {@code conversationHistory()} method that
+     * needs its entries.
+     *
+     * @param json the bytes; with {@code owned}, nobody may write to them afterwards
+     * @param offset where the JSON starts
+     * @param length how many bytes it has
+     * @param naiveZone the zone of timestamps written without one
+     * @param owned whether the state may keep {@code json} itself (else the conversation's bytes
+     *     are copied)
+     * @return the session
+     * @throws CorruptSessionException when the bytes are not a valid session record
+     */
+    public static SessionState fromRecordBytes(byte[] json, int offset, int length, java.time.ZoneId naiveZone,
+            boolean owned) {
+        return read(json, offset, length, naiveZone, false, owned);
+    }
+
+    /** {@code lazyOwned}: {@code null} to parse everything, else whether the bytes may be kept. */
+    private static SessionState read(byte[] json, int offset, int length, java.time.ZoneId naiveZone,
+            boolean originalNumbers, Boolean lazyOwned) {
         // One streaming pass straight into frozen (read-only) trees, checked against the limits
         // as they are read: the state owns them from the start and never copies them.
         ObjectNode record = JsonSupport.NODES.objectNode();
+        LazyHistory lazyHistory = null;
         try (com.fasterxml.jackson.core.JsonParser parser = (originalNumbers ? JsonSupport.LEGACY_FACTORY
                 : JsonSupport.FACTORY).createParser(json, offset, length)) {
             if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
@@ -248,7 +289,15 @@ public final class SessionJsonCodec {
             for (com.fasterxml.jackson.core.JsonToken token = parser.nextToken();
                     token == com.fasterxml.jackson.core.JsonToken.FIELD_NAME; token = parser.nextToken()) {
                 String name = parser.currentName();
-                parser.nextToken();
+                com.fasterxml.jackson.core.JsonToken value = parser.nextToken();
+                if (lazyOwned != null && value == com.fasterxml.jackson.core.JsonToken.START_ARRAY
+                        && name.equals(CONVERSATION_HISTORY) && record.has(VERSION)) {
+                    lazyHistory = lazyHistory(json, offset, length,
+                            offset + (int) parser.currentTokenLocation().getByteOffset(), lazyOwned, record);
+                    if (lazyHistory != null) {
+                        break; // the last field: the rest of the record is the array and its '}'
+                    }
+                }
                 try {
                     record.set(name, FrozenJson.read(parser, name, name.equals(CONVERSATION_HISTORY) ? 0 : 1));
                 } catch (IllegalArgumentException e) {
@@ -261,7 +310,38 @@ public final class SessionJsonCodec {
         } catch (IOException e) {
             throw new CorruptSessionException(null, null, "not valid JSON: " + e.getMessage(), e);
         }
-        return fromTree(record, naiveZone);
+        return fromTree(record, naiveZone, lazyHistory);
+    }
+
+    /**
+     * The conversation starting at {@code start} as a {@link LazyHistory}, when nothing but the
+     * array and the record's closing brace follows it; else {@code null} (read it as any field).
+     */
+    private static LazyHistory lazyHistory(byte[] json, int offset, int length, int start, boolean owned,
+            ObjectNode record) {
+        int end = offset + length - 1;
+        while (end > start && isWhitespace(json[end])) {
+            end--;
+        }
+        if (end <= start || json[end] != '}') {
+            return null;
+        }
+        end--;
+        while (end > start && isWhitespace(json[end])) {
+            end--;
+        }
+        if (json[end] != ']') {
+            return null;
+        }
+        JsonNode id = record.get(SESSION_ID);
+        String sessionId = id != null && id.isTextual() ? id.textValue() : null;
+        int historyLength = end + 1 - start;
+        return owned ? new LazyHistory(json, start, historyLength, sessionId)
+                : new LazyHistory(java.util.Arrays.copyOfRange(json, start, end + 1), 0, historyLength, sessionId);
+    }
+
+    private static boolean isWhitespace(byte b) {
+        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }
 
     /**
@@ -314,6 +394,11 @@ public final class SessionJsonCodec {
      * @throws CorruptSessionException naming the field that is missing or of the wrong type
      */
     public static SessionState fromTree(JsonNode tree, java.time.ZoneId naiveZone) {
+        return fromTree(tree, naiveZone, null);
+    }
+
+    /** {@code history}: the conversation when it was kept unparsed, else {@code null}. */
+    private static SessionState fromTree(JsonNode tree, java.time.ZoneId naiveZone, LazyHistory history) {
         java.util.Objects.requireNonNull(naiveZone, "naiveZone");
         if (tree == null || !tree.isObject()) {
             throw corrupt(null, "a session record must be a JSON object");
@@ -338,7 +423,7 @@ public final class SessionJsonCodec {
                     created,
                     optionalInstant(tree, LAST_ACTIVITY, id, naiveZone),
                     stringList(tree, PERMISSIONS, id),
-                    objectList(tree, CONVERSATION_HISTORY, id),
+                    history != null ? history : objectList(tree, CONVERSATION_HISTORY, id),
                     object(tree, REFLECTION_DATA, id),
                     object(tree, APP_MONITORING_STATE, id),
                     object(tree, LLM_PROVIDER_CONFIGS, id),

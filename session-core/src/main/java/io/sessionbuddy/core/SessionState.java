@@ -181,6 +181,9 @@ public record SessionState(
 
     @SuppressWarnings("ReferenceEquality") // identity on purpose: whether freeze returned the entry or a copy
     private static List<ObjectNode> frozenHistory(List<ObjectNode> history) {
+        if (history instanceof LazyHistory) {
+            return history; // read from a record: parsed (and checked) on first use
+        }
         if (history == null || history.isEmpty()) {
             return List.of();
         }

@@ -518,7 +518,8 @@ public final class SessionRecordCodec {
                     throw corrupt(expectedId, Reason.MALFORMED, "payload is " + plainLength
                             + " bytes but the header says " + decodedLength, null);
                 }
-                return parse(payload, payloadOffset, plainLength, expectedId, naiveZone, originalNumbers);
+                // the caller's bytes unless decrypted here: the state must not keep them
+                return parse(payload, payloadOffset, plainLength, expectedId, naiveZone, originalNumbers, encrypted);
             }
             case GZIP -> json = gunzip(payload, payloadOffset, plainLength, decodedLength, expectedId);
             case ZSTD -> {
@@ -533,7 +534,23 @@ public final class SessionRecordCodec {
             throw corrupt(expectedId, Reason.MALFORMED, "payload decompresses to " + json.length
                     + " bytes but the header says " + decodedLength, null);
         }
-        return parse(json, 0, json.length, expectedId, naiveZone, originalNumbers);
+        return parse(json, 0, json.length, expectedId, naiveZone, originalNumbers, true);
+    }
+
+    /**
+     * A verified envelope's JSON: its conversation is kept unparsed until used (see
+     * {@link SessionJsonCodec#fromRecordBytes}); {@code owned} when the bytes were made here.
+     */
+    private static SessionState parse(byte[] json, int offset, int length, String id, java.time.ZoneId naiveZone,
+            boolean originalNumbers, boolean owned) {
+        if (originalNumbers) {
+            return parse(json, offset, length, id, naiveZone, true);
+        }
+        try {
+            return SessionJsonCodec.fromRecordBytes(json, offset, length, naiveZone, owned);
+        } catch (CorruptSessionException e) {
+            throw corrupt(id, Reason.MALFORMED, e.getMessage(), e);
+        }
     }
 
     private byte[] checkedJson(SessionState state) {

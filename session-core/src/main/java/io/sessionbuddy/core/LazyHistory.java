@@ -1,0 +1,204 @@
+package io.sessionbuddy.core;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.AbstractList;
+import java.util.List;
+import java.util.RandomAccess;
+
+/**
+ * A record's {@code conversation_history} kept as the JSON bytes it was read from, parsed on first
+ * use: a read of a session that does not look at its conversation (most requests: who is the user,
+ * what may they do) does not pay for parsing it, and a write of a state whose conversation was not
+ * replaced copies those bytes instead of encoding every entry again.
+ *
+ * <p>Only made from a record whose checksum was verified (the envelope's CRC-32C, and the GCM tag
+ * when encrypted), so the bytes are what a writer of this library wrote; they are still parsed with
+ * every limit of {@link JsonLimits}, and a conversation that cannot be read (a record made by hand
+ * with a valid checksum) throws {@link CorruptSessionException} from the first method that needs
+ * the entries. Before its bytes are copied into another record its entries are read (once), so a
+ * conversation that cannot be read is never written on.
+ *
+ * <p>Immutable to its readers and safe to share between threads: the entries are parsed at most a
+ * few times when threads race (each result equal), and published through a volatile field.
+ */
+final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess {
+    private final byte[] json;
+    private final int offset;
+    private final int length;
+    private final String sessionId;
+    private volatile List<ObjectNode> entries;
+
+    /**
+     * @param json bytes the history owns: nobody writes to them afterwards
+     * @param offset where the array ({@code [}) starts
+     * @param length its length, to its {@code ]}
+     * @param sessionId the session it belongs to, for errors
+     */
+    LazyHistory(byte[] json, int offset, int length, String sessionId) {
+        this.json = json;
+        this.offset = offset;
+        this.length = length;
+        this.sessionId = sessionId;
+    }
+
+    @Override
+    public ObjectNode get(int index) {
+        return entries().get(index);
+    }
+
+    @Override
+    public int size() {
+        return entries().size();
+    }
+
+    /** Whether the entries have been parsed (for tests and the bench). */
+    boolean isParsed() {
+        return entries != null;
+    }
+
+    /** The length of the history's JSON in bytes, exact. */
+    int byteLength() {
+        return length;
+    }
+
+    /** The parsed, frozen entries. */
+    List<ObjectNode> entries() {
+        List<ObjectNode> parsed = entries;
+        if (parsed == null) {
+            parsed = parse();
+            entries = parsed;
+        }
+        return parsed;
+    }
+
+    private List<ObjectNode> parse() {
+        try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
+            if (parser.nextToken() != JsonToken.START_ARRAY) {
+                throw corrupt("is not a JSON array", null);
+            }
+            JsonNode array = FrozenJson.read(parser, SessionJsonCodec.CONVERSATION_HISTORY, 0);
+            if (parser.nextToken() != null) {
+                throw corrupt("has more JSON after its end", null);
+            }
+            ObjectNode[] values = new ObjectNode[array.size()];
+            for (int i = 0; i < values.length; i++) {
+                JsonNode element = array.get(i);
+                if (!element.isObject()) {
+                    throw corrupt("must be a list of JSON objects", null);
+                }
+                values[i] = (ObjectNode) element;
+            }
+            return List.of(values);
+        } catch (IllegalArgumentException e) {
+            throw corrupt(e.getMessage(), e);
+        } catch (IOException e) {
+            throw corrupt("is not valid JSON", e);
+        }
+    }
+
+    /**
+     * Writes the history as the next value of {@code generator}: its bytes as they are, once its
+     * entries have been read with every check of a read (so that a conversation this library cannot
+     * read is never written into another record).
+     */
+    void writeTo(JsonGenerator generator) throws IOException {
+        entries();
+        generator.writeRawValue(new RawJson());
+    }
+
+    private CorruptSessionException corrupt(String problem, Throwable cause) {
+        return new CorruptSessionException(null, sessionId, "invalid session record: field '"
+                + SessionJsonCodec.CONVERSATION_HISTORY + "' " + problem, CorruptSessionException.Reason.MALFORMED,
+                cause);
+    }
+
+    /** The history's bytes for {@link JsonGenerator#writeRawValue(SerializableString)}: UTF-8, unquoted. */
+    private final class RawJson implements SerializableString {
+        @Override
+        public String getValue() {
+            return new String(json, offset, length, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public int charLength() {
+            return getValue().length();
+        }
+
+        @Override
+        public char[] asQuotedChars() {
+            throw new UnsupportedOperationException("raw JSON is not quoted");
+        }
+
+        @Override
+        public byte[] asUnquotedUTF8() {
+            return java.util.Arrays.copyOfRange(json, offset, offset + length);
+        }
+
+        @Override
+        public byte[] asQuotedUTF8() {
+            throw new UnsupportedOperationException("raw JSON is not quoted");
+        }
+
+        @Override
+        public int appendQuotedUTF8(byte[] buffer, int offset) {
+            throw new UnsupportedOperationException("raw JSON is not quoted");
+        }
+
+        @Override
+        public int appendQuoted(char[] buffer, int offset) {
+            throw new UnsupportedOperationException("raw JSON is not quoted");
+        }
+
+        @Override
+        public int appendUnquotedUTF8(byte[] buffer, int at) {
+            if (at + length > buffer.length) {
+                return -1;
+            }
+            System.arraycopy(json, offset, buffer, at, length);
+            return length;
+        }
+
+        @Override
+        public int appendUnquoted(char[] buffer, int at) {
+            String value = getValue();
+            if (at + value.length() > buffer.length) {
+                return -1;
+            }
+            value.getChars(0, value.length(), buffer, at);
+            return value.length();
+        }
+
+        @Override
+        public int writeQuotedUTF8(OutputStream out) {
+            throw new UnsupportedOperationException("raw JSON is not quoted");
+        }
+
+        @Override
+        public int writeUnquotedUTF8(OutputStream out) throws IOException {
+            out.write(json, offset, length);
+            return length;
+        }
+
+        @Override
+        public int putQuotedUTF8(ByteBuffer buffer) {
+            throw new UnsupportedOperationException("raw JSON is not quoted");
+        }
+
+        @Override
+        public int putUnquotedUTF8(ByteBuffer buffer) {
+            if (length > buffer.remaining()) {
+                return -1;
+            }
+            buffer.put(json, offset, length);
+            return length;
+        }
+    }
+}
