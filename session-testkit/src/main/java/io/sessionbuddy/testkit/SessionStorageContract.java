@@ -281,6 +281,30 @@ public abstract class SessionStorageContract {
     }
 
     @Test
+    void aStateReadBackAndWrittenAgainKeepsItsConversation() {
+        SessionState state = fullSession(id(), "user-ü", "project/1");
+        await(storage.storeSession(state, null));
+        SessionState read = stored(state.sessionId());
+
+        // the conversation untouched, another field changed: written back as it was read
+        SessionState changed = read.toBuilder().putMetadata("step", 2).version(read.version() + 1).build();
+        assertThat(await(storage.replaceSession(changed, read.version(), null))).isTrue();
+        SessionState again = stored(state.sessionId());
+        assertThat(again.metadata().get("step").asInt()).isEqualTo(2);
+        assertThat(again.conversationHistory()).isEqualTo(state.conversationHistory());
+
+        // then a turn appended to it
+        SessionState grown = again.toBuilder().addConversationEntry(java.util.Map.of("role", "user", "content", "next"))
+                .version(again.version() + 1).build();
+        assertThat(await(storage.replaceSession(grown, again.version(), null))).isTrue();
+        SessionState last = stored(state.sessionId());
+        assertThat(last.conversationSize()).isEqualTo(state.conversationSize() + 1);
+        assertThat(last.conversationHistory().subList(0, state.conversationSize()))
+                .isEqualTo(state.conversationHistory());
+        assertThat(last.conversationHistory().get(state.conversationSize()).get("content").asText()).isEqualTo("next");
+    }
+
+    @Test
     void aNullTtlMeansTheDefaultTtl() {
         SessionState state = session(id(), "u", "p");
 
