@@ -22,8 +22,16 @@ public final class SessionIds {
     /** The most UTF-8 bytes an id may have. */
     public static final int MAX_UTF8_BYTES = 512;
 
-    private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
+
+    /**
+     * Made on the first id generated, not when ids are first checked: the first {@code SecureRandom}
+     * of a process sets up the JDK's security providers (about 30 ms and 140 classes on this
+     * project's machine), which a cold start that only reads existing sessions need not pay.
+     */
+    private static final class Random {
+        static final SecureRandom INSTANCE = new SecureRandom();
+    }
 
     private SessionIds() {
     }
@@ -35,7 +43,7 @@ public final class SessionIds {
      */
     public static String generate() {
         byte[] bytes = new byte[16];
-        RANDOM.nextBytes(bytes);
+        Random.INSTANCE.nextBytes(bytes);
         return HEX.formatHex(bytes);
     }
 

@@ -82,7 +82,10 @@ public final class SessionRecordCodec {
     private static final int NONCE_BYTES = 12;
     private static final int TAG_BITS = 128;
     private static final int TAG_BYTES = TAG_BITS / 8;
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Made on the first record encrypted: see {@code SessionIds}' own, for what the first one costs. */
+    private static final class Random {
+        static final SecureRandom INSTANCE = new SecureRandom();
+    }
 
     private static final HexFormat HEX = HexFormat.of();
 
@@ -184,7 +187,7 @@ public final class SessionRecordCodec {
         byte[] nonce = null;
         if (encrypt) {
             nonce = new byte[NONCE_BYTES];
-            RANDOM.nextBytes(nonce);
+            Random.INSTANCE.nextBytes(nonce);
             out.put(ring.check(ring.activeKeyId())).put(nonce).put(binding(scope, state.sessionId()));
         }
         if (summary) {
