@@ -19,6 +19,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The whole stored format, as backends use it: {@link SessionState} to JSON, compression,
@@ -67,4 +68,26 @@ public class RecordCodecBenchmark {
     public SessionState decode() {
         return codec.decode(record, "bench", "bench");
     }
+
+    /**
+     * What a turn of a chat costs the codec: the record read, its conversation used (to build the
+     * next prompt), a turn appended, the record written.
+     */
+    @Benchmark
+    public byte[] chatTurn(Blackhole blackhole) {
+        SessionState read = codec.decode(record, "bench", "bench");
+        blackhole.consume(SessionPayloads.useConversation(read));
+        return codec.encode(read.toBuilder().addConversationEntry(TURN).version(read.version() + 1).build(), "bench");
+    }
+
+    /** A record read and written again with one metadata value changed, its conversation not used. */
+    @Benchmark
+    public byte[] metadataUpdate() {
+        SessionState read = codec.decode(record, "bench", "bench");
+        return codec.encode(read.toBuilder().putMetadata("step", 2).version(read.version() + 1).build(), "bench");
+    }
+
+    private static final Map<String, Object> TURN = Map.of("role", "user", "content",
+            "Summarise the quarterly revenue growth by region and flag any anomalies.",
+            "timestamp", "2026-11-20T11:02:03Z");
 }

@@ -26,15 +26,16 @@ import java.util.RandomAccess;
  * the entries. Before its bytes are copied into another record its entries are read (once), so a
  * conversation that cannot be read is never written on.
  *
+ * <p>Entries appended with the builder ({@link SessionState.Builder#addConversationEntry}) are kept
+ * beside the recorded bytes, so that a turn added to a long conversation encodes the new turn only.
+ *
  * <p>Immutable to its readers and safe to share between threads: the entries are parsed at most a
  * few times when threads race (each result equal), and published through a volatile field.
  */
 final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess {
-    private final byte[] json;
-    private final int offset;
-    private final int length;
-    private final String sessionId;
-    private volatile List<ObjectNode> entries;
+    private final Recorded recorded;
+    /** Entries appended since the record was read (frozen), after the recorded ones. */
+    private final List<ObjectNode> appended;
 
     /**
      * @param json bytes the history owns: nobody writes to them afterwards
@@ -43,85 +44,143 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
      * @param sessionId the session it belongs to, for errors
      */
     LazyHistory(byte[] json, int offset, int length, String sessionId) {
-        this.json = json;
-        this.offset = offset;
-        this.length = length;
-        this.sessionId = sessionId;
+        this(new Recorded(json, offset, length, sessionId), List.of());
+    }
+
+    private LazyHistory(Recorded recorded, List<ObjectNode> appended) {
+        this.recorded = recorded;
+        this.appended = appended;
     }
 
     @Override
     public ObjectNode get(int index) {
-        return entries().get(index);
+        List<ObjectNode> entries = recorded.entries();
+        return index < entries.size() ? entries.get(index) : appended.get(index - entries.size());
     }
 
     @Override
     public int size() {
-        return entries().size();
-    }
-
-    /** Whether the entries have been parsed (for tests and the bench). */
-    boolean isParsed() {
-        return entries != null;
-    }
-
-    /** The length of the history's JSON in bytes, exact. */
-    int byteLength() {
-        return length;
-    }
-
-    /** The parsed, frozen entries. */
-    List<ObjectNode> entries() {
-        List<ObjectNode> parsed = entries;
-        if (parsed == null) {
-            parsed = parse();
-            entries = parsed;
-        }
-        return parsed;
-    }
-
-    private List<ObjectNode> parse() {
-        try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
-            if (parser.nextToken() != JsonToken.START_ARRAY) {
-                throw corrupt("is not a JSON array", null);
-            }
-            JsonNode array = FrozenJson.read(parser, SessionJsonCodec.CONVERSATION_HISTORY, 0);
-            if (parser.nextToken() != null) {
-                throw corrupt("has more JSON after its end", null);
-            }
-            ObjectNode[] values = new ObjectNode[array.size()];
-            for (int i = 0; i < values.length; i++) {
-                JsonNode element = array.get(i);
-                if (!element.isObject()) {
-                    throw corrupt("must be a list of JSON objects", null);
-                }
-                values[i] = (ObjectNode) element;
-            }
-            return List.of(values);
-        } catch (IllegalArgumentException e) {
-            throw corrupt(e.getMessage(), e);
-        } catch (IOException e) {
-            throw corrupt("is not valid JSON", e);
-        }
+        return recorded.entries().size() + appended.size();
     }
 
     /**
-     * Writes the history as the next value of {@code generator}: its bytes as they are, once its
-     * entries have been read with every check of a read (so that a conversation this library cannot
-     * read is never written into another record).
+     * This history with {@code entry} appended, sharing the recorded bytes (and their entries,
+     * once parsed): written back, they are copied and only the appended entries are encoded.
+     *
+     * @param entry a frozen entry
+     */
+    LazyHistory plus(ObjectNode entry) {
+        ObjectNode[] grown = appended.toArray(new ObjectNode[appended.size() + 1]);
+        grown[appended.size()] = entry;
+        return new LazyHistory(recorded, List.of(grown));
+    }
+
+    /** Whether the recorded entries have been parsed (for tests). */
+    boolean isParsed() {
+        return recorded.entries != null;
+    }
+
+    /** The length of the recorded entries' JSON in bytes, exact. */
+    int recordedLength() {
+        return recorded.length;
+    }
+
+    /** The entries appended since the record was read. */
+    List<ObjectNode> appended() {
+        return appended;
+    }
+
+    /**
+     * Writes the history as the next value of {@code generator}: the recorded bytes as they are,
+     * once their entries have been read with every check of a read (so that a conversation this
+     * library cannot read is never written into another record), then any appended entries.
      */
     void writeTo(JsonGenerator generator) throws IOException {
-        entries();
-        generator.writeRawValue(new RawJson());
+        List<ObjectNode> entries = recorded.entries();
+        if (appended.isEmpty()) {
+            generator.writeRawValue(new RawJson(recorded.json, recorded.offset, recorded.length));
+            return;
+        }
+        generator.writeStartArray();
+        if (!entries.isEmpty()) {
+            // the recorded entries between '[' and ']', as one raw value: the generator puts the comma after it
+            generator.writeRawValue(new RawJson(recorded.json, recorded.offset + 1, recorded.length - 2));
+        }
+        for (ObjectNode entry : appended) {
+            JsonSupport.writeTree(generator, entry);
+        }
+        generator.writeEndArray();
     }
 
-    private CorruptSessionException corrupt(String problem, Throwable cause) {
-        return new CorruptSessionException(null, sessionId, "invalid session record: field '"
-                + SessionJsonCodec.CONVERSATION_HISTORY + "' " + problem, CorruptSessionException.Reason.MALFORMED,
-                cause);
+    /** A record's conversation: its bytes, and its entries once parsed. */
+    private static final class Recorded {
+        private final byte[] json;
+        private final int offset;
+        private final int length;
+        private final String sessionId;
+        private volatile List<ObjectNode> entries;
+
+        Recorded(byte[] json, int offset, int length, String sessionId) {
+            this.json = json;
+            this.offset = offset;
+            this.length = length;
+            this.sessionId = sessionId;
+        }
+
+        /** The parsed, frozen entries. */
+        List<ObjectNode> entries() {
+            List<ObjectNode> parsed = entries;
+            if (parsed == null) {
+                parsed = parse();
+                entries = parsed;
+            }
+            return parsed;
+        }
+
+        private List<ObjectNode> parse() {
+            try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
+                if (parser.nextToken() != JsonToken.START_ARRAY) {
+                    throw corrupt("is not a JSON array", null);
+                }
+                JsonNode array = FrozenJson.read(parser, SessionJsonCodec.CONVERSATION_HISTORY, 0);
+                if (parser.nextToken() != null) {
+                    throw corrupt("has more JSON after its end", null);
+                }
+                ObjectNode[] values = new ObjectNode[array.size()];
+                for (int i = 0; i < values.length; i++) {
+                    JsonNode element = array.get(i);
+                    if (!element.isObject()) {
+                        throw corrupt("must be a list of JSON objects", null);
+                    }
+                    values[i] = (ObjectNode) element;
+                }
+                return List.of(values);
+            } catch (IllegalArgumentException e) {
+                throw corrupt(e.getMessage(), e);
+            } catch (IOException e) {
+                throw corrupt("is not valid JSON", e);
+            }
+        }
+
+        private CorruptSessionException corrupt(String problem, Throwable cause) {
+            return new CorruptSessionException(null, sessionId, "invalid session record: field '"
+                    + SessionJsonCodec.CONVERSATION_HISTORY + "' " + problem,
+                    CorruptSessionException.Reason.MALFORMED, cause);
+        }
     }
 
-    /** The history's bytes for {@link JsonGenerator#writeRawValue(SerializableString)}: UTF-8, unquoted. */
-    private final class RawJson implements SerializableString {
+    /** Bytes of JSON for {@link JsonGenerator#writeRawValue(SerializableString)}: UTF-8, unquoted. */
+    private static final class RawJson implements SerializableString {
+        private final byte[] json;
+        private final int offset;
+        private final int length;
+
+        RawJson(byte[] json, int offset, int length) {
+            this.json = json;
+            this.offset = offset;
+            this.length = length;
+        }
+
         @Override
         public String getValue() {
             return new String(json, offset, length, java.nio.charset.StandardCharsets.UTF_8);

@@ -97,12 +97,13 @@ public final class SessionJsonCodec {
         for (String permission : state.permissions()) {
             bound += textBound(permission) + 1;
         }
-        if (state.conversationHistory() instanceof LazyHistory lazy) {
-            bound += lazy.byteLength(); // written as it was read
-        } else {
-            for (ObjectNode entry : state.conversationHistory()) {
-                bound += nodeBound(entry) + 1;
-            }
+        List<ObjectNode> encoded = state.conversationHistory();
+        if (encoded instanceof LazyHistory lazy) {
+            bound += lazy.recordedLength() + 1; // written as it was read
+            encoded = lazy.appended();
+        }
+        for (ObjectNode entry : encoded) {
+            bound += nodeBound(entry) + 1;
         }
         for (ObjectNode object : state.objects()) {
             bound += nodeBound(object);

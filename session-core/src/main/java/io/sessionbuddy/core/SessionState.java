@@ -323,8 +323,14 @@ public record SessionState(
          * @throws IllegalArgumentException when a value is not JSON-compatible or over the limits
          */
         public Builder addConversationEntry(Map<String, ?> entry) {
+            ObjectNode node = JsonSupport.toObjectNode(entry, "conversation_history entry");
+            if (conversationHistory instanceof LazyHistory recorded) {
+                // a conversation read from a record: kept unparsed, the new entry beside it
+                conversationHistory = recorded.plus(FrozenJson.freeze(node, "conversation_history"));
+                return this;
+            }
             List<ObjectNode> grown = new ArrayList<>(conversationHistory);
-            grown.add(JsonSupport.toObjectNode(entry, "conversation_history entry"));
+            grown.add(node);
             conversationHistory = grown;
             return this;
         }

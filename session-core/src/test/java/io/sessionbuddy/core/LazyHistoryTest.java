@@ -125,6 +125,37 @@ class LazyHistoryTest {
         assertThat(again.conversationHistory().get(299).get("n").asInt()).isEqualTo(299);
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 300})
+    void turnsAppendedToARecordedConversationAreWrittenAfterItsBytes(int turns) {
+        SessionState original = session(turns);
+        SessionRecordCodec codec = codec("zstd");
+        SessionState read = codec.decode(codec.encode(original, "ns"), "ns", "lazy-1");
+        Map<String, Object> first = Map.of("role", "user", "content", "next \"one\"\n");
+        Map<String, Object> second = Map.of("role", "assistant", "content", "ok", "tokens", 3);
+
+        SessionState grown = read.toBuilder().addConversationEntry(first).addConversationEntry(second)
+                .version(4).build();
+        SessionState expected = original.toBuilder().addConversationEntry(first).addConversationEntry(second)
+                .version(4).build();
+
+        assertThat(grown.conversationHistory()).isInstanceOf(LazyHistory.class);
+        assertThat(((LazyHistory) read.conversationHistory()).isParsed()).isFalse();
+        assertThat(grown.conversationSize()).isEqualTo(turns + 2);
+        assertThat(grown.conversationHistory().get(turns + 1).get("tokens").asInt()).isEqualTo(3);
+        assertThatThrownBy(() -> grown.conversationHistory().get(turns + 2))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> grown.conversationHistory().get(turns).put("role", "system"))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThat(grown).isEqualTo(expected);
+        assertThat(read.conversationSize()).isEqualTo(turns); // the state read is unchanged
+        assertThat(SessionJsonCodec.toBytes(grown)).isEqualTo(SessionJsonCodec.toBytes(expected));
+        assertThat(SessionJsonCodec.sizeUpperBound(grown)).isGreaterThanOrEqualTo(SessionJsonCodec.size(grown));
+        SessionState again = codec.decode(codec.encode(grown, "ns"), "ns", "lazy-1");
+        assertThat(again).isEqualTo(expected);
+        assertThat(again.conversationHistory().get(turns).get("content").asText()).isEqualTo("next \"one\"\n");
+    }
+
     @Test
     void theCallersRecordBytesAreNotKept() {
         SessionState original = session(50);
