@@ -252,12 +252,17 @@ final class Sync {
         return copy;
     }
 
-    /** SHA-256 of the session's JSON without its expiry, version and marker: what the source says. */
+    /**
+     * SHA-256 of the session's JSON without its expiry, version and marker: what the source says.
+     * Hashed in the original field order ({@code toTree}), not the stored one, so that the
+     * fingerprints earlier syncs left in a target still match after the writer's order changed.
+     */
     static String fingerprint(SessionState session) {
         SessionState content = session.toBuilder().expiresAt(null).version(0)
                 .extraFields(withoutMarker(session.extraFields())).build();
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(SessionJsonCodec.toBytes(content)));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(SessionJsonCodec.toBytes(SessionJsonCodec.toTree(content))));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }

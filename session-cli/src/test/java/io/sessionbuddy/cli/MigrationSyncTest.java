@@ -113,6 +113,33 @@ class MigrationSyncTest {
     }
 
     @Test
+    void aFingerprintIsTheOneEarlierVersionsComputedSoThatTheirSyncMarkersStillMatch() {
+        // computed by the build before the stored JSON put conversation_history last (cb5c44a): a sync
+        // marker written then must still match the same content, else every session changed in the target
+        // since would be a conflict (and overwritten with --on-conflict source)
+        com.fasterxml.jackson.databind.node.JsonNodeFactory f = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        SessionState state = SessionState.builder("fp-1", "user-ü", "project/1")
+                .createdAt(java.time.Instant.parse("2024-05-06T07:08:09.123456Z"))
+                .lastActivity(java.time.Instant.parse("2024-05-06T08:00:00Z"))
+                .permissions(java.util.List.of("read", "write"))
+                .conversationHistory(java.util.List.of(
+                        f.objectNode().put("role", "user").put("content", "Grüße \"q\" \\ \n").put("n", 2.5),
+                        f.objectNode().put("role", "assistant").put("tokens", 12L)))
+                .reflectionData(f.objectNode().put("goal", "x"))
+                .metadata(f.objectNode().put("plan", "team").put("n", 3))
+                .expiresAt(java.time.Instant.parse("2030-01-01T00:00:00Z")).version(7)
+                .extraField("future_field", new com.fasterxml.jackson.databind.node.TextNode("kept")).build();
+
+        assertThat(Sync.fingerprint(state))
+                .isEqualTo("ebfafc7dee05ad6c90ec54ea30b37b605e64f5887121a95840314b81a11af329");
+        // the same for a state read back from a record (its conversation kept as bytes)
+        io.sessionbuddy.core.format.SessionRecordCodec codec = new io.sessionbuddy.core.format.SessionRecordCodec(
+                io.sessionbuddy.core.format.StoredFormat.defaults());
+        assertThat(Sync.fingerprint(codec.decode(codec.encode(state, "ns"), "ns", "fp-1")))
+                .isEqualTo(Sync.fingerprint(state));
+    }
+
+    @Test
     void theSyncOptionsAreCheckedBeforeAnythingIsRead() throws Exception {
         Path from = config("from.json", "old");
         Path to = config("to.json", "new");

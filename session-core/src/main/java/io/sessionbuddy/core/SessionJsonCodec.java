@@ -58,6 +58,27 @@ public final class SessionJsonCodec {
     }
 
     /**
+     * The UTF-8 JSON of a tree, its fields in the tree's order, compact (frozen trees and the
+     * values of a {@link SessionState} included). {@code toBytes(toTree(state))} is the session in
+     * the original field order ({@code conversation_history} after {@code permissions}), which
+     * does not change when the stored order does: what to hash for a fingerprint of a session's
+     * content.
+     *
+     * @param tree the JSON value
+     * @return its JSON, UTF-8
+     */
+    public static byte[] toBytes(JsonNode tree) {
+        java.util.Objects.requireNonNull(tree, "tree");
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(1024);
+        try (com.fasterxml.jackson.core.JsonGenerator json = JsonSupport.FACTORY.createGenerator(out)) {
+            JsonSupport.writeTree(json, tree);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write a JSON tree", e);
+        }
+        return out.toByteArray();
+    }
+
+    /**
      * The length of {@link #toBytes}, counted without keeping the bytes.
      *
      * @param state the session
