@@ -16,12 +16,13 @@ jmh_settings="-f 1 -wi 3 -w 1s -i 3 -r 1s"
 java -jar "$jar" 'MemoryBenchmark|RedisBenchmark|FileBenchmark|ListBenchmark|ContentionBenchmark|MixedWorkloadBenchmark' \
   $jmh_settings -prof gc -jvmArgsAppend -Djmh.shutdownTimeout=1 -rf json -rff "$out/bench-main.json" "$@" \
   > "$out/bench-jmh.log"
-# S3Proxy runs in the benchmark JVM and needs a longer warm-up
-java -jar "$jar" 'S3Benchmark' -f 1 -wi 2 -w 2s -i 2 -r 2s -prof gc -jvmArgsAppend -Djmh.shutdownTimeout=1 \
-  -rf json -rff "$out/bench-s3.json" "$@" >> "$out/bench-jmh.log"
+# S3Proxy runs in a JVM of its own (S3ServerProcess), started cold for each benchmark: with 2 s of
+# warm-up its JIT was still warming during measurement (ops/s 3-4x lower than warmed, ratios off)
+java -jar "$jar" 'S3Benchmark.(retrieve|retrieveRaw|store|storeRaw)$' -f 1 -wi 4 -w 5s -i 3 -r 3s -prof gc \
+  -jvmArgsAppend -Djmh.shutdownTimeout=1 -rf json -rff "$out/bench-s3.json" "$@" >> "$out/bench-jmh.log"
 {
   echo "Run on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
-  echo "$(java -version 2>&1 | head -1); JMH $jmh_settings (S3: -wi 2 -w 2s -i 2 -r 2s); ± is JMH's 99.9% interval."
+  echo "$(java -version 2>&1 | head -1); JMH $jmh_settings (S3: -wi 4 -w 5s -i 3 -r 3s); ± is JMH's 99.9% interval."
   echo
   echo "Heap per stored session, measured after full GCs in a fresh JVM:"
   echo
