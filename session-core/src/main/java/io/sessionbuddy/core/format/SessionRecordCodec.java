@@ -541,16 +541,17 @@ public final class SessionRecordCodec {
     }
 
     /**
-     * A verified envelope's JSON: its conversation is kept unparsed until used (see
-     * {@link SessionJsonCodec#fromRecordBytes}); {@code owned} when the bytes were made here.
+     * A record's JSON parsed into a state, its failure a {@code MALFORMED} one. {@code owned}:
+     * {@code null} for JSON that no checksum vouched for (plain-JSON and legacy records), parsed
+     * whole; else a verified envelope's JSON, whose conversation is kept unparsed until used (see
+     * {@link SessionJsonCodec#fromRecordBytes}), {@code true} when the bytes were made here.
      */
     private static SessionState parse(byte[] json, int offset, int length, String id, java.time.ZoneId naiveZone,
-            boolean originalNumbers, boolean owned) {
-        if (originalNumbers) {
-            return parse(json, offset, length, id, naiveZone, true);
-        }
+            boolean originalNumbers, Boolean owned) {
         try {
-            return SessionJsonCodec.fromRecordBytes(json, offset, length, naiveZone, owned);
+            return owned == null || originalNumbers
+                    ? SessionJsonCodec.fromBytes(json, offset, length, naiveZone, originalNumbers)
+                    : SessionJsonCodec.fromRecordBytes(json, offset, length, naiveZone, owned);
         } catch (CorruptSessionException e) {
             throw corrupt(id, Reason.MALFORMED, e.getMessage(), e);
         }
@@ -605,16 +606,7 @@ public final class SessionRecordCodec {
     }
 
     private static SessionState parse(byte[] json, String id, java.time.ZoneId naiveZone, boolean originalNumbers) {
-        return parse(json, 0, json.length, id, naiveZone, originalNumbers);
-    }
-
-    private static SessionState parse(byte[] json, int offset, int length, String id, java.time.ZoneId naiveZone,
-            boolean originalNumbers) {
-        try {
-            return SessionJsonCodec.fromBytes(json, offset, length, naiveZone, originalNumbers);
-        } catch (CorruptSessionException e) {
-            throw corrupt(id, Reason.MALFORMED, e.getMessage(), e);
-        }
+        return parse(json, 0, json.length, id, naiveZone, originalNumbers, null);
     }
 
     /**
