@@ -199,12 +199,45 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     @Override
     protected CompletableFuture<Void> doStore(SessionState state, byte[] record, Duration ttl) {
         return call(state.sessionId(), "store", () -> {
+            if (storeOverSeen(state, record)) {
+                return null;
+            }
             Optional<HeadObjectResponse> old = head(state.sessionId());
             addMarkers(state, old);
             put(state, record, null, UUID.randomUUID().toString());
             old.ifPresent(previous -> removeMovedMarkers(state.sessionId(), previous, state));
             return null;
         });
+    }
+
+    /**
+     * A store over the object this storage last read or wrote under the id, when its owner is the
+     * new state's and it stays live for {@link #REPAIR_GRACE} yet: one {@code PUT} with
+     * {@code If-Match} of the ETag seen, no {@code HEAD}. The precondition holding means the object
+     * is still the one seen, so its index entries are this owner's (written before it, and not
+     * repaired away while it is live) and nothing moves. A broken precondition (412, or 404 when it
+     * was deleted) says only that someone wrote since: the caller takes the usual path ({@code HEAD},
+     * entries, {@code PUT}), as the store is unconditional.
+     *
+     * @return whether the state was stored
+     */
+    private boolean storeOverSeen(SessionState state, byte[] record) {
+        HeadObjectResponse seen = conditionalWrites ? lastRead.take(state.sessionId()) : null;
+        if (seen == null || seen.eTag() == null
+                || !hash(state.userId()).equals(seen.metadata().get(META_USER))
+                || !hash(state.projectId()).equals(seen.metadata().get(META_PROJECT))
+                || !liveFor(state.sessionId(), seen, REPAIR_GRACE)) {
+            return false;
+        }
+        try {
+            put(state, record, seen.eTag(), UUID.randomUUID().toString());
+            return true;
+        } catch (S3Exception e) {
+            if (e.statusCode() != 412 && e.statusCode() != 404 && e.statusCode() != 409) {
+                throw e; // 409: a conditional write raced another; the usual path settles it
+            }
+            return false;
+        }
     }
 
     /**
@@ -330,6 +363,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     @Override
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         return call(sessionId, "delete", () -> {
+            lastRead.take(sessionId);
             Optional<HeadObjectResponse> old = head(sessionId);
             if (old.isEmpty()) {
                 return false;
@@ -605,7 +639,11 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         if (ifMatch != null) {
             request.ifMatch(ifMatch);
         }
-        s3().putObject(request.build(), RequestBody.fromBytes(record));
+        String eTag = s3().putObject(request.build(), RequestBody.fromBytes(record)).eTag();
+        if (eTag != null) {
+            // what is there now, for the next store or compare-and-set of this id (saves their HEAD)
+            lastRead.put(state.sessionId(), HeadObjectResponse.builder().eTag(eTag).metadata(metadata).build());
+        }
     }
 
     private Optional<HeadObjectResponse> head(String id) {
@@ -660,6 +698,16 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     }
 
     /** @throws CorruptSessionException when the object's expiry metadata is not a number */
+    /** Whether the object stays unexpired for {@code margin} from now; {@code false} when its metadata is damaged. */
+    private boolean liveFor(String id, HeadObjectResponse head, Duration margin) {
+        try {
+            String value = head.metadata().get(META_EXPIRES_AT);
+            return value != null && Instant.ofEpochMilli(number(id, META_EXPIRES_AT, value)).isAfter(now().plus(margin));
+        } catch (CorruptSessionException e) {
+            return false;
+        }
+    }
+
     private boolean expired(String id, HeadObjectResponse head) {
         String value = head.metadata().get(META_EXPIRES_AT);
         return value != null && !Instant.ofEpochMilli(number(id, META_EXPIRES_AT, value)).isAfter(now());
@@ -713,12 +761,9 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     private void addMarkers(SessionState state, Optional<HeadObjectResponse> old) {
         String userHash = hash(state.userId());
         String projectHash = hash(state.projectId());
-        boolean oldLive;
-        try {
-            oldLive = old.isPresent() && !expired(state.sessionId(), old.get());
-        } catch (CorruptSessionException e) {
-            oldLive = false;
-        }
+        // An object about to expire may have its entries repaired away by a listing any moment now:
+        // write them again (fresh entries are never repaired).
+        boolean oldLive = old.isPresent() && liveFor(state.sessionId(), old.get(), REPAIR_GRACE);
         if (!oldLive || !userHash.equals(old.get().metadata().get(META_USER))) {
             putMarker(usersPrefix + userHash + "/" + objectName(state.sessionId()));
         }
@@ -952,7 +997,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         return SessionRecordCodec.ownerHash(value); // the same SHA-256 hex the record's summary holds
     }
 
-    /** The ETag and metadata of the latest reads, by session id (a small LRU). */
+    /**
+     * The ETag and metadata of the objects this storage last read or wrote, by session id (a small
+     * LRU): a compare-and-set or a store right after them needs no {@code HEAD}.
+     */
     private static final class RecentReads {
         private final Map<String, HeadObjectResponse> entries;
 

@@ -268,7 +268,7 @@ class S3BehaviourTest {
             io.sessionbuddy.core.SessionState read = sliding.getSession(id).join().orElseThrow();
 
             // the touch reads and rewrites the object; the state it wrote is the read
-            assertThat(requests).as("a sliding read's requests").containsExactly("GET", "PUT");
+            assertThat(requests).as("a sliding read's requests").containsExactly("GET", "PUT If-Match");
             java.time.Instant expected = java.time.Instant.now().plus(io.sessionbuddy.core.SessionBuddyConfig.DEFAULT_TTL);
             assertThat(read.expiresAt()).isCloseTo(expected, org.assertj.core.api.Assertions.within(java.time.Duration.ofSeconds(5)));
             assertThat(storage.retrieveSession(id).join().orElseThrow()).isEqualTo(read);
@@ -289,8 +289,54 @@ class S3BehaviourTest {
             assertThat(requests).as("createSession's requests").containsExactly("PUT", "PUT", "PUT");
             requests.clear();
             storage.storeSession(storage.retrieveSession(id).join().orElseThrow(), null).join();
-            assertThat(requests).as("a plain store looks for the previous record first").contains("HEAD");
+            assertThat(requests).as("a store over the object just read").containsExactly("GET", "PUT If-Match");
             assertThat(manager.listUserSessions("creator").join()).containsExactly(id);
+        }
+    }
+
+    @Test
+    void aStoreOverTheObjectThisStorageLastSawIsOneConditionalPutAndTheUsualPathWhenAnotherWroteSince() {
+        List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (S3Client client = recordingClient(requests);
+                S3SessionStorage storage = S3SessionStorage.builder(client, "sessions").namespace("seen").build();
+                SessionStorage other = open(Map.of("namespace", "seen"))) {
+            storage.storeSession(session("s1", "alice"), null).join();
+            assertThat(requests).as("an object this storage has not seen: HEAD first").startsWith("HEAD");
+            requests.clear();
+
+            SessionState second = session("s1", "alice").toBuilder().metadata(Map.of("n", 2)).build();
+            storage.storeSession(second, null).join();
+            assertThat(requests).as("over its own write").containsExactly("PUT If-Match");
+            requests.clear();
+            assertThat(storage.retrieveSession("s1").join().orElseThrow().metadata().get("n").asInt()).isEqualTo(2);
+            storage.storeSession(session("s1", "alice").toBuilder().metadata(Map.of("n", 3)).build(), null).join();
+            assertThat(requests).as("over the object just read").containsExactly("GET", "PUT If-Match");
+
+            // another writer moves the session to bob: the precondition breaks, the usual path moves it back
+            other.storeSession(session("s1", "bob"), null).join();
+            requests.clear();
+            storage.storeSession(session("s1", "alice").toBuilder().metadata(Map.of("n", 4)).build(), null).join();
+            assertThat(requests).containsExactly("PUT If-Match", "HEAD", "PUT", "PUT", "DELETE");
+            assertThat(other.retrieveSession("s1").join().orElseThrow().metadata().get("n").asInt()).isEqualTo(4);
+            assertThat(other.listSessions("alice", null).join()).containsExactly("s1");
+            assertThat(other.listSessions("bob", null).join()).isEmpty();
+            assertThat(keys("session-buddy/seen/index/users/" + S3SessionStorage.hash("bob") + "/")).isEmpty();
+
+            // another writer deletes it (and its index entries): the store puts them back
+            storage.storeSession(session("s1", "alice").toBuilder().metadata(Map.of("n", 5)).build(), null).join();
+            assertThat(other.deleteSession("s1").join()).isTrue();
+            requests.clear();
+            storage.storeSession(session("s1", "alice").toBuilder().metadata(Map.of("n", 6)).build(), null).join();
+            assertThat(requests).containsExactly("PUT If-Match", "HEAD", "PUT", "PUT", "PUT");
+            assertThat(other.retrieveSession("s1").join().orElseThrow().metadata().get("n").asInt()).isEqualTo(6);
+            assertThat(other.listSessions("alice", null).join()).containsExactly("s1");
+            assertThat(other.listSessions(null, "proj").join()).containsExactly("s1");
+
+            // an object about to expire may lose its entries to a listing: the usual path writes them again
+            storage.storeSession(session("s2", "alice"), java.time.Duration.ofSeconds(30)).join();
+            requests.clear();
+            storage.storeSession(session("s2", "alice"), java.time.Duration.ofSeconds(30)).join();
+            assertThat(requests).containsExactly("HEAD", "PUT", "PUT", "PUT");
         }
     }
 
@@ -387,7 +433,8 @@ class S3BehaviourTest {
             @Override
             public void beforeTransmission(software.amazon.awssdk.core.interceptor.Context.BeforeTransmission context,
                     software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                requests.add(context.httpRequest().method().name());
+                requests.add(context.httpRequest().method().name()
+                        + (context.httpRequest().firstMatchingHeader("If-Match").isPresent() ? " If-Match" : ""));
             }
         });
     }
