@@ -58,6 +58,17 @@ public final class SessionJsonCodec {
     }
 
     /**
+     * Streams the UTF-8 JSON bytes of {@code state} (the same bytes as {@link #toBytes(SessionState)})
+     * to {@code out}, which is closed at the end: for writers that keep their own buffers.
+     *
+     * @param state the session
+     * @param out where the bytes go
+     */
+    public static void writeTo(SessionState state, java.io.OutputStream out) {
+        write(java.util.Objects.requireNonNull(state, "state"), java.util.Objects.requireNonNull(out, "out"));
+    }
+
+    /**
      * The UTF-8 JSON of a tree, its fields in the tree's order, compact (frozen trees and the
      * values of a {@link SessionState} included). {@code toBytes(toTree(state))} is the session in
      * the original field order ({@code conversation_history} after {@code permissions}), which

@@ -162,23 +162,45 @@ public final class SessionRecordCodec {
      * @throws SessionTooLargeException when the JSON is over {@link StoredFormat#maxSessionBytes()}
      */
     public byte[] encode(SessionState state, String scope, boolean withSummary) {
-        byte[] json = checkedJson(state);
-        Compression compression = format.compression();
-        byte[] payload = json;
-        if (compression != Compression.NONE && json.length >= format.compressionThresholdBytes()) {
-            byte[] packed = compress(compression, json);
-            if (packed.length < json.length) {
-                payload = packed;
+        EncodeBuffer json = EncodeBuffer.take();
+        EncodeBuffer packed = null;
+        try {
+            SessionJsonCodec.writeTo(state, json);
+            int jsonLength = json.size();
+            if (jsonLength > format.maxSessionBytes()) {
+                throw new SessionTooLargeException(null, state.sessionId(), jsonLength, format.maxSessionBytes());
+            }
+            Compression compression = format.compression();
+            byte[] payload = json.array();
+            int payloadSize = jsonLength;
+            if (compression != Compression.NONE && jsonLength >= format.compressionThresholdBytes()) {
+                packed = EncodeBuffer.take();
+                compress(compression, json.array(), jsonLength, packed);
+                if (packed.size() < jsonLength) {
+                    payload = packed.array();
+                    payloadSize = packed.size();
+                } else {
+                    compression = Compression.NONE;
+                }
             } else {
                 compression = Compression.NONE;
             }
-        } else {
-            compression = Compression.NONE;
+            return envelope(state, scope, withSummary, compression, jsonLength, payload, payloadSize);
+        } finally {
+            json.release();
+            if (packed != null) {
+                packed.release();
+            }
         }
+    }
+
+    /** The record around a payload: {@code payload[0, payloadSize)}, compressed with {@code compression}. */
+    private byte[] envelope(SessionState state, String scope, boolean withSummary, Compression compression,
+            int jsonLength, byte[] payload, int payloadSize) {
         KeyRing ring = format.keyRing();
         boolean encrypt = !ring.isEmpty();
         byte[] keyId = encrypt ? ring.activeKeyId().getBytes(StandardCharsets.US_ASCII) : new byte[0];
-        int payloadLength = encrypt ? payload.length + TAG_BYTES : payload.length;
+        int payloadLength = encrypt ? payloadSize + TAG_BYTES : payloadSize;
         boolean summary = withSummary && format.writeVersion() >= 2;
         int headerLength = 7 + keyId.length + (encrypt ? 4 + NONCE_BYTES + 4 : 0) + (summary ? SUMMARY_BYTES : 0) + 8;
         ByteBuffer out = ByteBuffer.allocate(headerLength + payloadLength + 4);
@@ -196,20 +218,20 @@ public final class SessionRecordCodec {
                     .putInt(expires == null ? -1 : expires.getNano())
                     .put(sha256(state.userId())).put(sha256(state.projectId()));
         }
-        out.putInt(json.length).putInt(payloadLength);
+        out.putInt(jsonLength).putInt(payloadLength);
         if (encrypt) {
             try {
                 Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
                 cipher.init(Cipher.ENCRYPT_MODE, ring.key(ring.activeKeyId()), new GCMParameterSpec(TAG_BITS, nonce));
                 cipher.updateAAD(out.array(), 0, headerLength);
                 cipher.updateAAD(associatedData(scope, state.sessionId()));
-                int written = cipher.doFinal(payload, 0, payload.length, out.array(), headerLength);
+                int written = cipher.doFinal(payload, 0, payloadSize, out.array(), headerLength);
                 out.position(headerLength + written);
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("AES-GCM encryption failed: " + e.getMessage(), e);
             }
         } else {
-            out.put(payload);
+            out.put(payload, 0, payloadSize);
         }
         CRC32C crc = new CRC32C();
         crc.update(out.array(), 0, out.position());
@@ -557,33 +579,24 @@ public final class SessionRecordCodec {
         }
     }
 
-    private byte[] checkedJson(SessionState state) {
-        byte[] json = SessionJsonCodec.toBytes(state);
-        if (json.length > format.maxSessionBytes()) {
-            throw new SessionTooLargeException(null, state.sessionId(), json.length, format.maxSessionBytes());
-        }
-        return json;
-    }
-
-    private static byte[] compress(Compression compression, byte[] json) {
-        return switch (compression) {
+    /** Compresses {@code json[0, length)} into {@code into} (not {@link Compression#NONE}). */
+    private static void compress(Compression compression, byte[] json, int length, EncodeBuffer into) {
+        switch (compression) {
             case ZSTD -> {
                 if (!compression.isAvailable()) {
                     throw Compression.zstdMissing(null);
                 }
-                yield Zstd.compress(json);
+                Zstd.compress(json, length, into);
             }
             case GZIP -> {
-                ByteArrayOutputStream bytes = new ByteArrayOutputStream(json.length / 4 + 64);
-                try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
-                    gzip.write(json);
+                try (GZIPOutputStream gzip = new GZIPOutputStream(into)) {
+                    gzip.write(json, 0, length);
                 } catch (IOException e) {
                     throw new IllegalStateException("gzip to memory failed", e);
                 }
-                yield bytes.toByteArray();
             }
-            case NONE -> json;
-        };
+            case NONE -> throw new IllegalArgumentException("nothing to compress with");
+        }
     }
 
     private static byte[] gunzip(byte[] data, int offset, int length, int limit, String id) {

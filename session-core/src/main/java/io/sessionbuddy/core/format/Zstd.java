@@ -38,13 +38,15 @@ final class Zstd {
     private Zstd() {
     }
 
-    static byte[] compress(byte[] json) {
+    /** Compresses {@code json[0, length)} into {@code into}, straight into its array. */
+    static void compress(byte[] json, int length, EncodeBuffer into) {
         ZstdCompressCtx context = COMPRESSORS.poll();
         if (context == null) {
             context = new ZstdCompressCtx().setLevel(LEVEL).setContentSize(true);
         }
         try {
-            return context.compress(json);
+            int bound = Math.toIntExact(com.github.luben.zstd.Zstd.compressBound(length));
+            into.advance(context.compressByteArray(into.reserve(bound), into.size(), bound, json, 0, length));
         } finally {
             if (!COMPRESSORS.offer(context)) {
                 context.close();
