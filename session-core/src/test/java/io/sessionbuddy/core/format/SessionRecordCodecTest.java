@@ -328,4 +328,48 @@ class SessionRecordCodecTest {
         long allocated = threads.getCurrentThreadAllocatedBytes() - before;
         assertThat(allocated).as("bytes allocated by decoding the forged record").isLessThan(8L * 1024 * 1024);
     }
+
+    /**
+     * Encoding reuses buffers between calls (and threads): a record holds its own session's bytes
+     * only, whatever was encoded before it, in which order and on which thread.
+     */
+    @ParameterizedTest
+    @EnumSource(Compression.class)
+    void recordsEncodedOneAfterAnotherAndFromManyThreadsHoldTheirOwnSessionOnly(Compression compression)
+            throws Exception {
+        SessionRecordCodec codec = codec(compression, KeyRing.none());
+        // sizes across the 16 KiB start of a buffer and over the 256 KiB kept in the pool
+        List<SessionState> states = List.of(session("big", 12_000), session("mid", 600), session("small", 1),
+                session("tiny", 0), session("mid2", 700), session("big2", 11_000));
+        List<byte[]> expected = new ArrayList<>();
+        for (SessionState state : states) {
+            expected.add(codec.encode(state, "scope"));
+        }
+        assertThat(SessionJsonCodec.toBytes(states.get(0)).length).isGreaterThan(EncodeBuffer.KEPT_BYTES);
+        for (int round = 0; round < 3; round++) {
+            for (int i = states.size() - 1; i >= 0; i--) {
+                assertThat(codec.encode(states.get(i), "scope")).isEqualTo(expected.get(i));
+            }
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<?>> runs = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int offset = t;
+                runs.add(pool.submit(() -> {
+                    for (int n = 0; n < 60; n++) {
+                        int i = (n + offset) % states.size();
+                        byte[] record = codec.encode(states.get(i), "scope");
+                        assertThat(record).isEqualTo(expected.get(i));
+                        assertThat(codec.decode(record, "scope", states.get(i).sessionId())).isEqualTo(states.get(i));
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<?> run : runs) {
+                run.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
