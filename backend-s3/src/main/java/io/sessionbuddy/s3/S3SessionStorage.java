@@ -872,22 +872,17 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             LOG.debug("[s3] conditional-write probe skipped for bucket {} (check_conditional_writes)", bucket);
             return;
         }
-        // Put a probe object, then put it again with If-None-Match: an endpoint that honours
-        // conditional writes answers 412. (The first put is unconditional, so an SDK retry of it
-        // cannot be mistaken for the answer.)
-        String probe = base + ".probe/" + UUID.randomUUID();
+        // Put the probe object with If-None-Match: *. A 412 (or 409) says the endpoint honours
+        // conditional writes: the object is there from an earlier start (or from this put's own
+        // first attempt, when the SDK retried it), and an endpoint that ignores the header never
+        // answers 412. A 200 says it was absent, or the header was ignored: putting it again the
+        // same way tells which. So a start is one request once the probe exists (it stays; earlier
+        // versions put a random probe, then deleted it: three requests on every start).
+        String probe = base + ".probe/conditional-writes";
         try {
-            s3().putObject(PutObjectRequest.builder().bucket(bucket).key(probe).build(), RequestBody.fromString("probe"));
-            boolean honoured;
-            try {
-                s3().putObject(PutObjectRequest.builder().bucket(bucket).key(probe).ifNoneMatch("*").build(),
-                        RequestBody.fromString("probe"));
-                honoured = false;
-            } catch (S3Exception e) {
-                honoured = e.statusCode() == 412 || e.statusCode() == 409;
-                if (!honoured) {
-                    throw e;
-                }
+            boolean honoured = probeRefused(probe); // it was there
+            if (!honoured) {
+                honoured = probeRefused(probe); // it is there now
             }
             if (!honoured) {
                 throw new SessionStorageException(S3StorageProvider.NAME, null, "the S3 endpoint of bucket " + bucket
@@ -897,12 +892,20 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         } catch (S3Exception e) {
             throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot write to bucket " + bucket
                     + " (check that the IAM policy allows s3:PutObject): " + describe(e), e);
-        } finally {
-            try {
-                s3().deleteObject(b -> b.bucket(bucket).key(probe));
-            } catch (SdkException e) {
-                LOG.debug("could not delete probe object {}", probe, e);
+        }
+    }
+
+    /** Whether a put of {@code probe} with {@code If-None-Match: *} was refused because it exists. */
+    private boolean probeRefused(String probe) {
+        try {
+            s3().putObject(PutObjectRequest.builder().bucket(bucket).key(probe).ifNoneMatch("*").build(),
+                    RequestBody.fromString("probe"));
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 409) {
+                return true;
             }
+            throw e;
         }
     }
 

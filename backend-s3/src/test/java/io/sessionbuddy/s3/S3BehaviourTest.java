@@ -144,6 +144,7 @@ class S3BehaviourTest {
             storage.storeSession(session("abc", "alice"), null).join();
 
             assertThat(keys("app/layout/")).containsExactlyInAnyOrder(
+                    "app/layout/.probe/conditional-writes", // on endpoints other than AWS's (checked at start)
                     "app/layout/sessions/abc",
                     "app/layout/index/users/" + S3SessionStorage.hash("alice") + "/abc",
                     "app/layout/index/projects/" + S3SessionStorage.hash("proj") + "/abc");
@@ -153,7 +154,7 @@ class S3BehaviourTest {
                 assertThat(metadata).containsKeys("version", "expires-at", "user-hash", "project-hash");
             }
             storage.deleteSession("abc").join();
-            assertThat(keys("app/layout/")).isEmpty();
+            assertThat(keys("app/layout/")).containsExactly("app/layout/.probe/conditional-writes");
         }
     }
 
@@ -234,6 +235,29 @@ class S3BehaviourTest {
                 assertThat(client.getObjectAsBytes(h -> h.bucket("sessions").key("session-buddy/big/sessions/big"))
                         .asByteArray().length).isGreaterThan(5 * 1024 * 1024);
             }
+        }
+    }
+
+    @Test
+    void onceTheProbeExistsAStartChecksConditionalWritesWithOnePutAndLeavesNoOtherObject() {
+        List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (S3Client client = recordingClient(requests)) {
+            S3SessionStorage.builder(client, "sessions").namespace("probing").build().close();
+            assertThat(requests).as("the first start: the bucket, then the probe put twice")
+                    .containsExactly("HEAD", "PUT If-None-Match", "PUT If-None-Match");
+            requests.clear();
+            S3SessionStorage.builder(client, "sessions").namespace("probing").build().close();
+            assertThat(requests).as("every later start").containsExactly("HEAD", "PUT If-None-Match");
+        }
+        assertThat(keys("session-buddy/probing/")).containsExactly("session-buddy/probing/.probe/conditional-writes");
+
+        // the probe in place does not let an endpoint that ignores If-None-Match through
+        server.front().dropConditions(true);
+        try {
+            assertThatThrownBy(() -> open(Map.of("namespace", "probing")))
+                    .isInstanceOf(SessionStorageException.class).hasMessageContaining("ignores conditional writes");
+        } finally {
+            server.front().dropConditions(false);
         }
     }
 
@@ -434,7 +458,8 @@ class S3BehaviourTest {
             public void beforeTransmission(software.amazon.awssdk.core.interceptor.Context.BeforeTransmission context,
                     software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
                 requests.add(context.httpRequest().method().name()
-                        + (context.httpRequest().firstMatchingHeader("If-Match").isPresent() ? " If-Match" : ""));
+                        + (context.httpRequest().firstMatchingHeader("If-Match").isPresent() ? " If-Match" : "")
+                        + (context.httpRequest().firstMatchingHeader("If-None-Match").isPresent() ? " If-None-Match" : ""));
             }
         });
     }
