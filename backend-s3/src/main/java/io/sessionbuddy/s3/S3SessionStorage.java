@@ -334,6 +334,23 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         }
     }
 
+    /**
+     * A body of {@code length} declared bytes, read into one array of that size; a body that goes on
+     * past it is read as it is (up to the bound, so the caller's size check refuses a huge one).
+     */
+    private byte[] readDeclared(java.io.InputStream body, int length) throws java.io.IOException {
+        byte[] record = body.readNBytes(length);
+        int more = body.read();
+        if (more < 0) {
+            return record;
+        }
+        java.io.ByteArrayOutputStream longer = new java.io.ByteArrayOutputStream(length + 1);
+        longer.write(record);
+        longer.write(more);
+        longer.write(body.readNBytes(maxRecordBytes() + 1 - longer.size()));
+        return longer.toByteArray();
+    }
+
     /** The object, or {@code null} when absent; a body larger than any record this store writes is not read. */
     private ResponseBytes<GetObjectResponse> getBounded(String sessionId) {
         try (software.amazon.awssdk.core.ResponseInputStream<GetObjectResponse> object = s3().getObject(
@@ -344,7 +361,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 object.abort(); // never read a body larger than any record this store writes
                 throw recordTooLarge(sessionId, length, "object s3://" + bucket + "/" + dataKey(sessionId));
             }
-            byte[] record = object.readNBytes(maxRecordBytes() + 1);
+            // With the length known, one array of that size (reading up to the bound instead goes
+            // through 8 KiB chunks and a copy); one byte more tells a body longer than declared.
+            byte[] record = length != null ? readDeclared(object, length.intValue())
+                    : object.readNBytes(maxRecordBytes() + 1);
             if (record.length > maxRecordBytes()) {
                 object.abort();
                 throw recordTooLarge(sessionId, record.length, "object s3://" + bucket + "/" + dataKey(sessionId));
