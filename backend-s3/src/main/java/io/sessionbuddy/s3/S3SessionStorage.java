@@ -336,9 +336,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
 
     /**
      * A body of {@code length} declared bytes, read into one array of that size; a body that goes on
-     * past it is read as it is (up to the bound, so the caller's size check refuses a huge one).
+     * past it is read as it is, up to one byte over {@code bound} (so the caller's size check refuses
+     * a huge one).
      */
-    private byte[] readDeclared(java.io.InputStream body, int length) throws java.io.IOException {
+    static byte[] readDeclared(java.io.InputStream body, int length, int bound) throws java.io.IOException {
         byte[] record = body.readNBytes(length);
         int more = body.read();
         if (more < 0) {
@@ -347,7 +348,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         java.io.ByteArrayOutputStream longer = new java.io.ByteArrayOutputStream(length + 1);
         longer.write(record);
         longer.write(more);
-        longer.write(body.readNBytes(maxRecordBytes() + 1 - longer.size()));
+        longer.write(body.readNBytes(Math.max(0, bound + 1 - longer.size())));
         return longer.toByteArray();
     }
 
@@ -363,7 +364,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             }
             // With the length known, one array of that size (reading up to the bound instead goes
             // through 8 KiB chunks and a copy); one byte more tells a body longer than declared.
-            byte[] record = length != null ? readDeclared(object, length.intValue())
+            byte[] record = length != null ? readDeclared(object, length.intValue(), maxRecordBytes())
                     : object.readNBytes(maxRecordBytes() + 1);
             if (record.length > maxRecordBytes()) {
                 object.abort();

@@ -239,6 +239,21 @@ class S3BehaviourTest {
     }
 
     @Test
+    void aBodyIsReadAtItsDeclaredLengthAndOneLongerThanDeclaredIsReadToTheBoundNotCut() throws Exception {
+        byte[] body = new byte[5000];
+        java.util.Arrays.fill(body, (byte) 7);
+        assertThat(S3SessionStorage.readDeclared(new java.io.ByteArrayInputStream(body), 5000, 10_000))
+                .isEqualTo(body);
+        // declared shorter than it is: all of it, so the checksum (not a cut record) decides
+        assertThat(S3SessionStorage.readDeclared(new java.io.ByteArrayInputStream(body), 4000, 10_000))
+                .isEqualTo(body);
+        // far longer than the bound: one byte over the bound, for the size check to refuse
+        assertThat(S3SessionStorage.readDeclared(new java.io.ByteArrayInputStream(new byte[50_000]), 100, 10_000))
+                .hasSize(10_001);
+        assertThat(S3SessionStorage.readDeclared(new java.io.ByteArrayInputStream(body), 0, 10_000)).hasSize(5000);
+    }
+
+    @Test
     void onceTheProbeExistsAStartChecksConditionalWritesWithOnePutAndLeavesNoOtherObject() {
         List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         try (S3Client client = recordingClient(requests)) {
