@@ -157,6 +157,44 @@ final class FrozenJson {
         }
     }
 
+    /**
+     * Walks the value the parser is at with every check of {@link #read} (object keys, strings,
+     * numbers, depth) but builds no containers: for JSON that is copied as it is once known to be
+     * readable. The parser is left at the value's last token.
+     */
+    static void check(JsonParser parser, String field, int rootDepth) throws IOException {
+        JsonToken token = parser.currentToken();
+        if (token != JsonToken.START_OBJECT && token != JsonToken.START_ARRAY) {
+            readScalar(parser, token, field);
+            return;
+        }
+        int depth = rootDepth;
+        int open = 1;
+        while (true) {
+            token = parser.nextToken();
+            if (token == JsonToken.FIELD_NAME) {
+                JsonLimits.checkName(parser.currentName(), field);
+                token = parser.nextToken();
+            }
+            if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
+                if (--open == 0) {
+                    return;
+                }
+                depth--;
+            } else if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+                if (depth + 1 > JsonLimits.MAX_DEPTH) {
+                    throw JsonLimits.tooDeep(field);
+                }
+                depth++;
+                open++;
+            } else if (token == null) {
+                throw new IllegalArgumentException(field + ": the JSON ends inside a value");
+            } else {
+                readScalar(parser, token, field);
+            }
+        }
+    }
+
     private static JsonNode readScalar(JsonParser parser, JsonToken token, String field) throws IOException {
         switch (token) {
             case VALUE_STRING -> {

@@ -92,17 +92,17 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
 
     /**
      * Writes the history as the next value of {@code generator}: the recorded bytes as they are,
-     * once their entries have been read with every check of a read (so that a conversation this
+     * once they passed every check of a read (parsed, or walked without building) (so that a conversation this
      * library cannot read is never written into another record), then any appended entries.
      */
     void writeTo(JsonGenerator generator) throws IOException {
-        List<ObjectNode> entries = recorded.entries();
+        int recordedEntries = recorded.checkedSize();
         if (appended.isEmpty()) {
             generator.writeRawValue(new RawJson(recorded.json, recorded.offset, recorded.length));
             return;
         }
         generator.writeStartArray();
-        if (!entries.isEmpty()) {
+        if (recordedEntries > 0) {
             // the recorded entries between '[' and ']', as one raw value: the generator puts the comma after it
             generator.writeRawValue(new RawJson(recorded.json, recorded.offset + 1, recorded.length - 2));
         }
@@ -119,6 +119,8 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
         private final int length;
         private final String sessionId;
         private volatile List<ObjectNode> entries;
+        /** How many entries the bytes hold once checked without parsing (-1: not checked). */
+        private volatile int checkedEntries = -1;
 
         Recorded(byte[] json, int offset, int length, String sessionId) {
             this.json = json;
@@ -135,6 +137,51 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
                 entries = parsed;
             }
             return parsed;
+        }
+
+        /**
+         * The number of entries, after every check a parse makes: from the parsed entries when
+         * they were used, else from one pass over the bytes that builds nothing (a write of a state
+         * whose conversation was not looked at copies the bytes and need not build its entries).
+         */
+        int checkedSize() {
+            List<ObjectNode> parsed = entries;
+            if (parsed != null) {
+                return parsed.size();
+            }
+            int count = checkedEntries;
+            if (count < 0) {
+                count = check();
+                checkedEntries = count;
+            }
+            return count;
+        }
+
+        private int check() {
+            try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
+                if (parser.nextToken() != JsonToken.START_ARRAY) {
+                    throw corrupt("is not a JSON array", null);
+                }
+                int count = 0;
+                for (JsonToken token = parser.nextToken(); token != JsonToken.END_ARRAY; token = parser.nextToken()) {
+                    if (token == null) {
+                        throw corrupt("is not valid JSON", null);
+                    }
+                    if (token != JsonToken.START_OBJECT) {
+                        throw corrupt("must be a list of JSON objects", null);
+                    }
+                    FrozenJson.check(parser, SessionJsonCodec.CONVERSATION_HISTORY, 1);
+                    count++;
+                }
+                if (parser.nextToken() != null) {
+                    throw corrupt("has more JSON after its end", null);
+                }
+                return count;
+            } catch (IllegalArgumentException e) {
+                throw corrupt(e.getMessage(), e);
+            } catch (IOException e) {
+                throw corrupt("is not valid JSON", e);
+            }
         }
 
         private List<ObjectNode> parse() {

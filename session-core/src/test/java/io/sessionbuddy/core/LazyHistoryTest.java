@@ -116,6 +116,8 @@ class LazyHistoryTest {
         byte[] record = codec.encode(changed, "ns");
 
         assertThat(changed.conversationHistory()).isSameAs(read.conversationHistory());
+        assertThat(((LazyHistory) read.conversationHistory()).isParsed())
+                .as("checked for the write without building its entries").isFalse();
         assertThat(SessionJsonCodec.toBytes(changed))
                 .isEqualTo(SessionJsonCodec.toBytes(original.toBuilder().putMetadata("step", 2).version(4).build()));
         assertThat(SessionJsonCodec.size(changed)).isEqualTo(SessionJsonCodec.toBytes(changed).length);
@@ -185,8 +187,15 @@ class LazyHistoryTest {
         assertThat(read.version()).isEqualTo(3);
     }
 
+    static java.util.stream.Stream<String> unreadableConversations() {
+        return java.util.stream.Stream.of("[1,2]", "[{\"a\":1}],\"tags\":[2]", "[{\"a\":1},]",
+                "[{\"a\":\"\\ud800\"}]", "[{\"a\":[{\"\\udc00\":1}]}]", "[{\"a\":1e999}]",
+                "[{\"" + "k".repeat(JsonLimits.MAX_NAME_CHARS + 1) + "\":1}]",
+                "[{\"a\":" + "[".repeat(JsonLimits.MAX_DEPTH) + "]".repeat(JsonLimits.MAX_DEPTH) + "}]");
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"[1,2]", "[{\"a\":1}],\"tags\":[2]", "[{\"a\":1},]", "[{\"a\":\"\\ud800\"}]"})
+    @org.junit.jupiter.params.provider.MethodSource("unreadableConversations")
     void aConversationThatCannotBeReadFailsTypedWhenUsedAndIsNeverWrittenOn(String history) {
         // a record made by hand, with a valid checksum and this library's field order
         String json = "{\"session_id\":\"lazy-1\",\"user_id\":\"user\",\"project_id\":\"project\","
