@@ -718,7 +718,6 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         return decode(id, bytes, "object s3://" + bucket + "/" + dataKey(id));
     }
 
-    /** @throws CorruptSessionException when the object's expiry metadata is not a number */
     /** Whether the object stays unexpired for {@code margin} from now; {@code false} when its metadata is damaged. */
     private boolean liveFor(String id, HeadObjectResponse head, Duration margin) {
         try {
@@ -729,6 +728,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         }
     }
 
+    /** @throws CorruptSessionException when the object's expiry metadata is not a number */
     private boolean expired(String id, HeadObjectResponse head) {
         String value = head.metadata().get(META_EXPIRES_AT);
         return value != null && !Instant.ofEpochMilli(number(id, META_EXPIRES_AT, value)).isAfter(now());

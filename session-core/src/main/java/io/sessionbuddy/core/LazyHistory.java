@@ -92,8 +92,9 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
 
     /**
      * Writes the history as the next value of {@code generator}: the recorded bytes as they are,
-     * once they passed every check of a read (parsed, or walked without building) (so that a conversation this
-     * library cannot read is never written into another record), then any appended entries.
+     * once they passed every check of a read (parsed when used, else walked once without building
+     * entries), so that a conversation this library cannot read is never written into another
+     * record; then any appended entries.
      */
     void writeTo(JsonGenerator generator) throws IOException {
         int recordedEntries = recorded.checkedSize();

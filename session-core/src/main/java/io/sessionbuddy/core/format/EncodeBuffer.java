@@ -9,15 +9,16 @@ import java.util.concurrent.BlockingQueue;
  * A growable byte buffer that an encoder writes a session's JSON (or its compressed form) into,
  * taken from a small pool and given back, so that a write does not allocate and re-copy a buffer
  * that doubles its way up to the session's size (for a 16 KiB session that was about 80 KB per
- * write). The pool keeps a few buffers per core and none larger than {@value #KEPT_BYTES} bytes:
- * larger sessions get a buffer of their own, as before. Not safe for use by two threads at once;
+ * write). The pool keeps two buffers per core (4 to 16), none larger than {@value #KEPT_BYTES}
+ * bytes, so it holds at most 4 MiB; larger sessions get a buffer of their own, as before. Not safe
+ * for use by two threads at once;
  * a buffer belongs to one encoding from {@link #take()} to {@link #release()}.
  */
 final class EncodeBuffer extends OutputStream {
     /** Buffers larger than this are not kept after use (bounds what the pool holds). */
     static final int KEPT_BYTES = 256 * 1024;
     private static final BlockingQueue<EncodeBuffer> POOL = new ArrayBlockingQueue<>(
-            Math.max(4, 2 * Runtime.getRuntime().availableProcessors()));
+            Math.min(16, Math.max(4, 2 * Runtime.getRuntime().availableProcessors())));
 
     private byte[] bytes = new byte[16 * 1024];
     private int count;
