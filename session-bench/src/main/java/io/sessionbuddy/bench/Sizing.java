@@ -170,6 +170,8 @@ public final class Sizing {
             row(counter, "updateSession (no conflict)", () -> manager.updateSession(id[0],
                     Map.of("metadata", Map.of("k", "v")), null).join());
             row(counter, "touch", () -> manager.touch(id[0], Duration.ofHours(2)).join());
+            row(counter, "storeSession of the state just read (the read, then the store)",
+                    () -> storage.storeSession(storage.retrieveSession(id[0]).join().orElseThrow(), null).join());
             row(counter, "listUserSessions (10 sessions)", () -> manager.listUserSessions("s3-user").join());
             row(counter, "listSessions, a page of 5 (a user of 10 sessions)",
                     () -> manager.listSessions("s3-user", null, null, 5).join());
