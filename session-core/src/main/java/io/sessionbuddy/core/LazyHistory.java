@@ -23,8 +23,9 @@ import java.util.RandomAccess;
  * when encrypted), so the bytes are what a writer of this library wrote; they are still parsed with
  * every limit of {@link JsonLimits}, and a conversation that cannot be read (a record made by hand
  * with a valid checksum) throws {@link CorruptSessionException} from the first method that needs
- * the entries. Before its bytes are copied into another record its entries are read (once), so a
- * conversation that cannot be read is never written on.
+ * the entries. Before its bytes are copied into another record they pass the same checks (once:
+ * parsed if the entries were used, else one pass that builds nothing), so a conversation that
+ * cannot be read is never written on.
  *
  * <p>Entries appended with the builder ({@link SessionState.Builder#addConversationEntry}) are kept
  * beside the recorded bytes, so that a turn added to a long conversation encodes the new turn only.
@@ -158,11 +159,9 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
             return count;
         }
 
+        /** One pass over the bytes with every check of {@link #parse}, building nothing: the entry count. */
         private int check() {
-            try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
-                if (parser.nextToken() != JsonToken.START_ARRAY) {
-                    throw corrupt("is not a JSON array", null);
-                }
+            return walk(parser -> {
                 int count = 0;
                 for (JsonToken token = parser.nextToken(); token != JsonToken.END_ARRAY; token = parser.nextToken()) {
                     if (token == null) {
@@ -174,26 +173,13 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
                     FrozenJson.check(parser, SessionJsonCodec.CONVERSATION_HISTORY, 1);
                     count++;
                 }
-                if (parser.nextToken() != null) {
-                    throw corrupt("has more JSON after its end", null);
-                }
                 return count;
-            } catch (IllegalArgumentException e) {
-                throw corrupt(e.getMessage(), e);
-            } catch (IOException e) {
-                throw corrupt("is not valid JSON", e);
-            }
+            });
         }
 
         private List<ObjectNode> parse() {
-            try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
-                if (parser.nextToken() != JsonToken.START_ARRAY) {
-                    throw corrupt("is not a JSON array", null);
-                }
+            return walk(parser -> {
                 JsonNode array = FrozenJson.read(parser, SessionJsonCodec.CONVERSATION_HISTORY, 0);
-                if (parser.nextToken() != null) {
-                    throw corrupt("has more JSON after its end", null);
-                }
                 ObjectNode[] values = new ObjectNode[array.size()];
                 for (int i = 0; i < values.length; i++) {
                     JsonNode element = array.get(i);
@@ -203,6 +189,23 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
                     values[i] = (ObjectNode) element;
                 }
                 return List.of(values);
+            });
+        }
+
+        /**
+         * Runs {@code body} with a parser at the array's start, then requires the end of the bytes;
+         * any failure is a {@code MALFORMED} {@link CorruptSessionException} naming the field.
+         */
+        private <T> T walk(ArrayBody<T> body) {
+            try (JsonParser parser = JsonSupport.FACTORY.createParser(json, offset, length)) {
+                if (parser.nextToken() != JsonToken.START_ARRAY) {
+                    throw corrupt("is not a JSON array", null);
+                }
+                T result = body.read(parser);
+                if (parser.nextToken() != null) {
+                    throw corrupt("has more JSON after its end", null);
+                }
+                return result;
             } catch (IllegalArgumentException e) {
                 throw corrupt(e.getMessage(), e);
             } catch (IOException e) {
@@ -215,6 +218,12 @@ final class LazyHistory extends AbstractList<ObjectNode> implements RandomAccess
                     + SessionJsonCodec.CONVERSATION_HISTORY + "' " + problem,
                     CorruptSessionException.Reason.MALFORMED, cause);
         }
+    }
+
+    /** What {@link Recorded#walk} runs over the array: from its start to its last token. */
+    @FunctionalInterface
+    private interface ArrayBody<T> {
+        T read(JsonParser parser) throws IOException;
     }
 
     /** Bytes of JSON for {@link JsonGenerator#writeRawValue(SerializableString)}: UTF-8, unquoted. */

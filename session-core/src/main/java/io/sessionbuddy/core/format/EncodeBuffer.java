@@ -11,8 +11,8 @@ import java.util.concurrent.BlockingQueue;
  * that doubles its way up to the session's size (for a 16 KiB session that was about 80 KB per
  * write). The pool keeps two buffers per core (4 to 16), none larger than {@value #KEPT_BYTES}
  * bytes, so it holds at most 4 MiB; larger sessions get a buffer of their own, as before. Not safe
- * for use by two threads at once;
- * a buffer belongs to one encoding from {@link #take()} to {@link #release()}.
+ * for use by two threads at once: a buffer belongs to one encoding from {@link #take()} to
+ * {@link #release()}.
  */
 final class EncodeBuffer extends OutputStream {
     /** Buffers larger than this are not kept after use (bounds what the pool holds). */
