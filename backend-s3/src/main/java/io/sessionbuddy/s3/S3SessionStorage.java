@@ -202,7 +202,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             if (storeOverSeen(state, record)) {
                 return null;
             }
-            Optional<HeadObjectResponse> old = head(state.sessionId());
+            Optional<ObjectHead> old = head(state.sessionId());
             addMarkers(state, old);
             put(state, record, null, UUID.randomUUID().toString());
             old.ifPresent(previous -> removeMovedMarkers(state.sessionId(), previous, state));
@@ -222,7 +222,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * @return whether the state was stored
      */
     private boolean storeOverSeen(SessionState state, byte[] record) {
-        HeadObjectResponse seen = conditionalWrites ? lastRead.take(state.sessionId()) : null;
+        ObjectHead seen = conditionalWrites ? lastRead.take(state.sessionId()) : null;
         if (seen == null || seen.eTag() == null
                 || !hash(state.userId()).equals(seen.metadata().get(META_USER))
                 || !hash(state.projectId()).equals(seen.metadata().get(META_PROJECT))
@@ -259,7 +259,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         return call(state.sessionId(), "replace", () -> {
             // The read before an update usually saw this very version: its ETag saves a HEAD. A stale
             // one only costs a 412 and a retry.
-            Optional<HeadObjectResponse> old = Optional.ofNullable(lastRead.take(state.sessionId()))
+            Optional<ObjectHead> old = Optional.ofNullable(lastRead.take(state.sessionId()))
                     .filter(seen -> version(state.sessionId(), seen) == expectedVersion)
                     .or(() -> head(state.sessionId()));
             if (old.isEmpty() || expired(state.sessionId(), old.get())
@@ -276,7 +276,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 }
                 // A retried attempt may find the precondition broken by its own first attempt, which
                 // landed although the client saw an error: the write id tells.
-                Optional<HeadObjectResponse> now = head(state.sessionId());
+                Optional<ObjectHead> now = head(state.sessionId());
                 if (now.isEmpty() || !writeId.equals(now.get().metadata().get(META_WRITE_ID))) {
                     return false;
                 }
@@ -304,8 +304,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 if (object == null) {
                     return Optional.empty();
                 }
-                HeadObjectResponse seen = HeadObjectResponse.builder().eTag(object.response().eTag())
-                        .metadata(object.response().metadata()).build();
+                ObjectHead seen = new ObjectHead(object.response().eTag(), object.response().metadata());
                 SessionState state = decode(sessionId, object.asByteArray());
                 if (seen.metadata().get(META_VERSION) == null || version(sessionId, seen) == state.version()) {
                     lastRead.put(sessionId, seen);
@@ -385,7 +384,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     protected CompletableFuture<Boolean> doDelete(String sessionId) {
         return call(sessionId, "delete", () -> {
             lastRead.take(sessionId);
-            Optional<HeadObjectResponse> old = head(sessionId);
+            Optional<ObjectHead> old = head(sessionId);
             if (old.isEmpty()) {
                 return false;
             }
@@ -499,10 +498,10 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         String markerPrefix = markerPrefix(userId, projectId);
         Instant repairBefore = now().minus(REPAIR_GRACE);
         List<String> live = new ArrayList<>();
-        Map<String, Optional<HeadObjectResponse>> heads = headAll(candidates.keySet());
+        Map<String, Optional<ObjectHead>> heads = headAll(candidates.keySet());
         for (Map.Entry<String, Instant> candidate : candidates.entrySet()) {
             String id = candidate.getKey();
-            Optional<HeadObjectResponse> head = heads.get(id);
+            Optional<ObjectHead> head = heads.get(id);
             boolean alive;
             try {
                 alive = head.isPresent() && !expired(id, head.get());
@@ -529,12 +528,12 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     protected CompletableFuture<Integer> doCleanup() {
         return call(null, "clean up", () -> {
             int removed = 0;
-            Map<String, HeadObjectResponse> live = new HashMap<>();
+            Map<String, ObjectHead> live = new HashMap<>();
             java.util.Set<String> damaged = new java.util.HashSet<>();
-            for (Map.Entry<String, Optional<HeadObjectResponse>> found : headAll(idsUnder(sessionsPrefix).keySet())
+            for (Map.Entry<String, Optional<ObjectHead>> found : headAll(idsUnder(sessionsPrefix).keySet())
                     .entrySet()) {
                 String id = found.getKey();
-                Optional<HeadObjectResponse> head = found.getValue();
+                Optional<ObjectHead> head = found.getValue();
                 if (head.isEmpty()) {
                     continue;
                 }
@@ -663,13 +662,14 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         String eTag = s3().putObject(request.build(), RequestBody.fromBytes(record)).eTag();
         if (eTag != null) {
             // what is there now, for the next store or compare-and-set of this id (saves their HEAD)
-            lastRead.put(state.sessionId(), HeadObjectResponse.builder().eTag(eTag).metadata(metadata).build());
+            lastRead.put(state.sessionId(), new ObjectHead(eTag, metadata));
         }
     }
 
-    private Optional<HeadObjectResponse> head(String id) {
+    private Optional<ObjectHead> head(String id) {
         try {
-            return Optional.of(s3().headObject(b -> b.bucket(bucket).key(dataKey(id))));
+            HeadObjectResponse head = s3().headObject(b -> b.bucket(bucket).key(dataKey(id)));
+            return Optional.of(new ObjectHead(head.eTag(), head.metadata()));
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
                 return Optional.empty();
@@ -682,17 +682,17 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * The HEADs of many objects, up to {@value #HEAD_PARALLELISM} at a time (listing and cleanup
      * would otherwise pay one round trip per candidate in turn), in the order of {@code ids}.
      */
-    private Map<String, Optional<HeadObjectResponse>> headAll(java.util.Collection<String> ids) {
-        Map<String, Optional<HeadObjectResponse>> heads = new LinkedHashMap<>();
+    private Map<String, Optional<ObjectHead>> headAll(java.util.Collection<String> ids) {
+        Map<String, Optional<ObjectHead>> heads = new LinkedHashMap<>();
         if (ids.size() <= 1) {
             ids.forEach(id -> heads.put(id, head(id)));
             return heads;
         }
-        Map<String, CompletableFuture<Optional<HeadObjectResponse>>> pending = new LinkedHashMap<>();
+        Map<String, CompletableFuture<Optional<ObjectHead>>> pending = new LinkedHashMap<>();
         for (String id : ids) {
             pending.put(id, CompletableFuture.supplyAsync(() -> head(id), HeadPool.EXECUTOR));
         }
-        for (Map.Entry<String, CompletableFuture<Optional<HeadObjectResponse>>> entry : pending.entrySet()) {
+        for (Map.Entry<String, CompletableFuture<Optional<ObjectHead>>> entry : pending.entrySet()) {
             try {
                 heads.put(entry.getKey(), entry.getValue().join());
             } catch (java.util.concurrent.CompletionException e) {
@@ -719,7 +719,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     }
 
     /** Whether the object stays unexpired for {@code margin} from now; {@code false} when its metadata is damaged. */
-    private boolean liveFor(String id, HeadObjectResponse head, Duration margin) {
+    private boolean liveFor(String id, ObjectHead head, Duration margin) {
         try {
             String value = head.metadata().get(META_EXPIRES_AT);
             return value != null && Instant.ofEpochMilli(number(id, META_EXPIRES_AT, value)).isAfter(now().plus(margin));
@@ -729,13 +729,13 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     }
 
     /** @throws CorruptSessionException when the object's expiry metadata is not a number */
-    private boolean expired(String id, HeadObjectResponse head) {
+    private boolean expired(String id, ObjectHead head) {
         String value = head.metadata().get(META_EXPIRES_AT);
         return value != null && !Instant.ofEpochMilli(number(id, META_EXPIRES_AT, value)).isAfter(now());
     }
 
     /** @throws CorruptSessionException when the object's version metadata is not a number */
-    private long version(String id, HeadObjectResponse head) {
+    private long version(String id, ObjectHead head) {
         String value = head.metadata().get(META_VERSION);
         return value == null ? 0 : number(id, META_VERSION, value);
     }
@@ -779,7 +779,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * Puts the session's markers unless the previous object is live and already had them: an
      * expired previous object's markers may already have been removed by lazy repair.
      */
-    private void addMarkers(SessionState state, Optional<HeadObjectResponse> old) {
+    private void addMarkers(SessionState state, Optional<ObjectHead> old) {
         String userHash = hash(state.userId());
         String projectHash = hash(state.projectId());
         // An object about to expire may have its entries repaired away by a listing any moment now:
@@ -797,7 +797,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         s3().putObject(PutObjectRequest.builder().bucket(bucket).key(key).build(), RequestBody.fromString("1"));
     }
 
-    private void removeMovedMarkers(String id, HeadObjectResponse previous, SessionState next) {
+    private void removeMovedMarkers(String id, ObjectHead previous, SessionState next) {
         String oldUser = previous.metadata().get(META_USER);
         String oldProject = previous.metadata().get(META_PROJECT);
         if (oldUser != null && !oldUser.equals(hash(next.userId()))) {
@@ -813,7 +813,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
      * keeps those of damaged objects, and puts back the markers live sessions lack.
      */
     /** Returns how many markers it removed or put back. */
-    private int sweepMarkers(String prefix, Map<String, HeadObjectResponse> live, java.util.Set<String> damaged,
+    private int sweepMarkers(String prefix, Map<String, ObjectHead> live, java.util.Set<String> damaged,
             String metaKey) {
         java.util.Set<String> present = new java.util.HashSet<>();
         int repaired = 0;
@@ -826,7 +826,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             }
             String keyHash = rest.substring(0, slash);
             String id = idOfName(rest.substring(slash + 1));
-            HeadObjectResponse head = live.get(id);
+            ObjectHead head = live.get(id);
             if (head != null && keyHash.equals(head.metadata().get(metaKey))) {
                 present.add(id);
                 continue;
@@ -834,7 +834,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             boolean settled = object.lastModified().isBefore(now().minus(REPAIR_GRACE));
             if (settled && !damaged.contains(id)) {
                 // Re-check: a writer may have added this session since the scan.
-                Optional<HeadObjectResponse> now = SessionIds.isValid(id) ? head(id) : Optional.empty();
+                Optional<ObjectHead> now = SessionIds.isValid(id) ? head(id) : Optional.empty();
                 try {
                     if (now.isEmpty() || expired(id, now.get()) || !keyHash.equals(now.get().metadata().get(metaKey))) {
                         deleteQuietly(object.key());
@@ -845,7 +845,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 }
             }
         }
-        for (Map.Entry<String, HeadObjectResponse> entry : live.entrySet()) {
+        for (Map.Entry<String, ObjectHead> entry : live.entrySet()) {
             String keyHash = entry.getValue().metadata().get(metaKey);
             if (!present.contains(entry.getKey()) && keyHash != null) {
                 putMarker(prefix + keyHash + "/" + objectName(entry.getKey()));
@@ -866,14 +866,23 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     // ---- start-up checks ----
 
     private void checkBucket(String base) {
+        // Against an endpoint other than AWS's own the conditional-write probe runs, and its PUT also
+        // proves that the bucket exists and takes writes: no HEAD of the bucket then (one request,
+        // and one request type, fewer on a cold start). Otherwise a HEAD of the bucket.
+        boolean probe = conditionalWrites && checkConditionalWrites;
         try {
-            s3().headBucket(b -> b.bucket(bucket));
+            if (probe) {
+                probeConditionalWrites(base);
+            } else {
+                s3().headBucket(b -> b.bucket(bucket));
+            }
         } catch (S3Exception e) {
             String reason = switch (e.statusCode()) {
                 case 404 -> "the bucket does not exist";
                 case 301, 400 -> "the bucket is in another region or the endpoint is wrong";
                 case 401, 403 -> "access denied: check the credentials (access_key/secret_key or the AWS provider"
-                        + " chain) and that the IAM policy allows s3:ListBucket on it";
+                        + " chain) and that the IAM policy allows " + (probe ? "s3:PutObject" : "s3:ListBucket")
+                        + " on it";
                 default -> "HTTP " + e.statusCode();
             };
             throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot use bucket " + bucket + ": "
@@ -885,34 +894,33 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
         if (!conditionalWrites) {
             LOG.warn("[s3] conditional writes are switched off for bucket {}: concurrent updates of one session"
                     + " can be lost", bucket);
-            return;
-        }
-        if (!checkConditionalWrites) {
-            // AWS S3 itself honours If-None-Match and If-Match on PUT (since 2024): no probe, which
-            // saves a cold start three requests
+        } else if (!checkConditionalWrites) {
+            // AWS S3 itself honours If-None-Match and If-Match on PUT (since 2024): no probe
             LOG.debug("[s3] conditional-write probe skipped for bucket {} (check_conditional_writes)", bucket);
-            return;
         }
-        // Put the probe object with If-None-Match: *. A 412 (or 409) says the endpoint honours
-        // conditional writes: the object is there from an earlier start (or from this put's own
-        // first attempt, when the SDK retried it), and an endpoint that ignores the header never
-        // answers 412. A 200 says it was absent, or the header was ignored: putting it again the
-        // same way tells which. So a start is one request once the probe exists (it stays; earlier
-        // versions put a random probe, then deleted it: three requests on every start).
+    }
+
+    /**
+     * Puts the probe object with {@code If-None-Match: *}. A 412 (or 409) says the endpoint honours
+     * conditional writes: the object is there from an earlier start (or from this put's own first
+     * attempt, when the SDK retried it), and an endpoint that ignores the header never answers 412.
+     * A 200 says it was absent, or the header was ignored: putting it again the same way tells which.
+     * So a start is one request once the probe exists (it stays; earlier versions put a random probe,
+     * then deleted it: three requests on every start).
+     *
+     * @throws SessionStorageException when the endpoint ignores conditional writes
+     * @throws S3Exception when the endpoint refuses the put (no bucket, no access)
+     */
+    private void probeConditionalWrites(String base) {
         String probe = base + ".probe/conditional-writes";
-        try {
-            boolean honoured = probeRefused(probe); // it was there
-            if (!honoured) {
-                honoured = probeRefused(probe); // it is there now
-            }
-            if (!honoured) {
-                throw new SessionStorageException(S3StorageProvider.NAME, null, "the S3 endpoint of bucket " + bucket
-                        + " ignores conditional writes (If-None-Match), so concurrent updates could be lost;"
-                        + " use an endpoint that supports them, or set conditional_writes: false to accept that risk");
-            }
-        } catch (S3Exception e) {
-            throw new SessionStorageException(S3StorageProvider.NAME, null, "cannot write to bucket " + bucket
-                    + " (check that the IAM policy allows s3:PutObject): " + describe(e), e);
+        boolean honoured = probeRefused(probe); // it was there
+        if (!honoured) {
+            honoured = probeRefused(probe); // it is there now
+        }
+        if (!honoured) {
+            throw new SessionStorageException(S3StorageProvider.NAME, null, "the S3 endpoint of bucket " + bucket
+                    + " ignores conditional writes (If-None-Match), so concurrent updates could be lost;"
+                    + " use an endpoint that supports them, or set conditional_writes: false to accept that risk");
         }
     }
 
@@ -1022,28 +1030,51 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     }
 
     /**
+     * What the storage needs of an object's head: its ETag and user metadata. Its own type rather
+     * than the SDK's {@code HeadObjectResponse}, whose class sets up about a hundred field accessors
+     * when first used (some 15 ms of a cold start that never sends a {@code HEAD}).
+     */
+    private static final class ObjectHead {
+        private final String eTag;
+        private final Map<String, String> metadata;
+
+        ObjectHead(String eTag, Map<String, String> metadata) {
+            this.eTag = eTag;
+            this.metadata = metadata;
+        }
+
+        String eTag() {
+            return eTag;
+        }
+
+        Map<String, String> metadata() {
+            return metadata;
+        }
+    }
+
+    /**
      * The ETag and metadata of the objects this storage last read or wrote, by session id (a small
      * LRU): a compare-and-set or a store right after them needs no {@code HEAD}.
      */
     private static final class RecentReads {
-        private final Map<String, HeadObjectResponse> entries;
+        private final Map<String, ObjectHead> entries;
 
         RecentReads(int capacity) {
             entries = new LinkedHashMap<>(16, 0.75f, true) {
                 private static final long serialVersionUID = 1L;
 
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, HeadObjectResponse> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<String, ObjectHead> eldest) {
                     return size() > capacity;
                 }
             };
         }
 
-        synchronized void put(String id, HeadObjectResponse head) {
+        synchronized void put(String id, ObjectHead head) {
             entries.put(id, head);
         }
 
-        synchronized HeadObjectResponse take(String id) {
+        synchronized ObjectHead take(String id) {
             return entries.remove(id);
         }
     }

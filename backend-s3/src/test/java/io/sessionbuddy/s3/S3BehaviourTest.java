@@ -175,17 +175,23 @@ class S3BehaviourTest {
 
     @Test
     void wrongCredentialsFailClearlyWithoutShowingTheSecret() {
-        assertThatThrownBy(() -> open(Map.of("secret_key", "WRONG-secret-value")))
-                .isInstanceOf(SessionStorageException.class)
-                .hasMessageContaining("bucket sessions").hasMessageContaining("access denied")
-                .hasMessageNotContaining("WRONG-secret-value").hasMessageNotContaining(S3TestServer.SECRET_KEY);
+        // checked by the probe's PUT (any endpoint but AWS's own), or by a HEAD of the bucket without it
+        for (boolean probe : new boolean[] {true, false}) {
+            assertThatThrownBy(() -> open(Map.of("secret_key", "WRONG-secret-value", "check_conditional_writes", probe)))
+                    .isInstanceOf(SessionStorageException.class)
+                    .hasMessageContaining("bucket sessions").hasMessageContaining("access denied")
+                    .hasMessageContaining(probe ? "s3:PutObject" : "s3:ListBucket")
+                    .hasMessageNotContaining("WRONG-secret-value").hasMessageNotContaining(S3TestServer.SECRET_KEY);
+        }
     }
 
     @Test
     void aMissingBucketFailsClearly() {
-        assertThatThrownBy(() -> open(Map.of("bucket", "no-such-bucket")))
-                .isInstanceOf(SessionStorageException.class)
-                .hasMessageContaining("no-such-bucket").hasMessageContaining("does not exist");
+        for (boolean probe : new boolean[] {true, false}) {
+            assertThatThrownBy(() -> open(Map.of("bucket", "no-such-bucket", "check_conditional_writes", probe)))
+                    .isInstanceOf(SessionStorageException.class)
+                    .hasMessageContaining("no-such-bucket").hasMessageContaining("does not exist");
+        }
     }
 
     @Test
@@ -258,11 +264,15 @@ class S3BehaviourTest {
         List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         try (S3Client client = recordingClient(requests)) {
             S3SessionStorage.builder(client, "sessions").namespace("probing").build().close();
-            assertThat(requests).as("the first start: the bucket, then the probe put twice")
-                    .containsExactly("HEAD", "PUT If-None-Match", "PUT If-None-Match");
+            assertThat(requests).as("the first start: the probe put twice (its put also proves the bucket)")
+                    .containsExactly("PUT If-None-Match", "PUT If-None-Match");
             requests.clear();
             S3SessionStorage.builder(client, "sessions").namespace("probing").build().close();
-            assertThat(requests).as("every later start").containsExactly("HEAD", "PUT If-None-Match");
+            assertThat(requests).as("every later start").containsExactly("PUT If-None-Match");
+            requests.clear();
+            S3SessionStorage.builder(client, "sessions").namespace("probing").checkConditionalWrites(false).build()
+                    .close();
+            assertThat(requests).as("without the probe (as on AWS's own endpoints)").containsExactly("HEAD");
         }
         assertThat(keys("session-buddy/probing/")).containsExactly("session-buddy/probing/.probe/conditional-writes");
 
@@ -339,6 +349,7 @@ class S3BehaviourTest {
         try (S3Client client = recordingClient(requests);
                 S3SessionStorage storage = S3SessionStorage.builder(client, "sessions").namespace("seen").build();
                 SessionStorage other = open(Map.of("namespace", "seen"))) {
+            requests.clear(); // the start's probe
             storage.storeSession(session("s1", "alice"), null).join();
             assertThat(requests).as("an object this storage has not seen: HEAD first").startsWith("HEAD");
             requests.clear();
