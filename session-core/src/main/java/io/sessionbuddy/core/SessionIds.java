@@ -6,7 +6,8 @@ import java.util.HexFormat;
 /**
  * Session id generation and validation.
  *
- * <p>Generated ids are 128 random bits from {@link SecureRandom} as 32 lower-case hex characters
+ * <p>Generated ids are 128 random bits from the operating system's generator ({@code /dev/urandom})
+ * or {@link SecureRandom}, drawn when the id is made, as 32 lower-case hex characters
  * (hex rather than base64 so that ids stay distinct on case-insensitive file systems).
  *
  * <p>Ids given by callers may be any non-empty string of at most {@link #MAX_UTF8_BYTES} bytes of
@@ -24,15 +25,6 @@ public final class SessionIds {
 
     private static final HexFormat HEX = HexFormat.of();
 
-    /**
-     * Made on the first id generated, not when ids are first checked: the first {@code SecureRandom}
-     * of a process sets up the JDK's security providers (about 30 ms and 140 classes on this
-     * project's machine), which a cold start that only reads existing sessions need not pay.
-     */
-    private static final class Random {
-        static final SecureRandom INSTANCE = new SecureRandom();
-    }
-
     private SessionIds() {
     }
 
@@ -43,8 +35,98 @@ public final class SessionIds {
      */
     public static String generate() {
         byte[] bytes = new byte[16];
-        Random.INSTANCE.nextBytes(bytes);
+        Randomness.fill(bytes);
         return HEX.formatHex(bytes);
+    }
+
+    /**
+     * Where ids' random bits come from, always drawn at the moment an id is made (never ahead, so no
+     * two copies of a restored snapshot share ids). The first {@value #DIRECT_IDS} ids of a process
+     * read the operating system's generator ({@code /dev/urandom}, the source the JDK's own
+     * {@code NativePRNG} reads) directly: the first {@code SecureRandom} of a process sets up the
+     * JDK's security providers, some 12 to 25 ms and 60 classes that a cold start creating one
+     * session would pay for one id. Reading the device opens it each time (about 4 µs, so that no
+     * descriptor stays open across a checkpoint); from the {@value #DIRECT_IDS}th id on, a
+     * {@code SecureRandom} is made on a background thread, and ids come from it once it is there
+     * (about 0.2 µs each). Where there is no {@code /dev/urandom} (Windows), or it cannot be read,
+     * ids come from {@code SecureRandom} from the first.
+     */
+    static final class Randomness {
+        /** Ids read from the device before a {@code SecureRandom} is made. */
+        static final int DIRECT_IDS = 16;
+        private static final java.io.File DEVICE = new java.io.File("/dev/urandom");
+        private static final java.util.concurrent.atomic.AtomicInteger DIRECT =
+                new java.util.concurrent.atomic.AtomicInteger();
+        private static volatile SecureRandom secure;
+        private static volatile boolean deviceFailed = !DEVICE.canRead();
+
+        private Randomness() {
+        }
+
+        static void fill(byte[] bytes) {
+            SecureRandom random = secure;
+            if (random != null) {
+                random.nextBytes(bytes);
+                return;
+            }
+            if (!deviceFailed) {
+                if (DIRECT.incrementAndGet() == DIRECT_IDS) {
+                    startMaking();
+                }
+                if (readDevice(bytes)) {
+                    return;
+                }
+                deviceFailed = true;
+            }
+            secure().nextBytes(bytes);
+        }
+
+        private static void startMaking() {
+            try {
+                Thread maker = new Thread(Randomness::secure, "session-buddy-secure-random");
+                maker.setDaemon(true);
+                maker.start();
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // no thread to be had: the next id makes it on the caller's thread
+                deviceFailed = true;
+            }
+        }
+
+        /** Reads {@code bytes.length} bytes from the device; {@code false} if it could not. */
+        static boolean readDevice(byte[] bytes) {
+            try (java.io.FileInputStream in = new java.io.FileInputStream(DEVICE)) {
+                int read = 0;
+                while (read < bytes.length) {
+                    int n = in.read(bytes, read, bytes.length - read);
+                    if (n < 0) {
+                        return false;
+                    }
+                    read += n;
+                }
+                return true;
+            } catch (java.io.IOException | SecurityException e) {
+                return false;
+            }
+        }
+
+        private static SecureRandom secure() {
+            SecureRandom random = secure;
+            if (random == null) {
+                synchronized (Randomness.class) {
+                    random = secure;
+                    if (random == null) {
+                        random = new SecureRandom();
+                        secure = random;
+                    }
+                }
+            }
+            return random;
+        }
+
+        /** Whether ids come from a {@code SecureRandom} now (for tests). */
+        static boolean usesSecureRandom() {
+            return secure != null;
+        }
     }
 
     /**

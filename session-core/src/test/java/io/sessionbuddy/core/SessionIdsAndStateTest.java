@@ -24,6 +24,35 @@ class SessionIdsAndStateTest {
     }
 
     @Test
+    void theFirstIdsReadTheSystemGeneratorAndLaterOnesASecureRandomMadeInTheBackground() throws Exception {
+        byte[] one = new byte[16];
+        byte[] two = new byte[16];
+        assertThat(SessionIds.Randomness.readDevice(one)).as("/dev/urandom is read on this machine").isTrue();
+        assertThat(SessionIds.Randomness.readDevice(two)).isTrue();
+        assertThat(one).isNotEqualTo(two).isNotEqualTo(new byte[16]);
+        // bits look uniform: over 4,096 device reads each of the 128 bit positions is set about half the time
+        int[] set = new int[128];
+        for (int i = 0; i < 4096; i++) {
+            SessionIds.Randomness.readDevice(one);
+            for (int bit = 0; bit < 128; bit++) {
+                set[bit] += (one[bit / 8] >> (bit % 8)) & 1;
+            }
+        }
+        for (int count : set) {
+            assertThat(count).isBetween(1748, 2348); // 2,048 +- 300 (6.6 standard deviations)
+        }
+        for (int i = 0; i <= SessionIds.Randomness.DIRECT_IDS; i++) {
+            SessionIds.generate();
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!SessionIds.Randomness.usesSecureRandom() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(SessionIds.Randomness.usesSecureRandom()).as("a SecureRandom after the first ids").isTrue();
+        assertThat(SessionIds.generate()).matches("[0-9a-f]{32}");
+    }
+
+    @Test
     void validationAcceptsEveryIdTheOriginalAcceptedAndRefusesControlCharacters() {
         for (String good : List.of("0123456789abcdef", "a.b_c-D", "sess 42", "ünïcødé-session", "x".repeat(129),
                 "proj:1:abc", ".", "..", "../x", "a/b", "a\\b", "{tag}", "}", "日本語", "emoji 🎉",
