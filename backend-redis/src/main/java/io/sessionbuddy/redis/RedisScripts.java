@@ -1,10 +1,5 @@
 package io.sessionbuddy.redis;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-
 /**
  * The Lua scripts of the Redis backend. A session's data key is a hash: {@code d} = the encoded
  * record, {@code v} = version, {@code u} = user id, {@code p} = project id, {@code w} = the id of
@@ -400,12 +395,7 @@ enum RedisScripts {
 
     RedisScripts(String body) {
         this.body = body;
-        try {
-            this.sha1 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
-                    .digest(body.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-1 is missing from this JVM", e);
-        }
+        this.sha1 = ScriptDigest.sha1Hex(body);
     }
 
     String body() {

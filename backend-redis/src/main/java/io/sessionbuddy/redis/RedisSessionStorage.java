@@ -463,7 +463,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         byte[] expected = expectedVersion == null ? EMPTY : number(expectedVersion);
         // Lettuce re-sends commands that were in flight when a connection broke: the write id lets
         // the script recognise a second delivery of this very write and report it as done.
-        byte[] writeId = utf8(java.util.UUID.randomUUID().toString());
+        byte[] writeId = utf8(io.sessionbuddy.core.SessionIds.generate()); // 128 random bits
         String userIndex = userIndexPrefix + state.userId();
         String projectIndex = projectIndexPrefix + state.projectId();
         if (!cluster) {
@@ -753,7 +753,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                         utf8(userIndexPrefix), utf8(projectIndexPrefix), utf8(newId), utf8(oldId),
                         number(expectedVersion), number(Math.max(1, ttl.toMillis()) + INDEX_GRACE.toMillis()),
                         markerRecord, number(marker.version()), utf8(marker.userId()),
-                        number(Math.max(1, markerTtl.toMillis())), utf8(java.util.UUID.randomUUID().toString()),
+                        number(Math.max(1, markerTtl.toMillis())), utf8(io.sessionbuddy.core.SessionIds.generate()),
                         number(eventStreamMaxLength), utf8(userOrderPrefix), utf8(projectOrderPrefix))
                         .thenCompose(moved -> moved == 1L ? replicated(oldId).thenApply(done -> true)
                                 : CompletableFuture.completedFuture(false)))));
