@@ -27,7 +27,7 @@ enum RedisScripts {
      * Returns 1 when written (or when this very write, by its id, already ran: a client's replay
      * after a reconnect), 0 when the expected version did not match.
      */
-    WRITE_WITH_INDEXES("""
+    WRITE_WITH_INDEXES("5ea2a9f52ea313af3172ff84bb338caf52a51020", """
             local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p', 'w')
             if old[4] and old[4] == ARGV[12] then return 1 end
             if old[1] and not string.match(old[1], '^%d+$') then
@@ -66,7 +66,7 @@ enum RedisScripts {
      * project order-set prefix.
      * Returns the number of keys deleted; a {@code deleted} event is appended when one was.
      */
-    DELETE_WITH_INDEXES("""
+    DELETE_WITH_INDEXES("2ca437e5c0736c1003d7ac50be6bf8772efb3979", """
             local old = redis.call('HMGET', KEYS[1], 'u', 'p')
             local n = redis.call('DEL', KEYS[1])
             for i = 1, 2 do
@@ -88,7 +88,7 @@ enum RedisScripts {
      * Returns {1, old user, old project} when written ('' when there was none, or when this very
      * write already ran), {0} otherwise.
      */
-    WRITE_DATA("""
+    WRITE_DATA("7032fbb3af10eeb90eff333e200d66996febd5ea", """
             local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p', 'w')
             if old[4] and old[4] == ARGV[7] then return {1, '', ''} end
             if old[1] and not string.match(old[1], '^%d+$') then
@@ -100,7 +100,7 @@ enum RedisScripts {
             return {1, old[2] or '', old[3] or ''}
             """),
     /** Cluster delete of the data key. KEYS: data. Returns {deleted, old user, old project}. */
-    DELETE_DATA("""
+    DELETE_DATA("5a6f149990b8aec151b9ca8ea5fd0d94f7a6d1b3", """
             local old = redis.call('HMGET', KEYS[1], 'u', 'p')
             local n = redis.call('DEL', KEYS[1])
             return {n, old[1] or '', old[2] or ''}
@@ -112,7 +112,7 @@ enum RedisScripts {
      * never leaves a score below the data's real expiry.
      * KEYS: index, its order set. ARGV: expires-at ms, id, index ttl ms.
      */
-    INDEX_ADD("""
+    INDEX_ADD("41c9b31ee05d9517bd2e086feabbf49c732e1ac0", """
             if redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2]) == 1 then
               redis.call('ZADD', KEYS[2], 0, ARGV[2])
               if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) - 3600000 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
@@ -124,7 +124,7 @@ enum RedisScripts {
      * Cluster removal of index entries, from the index and its order set together.
      * KEYS: index, its order set. ARGV: the ids. Returns how many the index held.
      */
-    INDEX_REMOVE("""
+    INDEX_REMOVE("ec0ab92e2f5da2b4bca11bd424c47a3c0561985b", """
             redis.call('ZREM', KEYS[2], unpack(ARGV))
             return redis.call('ZREM', KEYS[1], unpack(ARGV))
             """),
@@ -145,7 +145,7 @@ enum RedisScripts {
      * (moved to another owner: entry removed)}; a checked id of the index's owner but not of the
      * project filter is left out.
      */
-    PAGE("""
+    PAGE("30ea786dd220ba4e07175935f0eb7945a3274f9d", """
             local n = redis.call('ZCARD', KEYS[1])
             if redis.call('ZCARD', KEYS[2]) ~= n then
               redis.call('DEL', KEYS[2])
@@ -225,7 +225,7 @@ enum RedisScripts {
      * touch, see {@link #TOUCH}). A key of another type fails {@code HSTRLEN} with WRONGTYPE (read as a
      * damaged record): no {@code TYPE} call, the script runs on every read.
      */
-    READ_BOUNDED("""
+    READ_BOUNDED("7fb67042ffada1f15bf368c5d90848e85e16c9bd", """
             local n = redis.call('HSTRLEN', KEYS[1], 'd')
             if n > tonumber(ARGV[1]) then return redis.error_reply('SBTOOLARGE ' .. n) end
             return redis.call('HMGET', KEYS[1], 'd', 'v', 'e')
@@ -239,7 +239,7 @@ enum RedisScripts {
      * ttl ms, the reserved owner of rotation markers (not touched), user order-set prefix, project
      * order-set prefix. Returns 1 when touched, 0 when absent.
      */
-    TOUCH("""
+    TOUCH("cf430916c436aa2e5baa90cea1609d9fa1e43315", """
             local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
             if not f[1] or f[2] == ARGV[7] then return 0 end
             if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
@@ -254,7 +254,7 @@ enum RedisScripts {
      * list when nothing was touched (absent, or a rotation's marker). A record over the bound fails
      * the script before anything is moved.
      */
-    READ_TOUCHED("""
+    READ_TOUCHED("228a79f3e4da2b4dc6421d2cbc2d0725144f408b", """
             local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
             if not f[1] or f[2] == ARGV[7] then return {} end
             if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
@@ -274,7 +274,7 @@ enum RedisScripts {
      * order-set prefix, project order-set prefix.
      * Returns 1 when moved (or when this very move already ran), 0 otherwise.
      */
-    MOVE("""
+    MOVE("8cab3741e4100fdf410dd2a272cd7de875b21130", """
             local old = redis.call('HMGET', KEYS[2], 'v', 'u', 'p', 'w')
             if old[4] and old[4] == ARGV[17] then return 1 end
             if not old[1] or old[1] ~= ARGV[11] then return 0 end
@@ -311,7 +311,7 @@ enum RedisScripts {
      * KEYS: data. ARGV: ttl ms, expires-at ms, the reserved owner of rotation markers. Returns
      * {1, user, project} when touched, {0} when absent.
      */
-    TOUCH_DATA("""
+    TOUCH_DATA("61bd518a31331c077e3864e56cf1a09022beee07", """
             local f = redis.call('HMGET', KEYS[1], 'v', 'u', 'p')
             if not f[1] or f[2] == ARGV[3] then return {0} end
             if not string.match(f[1], '^%d+$') then return redis.error_reply('SBCORRUPT version field is not a number') end
@@ -326,7 +326,7 @@ enum RedisScripts {
      * field ('u' or 'p'), the index's owner, then the id of each candidate. Returns the removed ids,
      * each prefixed with 'a' when its data was absent (expired) or 'm' when it had moved to another owner.
      */
-    REPAIR_INDEX("""
+    REPAIR_INDEX("6c2e5b9857bb75fdd5b6d2777feffa006041df52", """
             local out = {}
             for i = 3, #KEYS do
               local t = redis.call('TYPE', KEYS[i])['ok']
@@ -349,7 +349,7 @@ enum RedisScripts {
      * Returns the removed ids; with the stream, an {@code expired} event for each is appended in the
      * same step.
      */
-    TAKE_EXPIRED("""
+    TAKE_EXPIRED("c868010518db921daa73eb49f5621db70a059986", """
             local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
             for i = 1, #ids, 1000 do
               redis.call('ZREM', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
@@ -393,9 +393,17 @@ enum RedisScripts {
     private final String body;
     private final String sha1;
 
-    RedisScripts(String body) {
+    /**
+     * @param sha1 the lowercase hex SHA-1 of the body's UTF-8 bytes, the name {@code EVALSHA} calls
+     *     it by: written out rather than computed, because the first {@code MessageDigest} of a
+     *     process sets up the JDK's security providers (about 10 ms and 60 classes of a cold start,
+     *     which a plain Lettuce program does not pay). {@code RedisScriptsTest} checks each against
+     *     the body and names the right value when a script changes.
+     * @param body the Lua script
+     */
+    RedisScripts(String sha1, String body) {
+        this.sha1 = sha1;
         this.body = body;
-        this.sha1 = ScriptDigest.sha1Hex(body);
     }
 
     String body() {
