@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -204,7 +203,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             }
             Optional<ObjectHead> old = head(state.sessionId());
             addMarkers(state, old);
-            put(state, record, null, UUID.randomUUID().toString());
+            put(state, record, null, SessionIds.generate());
             old.ifPresent(previous -> removeMovedMarkers(state.sessionId(), previous, state));
             return null;
         });
@@ -230,7 +229,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
             return false;
         }
         try {
-            put(state, record, seen.eTag(), UUID.randomUUID().toString());
+            put(state, record, seen.eTag(), SessionIds.generate());
             return true;
         } catch (S3Exception e) {
             if (e.statusCode() != 412 && e.statusCode() != 404 && e.statusCode() != 409) {
@@ -248,7 +247,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
     protected CompletableFuture<Void> doStoreNew(SessionState state, byte[] record, Duration ttl) {
         return call(state.sessionId(), "store", () -> {
             addMarkers(state, Optional.empty());
-            put(state, record, null, UUID.randomUUID().toString());
+            put(state, record, null, SessionIds.generate());
             return null;
         });
     }
@@ -267,7 +266,7 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
                 return false;
             }
             addMarkers(state, old);
-            String writeId = UUID.randomUUID().toString();
+            String writeId = SessionIds.generate();
             try {
                 put(state, record, conditionalWrites ? old.get().eTag() : null, writeId);
             } catch (S3Exception e) {
