@@ -18,8 +18,41 @@ final class JsonSupport {
 
     static {
         // Before anything below touches a Jackson class a downgraded Jackson may lack.
-        checkJacksonVersion(com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION,
-                com.fasterxml.jackson.core.json.PackageVersion.VERSION);
+        checkJacksonVersion(jacksonVersion(true), jacksonVersion(false));
+    }
+
+    /**
+     * The version of jackson-databind or jackson-core on the classpath: from its jar's manifest
+     * ({@code Implementation-Version}, which the class loader read when it defined the package), else
+     * from Jackson's {@code PackageVersion} (whose parsing compiles a regular expression, which a
+     * start otherwise never needs).
+     */
+    static com.fasterxml.jackson.core.Version jacksonVersion(boolean databind) {
+        Package jacksonPackage = (databind ? JsonNode.class : JsonFactory.class).getPackage();
+        String text = jacksonPackage == null ? null : jacksonPackage.getImplementationVersion();
+        int[] numbers = new int[3];
+        int part = 0;
+        int i = 0;
+        while (text != null && part < 3) {
+            int start = i;
+            while (i < text.length() && text.charAt(i) >= '0' && text.charAt(i) <= '9' && i - start < 9) {
+                numbers[part] = numbers[part] * 10 + (text.charAt(i++) - '0');
+            }
+            if (i == start) {
+                break;
+            }
+            part++;
+            if (i >= text.length() || text.charAt(i) != '.') {
+                break;
+            }
+            i++;
+        }
+        if (part < 2) { // no manifest version (a shaded or repackaged jar)
+            return databind ? com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION
+                    : com.fasterxml.jackson.core.json.PackageVersion.VERSION;
+        }
+        return new com.fasterxml.jackson.core.Version(numbers[0], numbers[1], numbers[2], null,
+                "com.fasterxml.jackson.core", databind ? "jackson-databind" : "jackson-core");
     }
 
     /**

@@ -117,6 +117,9 @@ class SessionValueLimitsTest {
                 .hasMessageContaining("jackson-databind 2.18.2").hasMessageContaining("needs Jackson 2.23")
                 .hasMessageContaining("jackson-bom");
         JsonSupport.checkJacksonVersion(com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION, current);
+        // at start the versions are read from the jars' manifests, the same as Jackson's own
+        assertThat(JsonSupport.jacksonVersion(true)).isEqualTo(com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION);
+        assertThat(JsonSupport.jacksonVersion(false)).isEqualTo(current);
     }
 
     @Test
