@@ -17,7 +17,8 @@ import java.util.Map;
  * Measures cold starts: for each backend, starts fresh JVMs ({@link ColdStart}) that store and read
  * one session, through the library and through the raw client, and prints Markdown tables of the
  * median wall time (thin: from launch to exit, as the parent sees it; else from the JVM's start to
- * the session read back) and the median CPU time of the process. Servers (redis-server,
+ * the session read back) and the median CPU time of the process. A backend's kinds of run
+ * (library, raw client, AppCDS, Spring Session) take turns, run by run. Servers (redis-server,
  * S3Proxy) are started here, once, before the measured JVMs.
  *
  * <p>Arguments: {@code [runs] [--thin DIR]} (default 5 runs). Without {@code --thin} the children
@@ -76,23 +77,38 @@ public final class ColdStartRunner {
             String classPath = thin == null ? System.getProperty("java.class.path")
                     : thin.resolve("coldstart.jar") + java.io.File.pathSeparator
                             + Files.readString(thin.resolve("cp-" + backend + ".txt")).trim();
-            Result library = measure(runs, classPath, List.of(), "library", backend, where, thin != null);
-            Result raw = measure(runs, classPath, List.of(), "raw", backend, where, thin != null);
-            Result cds = null;
+            // The cells of a backend are run in turn (library, raw, AppCDS, Spring; then again), not
+            // one cell's runs in a row: this shared machine drifts, and a drift then spreads over all
+            // cells instead of favouring the cell that ran in a quiet minute.
+            Cell library = new Cell(classPath, List.of(), "library");
+            Cell raw = new Cell(classPath, List.of(), "raw");
+            List<Cell> cells = new ArrayList<>(List.of(library, raw));
+            Cell cds = null;
             if (thin != null) {
                 Path archive = thin.resolve(backend + ".jsa");
                 Files.deleteIfExists(archive);
                 run(classPath, List.of("-XX:ArchiveClassesAtExit=" + archive), "library", backend, where);
-                cds = measure(runs, classPath, List.of("-XX:SharedArchiveFile=" + archive), "library", backend, where,
-                        false);
+                cds = new Cell(classPath, List.of("-XX:SharedArchiveFile=" + archive), "library");
+                cells.add(cds);
             }
-            Result spring = null;
+            Cell spring = null;
             if (thin != null && backend.equals("redis")) {
-                String springPath = thin.resolve("coldstart.jar") + java.io.File.pathSeparator
-                        + Files.readString(thin.resolve("cp-spring.txt")).trim();
-                spring = measure(runs, springPath, List.of(), "spring", backend, where, true);
+                spring = new Cell(thin.resolve("coldstart.jar") + java.io.File.pathSeparator
+                        + Files.readString(thin.resolve("cp-spring.txt")).trim(), List.of(), "spring");
+                cells.add(spring);
             }
-            results.put(backend, new Result[] {library, raw, cds, spring});
+            for (int i = 0; i < runs; i++) {
+                for (Cell cell : cells) {
+                    long[] result = run(cell.classPath, cell.options, cell.mode, backend, where);
+                    cell.walls.add(result[0]);
+                    cell.cpus.add(result[1]);
+                }
+            }
+            boolean count = thin != null;
+            results.put(backend, new Result[] {library.result(count ? classes(library, backend, where) : -1),
+                    raw.result(count ? classes(raw, backend, where) : -1),
+                    cds == null ? null : cds.result(-1),
+                    spring == null ? null : spring.result(classes(spring, backend, where))});
         }
         BenchServers.stop();
         print(out, runs, thin != null, results);
@@ -117,7 +133,8 @@ public final class ColdStartRunner {
         out.printf("| redis, Spring Session's RedisSessionRepository | %d / %d | %,d | | | | | |%n", spring.wall(),
                 spring.cpu(), spring.classes());
         out.println();
-        out.println("Medians of " + runs + " runs per cell; CPU = user + system time of the whole process.");
+        out.println("Medians of " + runs + " runs per cell, the cells of a backend run in turn; CPU = user + system"
+                + " time of the whole process.");
         out.println();
         out.println("| goal (issue #15) | target | measured | met |");
         out.println("|---|---|---:|---|");
@@ -145,27 +162,36 @@ public final class ColdStartRunner {
         out.printf("| %s | %s | %,d | %s |%n", what, target, measured, met ? "met" : "**not met**");
     }
 
-    private static Result measure(int runs, String classPath, List<String> jvmOptions, String mode, String backend,
-            String where, boolean countClasses) throws IOException, InterruptedException {
-        List<Long> walls = new ArrayList<>();
-        List<Long> cpus = new ArrayList<>();
-        for (int i = 0; i < runs; i++) {
-            long[] result = run(classPath, jvmOptions, mode, backend, where);
-            walls.add(result[0]);
-            cpus.add(result[1]);
+    /** One kind of run of a backend: its class path, JVM options and mode, and what its runs measured. */
+    private static final class Cell {
+        final String classPath;
+        final List<String> options;
+        final String mode;
+        final List<Long> walls = new ArrayList<>();
+        final List<Long> cpus = new ArrayList<>();
+
+        Cell(String classPath, List<String> options, String mode) {
+            this.classPath = classPath;
+            this.options = options;
+            this.mode = mode;
         }
-        long classes = -1;
-        if (countClasses) {
-            Path log = Files.createTempFile("classes-", ".log");
-            List<String> options = new ArrayList<>(jvmOptions);
-            options.add("-Xlog:class+load:file=" + log);
-            run(classPath, options, mode, backend, where);
-            try (var lines = Files.lines(log)) {
-                classes = lines.count();
-            }
+
+        Result result(long classes) {
+            return new Result(median(walls), median(cpus), classes);
+        }
+    }
+
+    /** The classes one more run of {@code cell} loads ({@code -Xlog:class+load}). */
+    private static long classes(Cell cell, String backend, String where) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("classes-", ".log");
+        List<String> options = new ArrayList<>(cell.options);
+        options.add("-Xlog:class+load:file=" + log);
+        run(cell.classPath, options, cell.mode, backend, where);
+        try (var lines = Files.lines(log)) {
+            return lines.count();
+        } finally {
             Files.deleteIfExists(log);
         }
-        return new Result(median(walls), median(cpus), classes);
     }
 
     private static long median(List<Long> values) {
