@@ -58,7 +58,8 @@ public final class SessionIds {
         private static final java.util.concurrent.atomic.AtomicInteger DIRECT =
                 new java.util.concurrent.atomic.AtomicInteger();
         private static volatile SecureRandom secure;
-        private static volatile boolean deviceFailed = !DEVICE.canRead();
+        /** Whether to read the device: not where there is none, nor after a read failed. */
+        private static volatile boolean readDevice = DEVICE.canRead();
 
         private Randomness() {
         }
@@ -69,14 +70,14 @@ public final class SessionIds {
                 random.nextBytes(bytes);
                 return;
             }
-            if (!deviceFailed) {
+            if (readDevice) {
                 if (DIRECT.incrementAndGet() == DIRECT_IDS) {
                     startMaking();
                 }
                 if (readDevice(bytes)) {
                     return;
                 }
-                deviceFailed = true;
+                readDevice = false;
             }
             secure().nextBytes(bytes);
         }
@@ -88,7 +89,7 @@ public final class SessionIds {
                 maker.start();
             } catch (RuntimeException | OutOfMemoryError e) {
                 // no thread to be had: the next id makes it on the caller's thread
-                deviceFailed = true;
+                readDevice = false;
             }
         }
 
