@@ -25,6 +25,7 @@ class Sha256Test {
         for (int length = 0; length <= 3 * 64 + 1; length++) {
             byte[] message = new byte[length];
             random.nextBytes(message);
+            assertThat(Sha256.writtenOut(message)).as("length %d", length).isEqualTo(jdk.digest(message));
             assertThat(Sha256.digest(message)).as("length %d", length).isEqualTo(jdk.digest(message));
         }
         for (int i = 0; i < 2000; i++) {
@@ -32,6 +33,19 @@ class Sha256Test {
             random.nextBytes(message);
             assertThat(Sha256.digest(message)).isEqualTo(jdk.digest(message));
         }
+    }
+
+    @Test
+    void afterTheFirstDigestsTheJdksIsSetUpInTheBackgroundAndUsed() throws Exception {
+        for (int i = 0; i <= Sha256.WRITTEN_OUT_USES; i++) {
+            Sha256.digest(new byte[] {(byte) i});
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!Sha256.usesJdk() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(Sha256.usesJdk()).isTrue();
+        assertThat(hex("abc")).isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     @Test
