@@ -1145,7 +1145,9 @@ public final class S3SessionStorage extends AbstractSessionStorage implements or
          * Whether to check at start-up, with a probe object, that the endpoint honours conditional
          * writes (it is refused when it does not). Default ({@code null}): only when the client has an
          * endpoint other than AWS's own (an S3-compatible store, which may ignore
-         * {@code If-None-Match}); AWS S3 honours them, and the probe costs a cold start three requests.
+         * {@code If-None-Match}); AWS S3 honours them. The probe's {@code PUT} also checks the bucket
+         * (a start is then one request, two on the first start against a bucket); without the probe a
+         * {@code HeadBucket} checks it.
          *
          * @param value whether to probe, or {@code null} for the default
          * @return this builder
