@@ -29,30 +29,46 @@ final class JsonSupport {
      */
     static com.fasterxml.jackson.core.Version jacksonVersion(boolean databind) {
         Package jacksonPackage = (databind ? JsonNode.class : JsonFactory.class).getPackage();
-        String text = jacksonPackage == null ? null : jacksonPackage.getImplementationVersion();
+        com.fasterxml.jackson.core.Version found = jacksonPackage == null ? null
+                : manifestVersion(jacksonPackage.getImplementationTitle(), jacksonPackage.getImplementationVendor(),
+                        jacksonPackage.getImplementationVersion(), databind);
+        if (found != null) {
+            return found;
+        }
+        return databind ? com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION
+                : com.fasterxml.jackson.core.json.PackageVersion.VERSION;
+    }
+
+    /**
+     * The version a package's manifest attributes give, or {@code null} when they are not Jackson's
+     * own: in a shaded (uber) jar the manifest is the application's, and its version says nothing
+     * about Jackson.
+     */
+    static com.fasterxml.jackson.core.Version manifestVersion(String title, String vendor, String version,
+            boolean databind) {
+        String artifact = databind ? "jackson-databind" : "jackson-core";
+        if (version == null || !artifact.equalsIgnoreCase(title) || !"FasterXML".equals(vendor)) {
+            return null;
+        }
         int[] numbers = new int[3];
         int part = 0;
         int i = 0;
-        while (text != null && part < 3) {
+        while (part < 3) {
             int start = i;
-            while (i < text.length() && text.charAt(i) >= '0' && text.charAt(i) <= '9' && i - start < 9) {
-                numbers[part] = numbers[part] * 10 + (text.charAt(i++) - '0');
+            while (i < version.length() && version.charAt(i) >= '0' && version.charAt(i) <= '9' && i - start < 9) {
+                numbers[part] = numbers[part] * 10 + (version.charAt(i++) - '0');
             }
             if (i == start) {
                 break;
             }
             part++;
-            if (i >= text.length() || text.charAt(i) != '.') {
+            if (i >= version.length() || version.charAt(i) != '.') {
                 break;
             }
             i++;
         }
-        if (part < 2) { // no manifest version (a shaded or repackaged jar)
-            return databind ? com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION
-                    : com.fasterxml.jackson.core.json.PackageVersion.VERSION;
-        }
-        return new com.fasterxml.jackson.core.Version(numbers[0], numbers[1], numbers[2], null,
-                "com.fasterxml.jackson.core", databind ? "jackson-databind" : "jackson-core");
+        return part < 2 ? null : new com.fasterxml.jackson.core.Version(numbers[0], numbers[1], numbers[2], null,
+                "com.fasterxml.jackson.core", artifact);
     }
 
     /**

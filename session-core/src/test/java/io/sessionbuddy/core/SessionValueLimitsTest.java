@@ -120,6 +120,14 @@ class SessionValueLimitsTest {
         // at start the versions are read from the jars' manifests, the same as Jackson's own
         assertThat(JsonSupport.jacksonVersion(true)).isEqualTo(com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION);
         assertThat(JsonSupport.jacksonVersion(false)).isEqualTo(current);
+        // a shaded jar's manifest is the application's: not taken for Jackson's
+        assertThat(JsonSupport.manifestVersion("my-function", "Example Corp", "1.0.0", true)).isNull();
+        assertThat(JsonSupport.manifestVersion("jackson-databind", "FasterXML", "2.18.2", true))
+                .isEqualTo(new com.fasterxml.jackson.core.Version(2, 18, 2, null, "com.fasterxml.jackson.core",
+                        "jackson-databind"));
+        assertThat(JsonSupport.manifestVersion("Jackson-core", "FasterXML", "2.23", false).getMinorVersion())
+                .isEqualTo(23);
+        assertThat(JsonSupport.manifestVersion("Jackson-core", "FasterXML", "unknown", false)).isNull();
     }
 
     @Test
