@@ -40,11 +40,7 @@ final class Sha256 {
      */
     static byte[] digest(byte[] message) {
         if (jdkReady) {
-            try {
-                return java.security.MessageDigest.getInstance("SHA-256").digest(message);
-            } catch (java.security.NoSuchAlgorithmException e) {
-                jdkReady = false; // not expected (every JDK has SHA-256): the written-out code stays
-            }
+            return Jdk.DIGESTS.get().digest(message); // digest() also resets it for the next use
         } else if (USES.incrementAndGet() == WRITTEN_OUT_USES) {
             setUpJdkDigest();
         }
@@ -56,14 +52,34 @@ final class Sha256 {
         return jdkReady;
     }
 
+    /**
+     * The JDK's SHA-256, one per thread: {@code MessageDigest.getInstance} looks the provider's
+     * service up and makes the digest by reflection on every call (two per record read, for the
+     * owner hashes), a reused one costs neither.
+     */
+    private static final class Jdk {
+        static final ThreadLocal<java.security.MessageDigest> DIGESTS = ThreadLocal.withInitial(Jdk::newDigest);
+
+        private Jdk() {
+        }
+
+        static java.security.MessageDigest newDigest() {
+            try {
+                return java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is not available in this JDK", e);
+            }
+        }
+    }
+
     private static void setUpJdkDigest() {
         try {
             Thread setUp = new Thread(() -> {
                 try {
-                    java.security.MessageDigest.getInstance("SHA-256");
+                    Jdk.DIGESTS.get();
                     jdkReady = true;
-                } catch (java.security.NoSuchAlgorithmException e) {
-                    // stays with the written-out code
+                } catch (IllegalStateException e) {
+                    // not expected (every JDK has SHA-256): the written-out code stays
                 }
             }, "session-buddy-sha256");
             setUp.setDaemon(true);
