@@ -17,7 +17,7 @@ import java.io.IOException;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.Iterator;
@@ -47,6 +47,7 @@ final class FrozenJson {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     /** Objects of at most this many fields keep them in two arrays (looked up by a scan). */
     private static final int SMALL = 8;
+    private static final Object[] NO_ITEMS = {};
 
     /** The empty frozen object, shared by every state that has one. */
     static final ObjectNode EMPTY_OBJECT = new FrozenObject(Collections.emptyMap(), 1);
@@ -275,8 +276,12 @@ final class FrozenJson {
         private Iterator<Map.Entry<String, JsonNode>> fields;
         private Iterator<JsonNode> elements;
         private Map.Entry<String, JsonNode> field;
-        private final List<String> keys;
-        private final List<JsonNode> values = new ArrayList<>();
+        /**
+         * An object's keys and values alternating, or an array's elements: one array that becomes
+         * the node's own when it is full (no list wrappers, no copy for most small objects).
+         */
+        private Object[] items = NO_ITEMS;
+        private int size;
 
         Builder(JsonNode source, int depth, String key) {
             this(source.isObject(), depth, key);
@@ -291,7 +296,6 @@ final class FrozenJson {
             this.object = object;
             this.depth = depth;
             this.key = key;
-            this.keys = object ? new ArrayList<>() : null;
         }
 
         boolean hasNext() {
@@ -312,33 +316,61 @@ final class FrozenJson {
 
         Builder add(String name, JsonNode value, int childHeight) {
             if (object) {
-                int existing = keys.size() <= SMALL ? keys.indexOf(name) : -1;
+                int existing = size <= 2 * SMALL ? indexOfKey(name) : -1;
                 if (existing >= 0) {
-                    values.set(existing, value); // a repeated key: the last one wins, as in Jackson
+                    items[existing + 1] = value; // a repeated key: the last one wins, as in Jackson
                 } else {
-                    keys.add(name);
-                    values.add(value);
+                    room(2);
+                    items[size++] = name;
+                    items[size++] = value;
                 }
             } else {
-                values.add(value);
+                room(1);
+                items[size++] = value;
             }
             height = Math.max(height, childHeight + 1);
             return this;
         }
 
+        private int indexOfKey(String name) {
+            for (int i = 0; i < size; i += 2) {
+                if (items[i].equals(name)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private void room(int more) {
+            if (size + more > items.length) {
+                items = Arrays.copyOf(items, Math.max(object ? 8 : 4, items.length * 2));
+            }
+        }
+
+        /** The items, in an array of exactly their number (the builder's own when it is full). */
+        private Object[] exactItems() {
+            return size == items.length ? items : Arrays.copyOf(items, size);
+        }
+
         JsonNode build() {
             if (!object) {
-                return new FrozenArray(List.copyOf(values), height);
+                if (size == 0) {
+                    return new FrozenArray(List.of(), height);
+                }
+                @SuppressWarnings("unchecked") // holds JsonNodes only
+                List<JsonNode> elements = (List<JsonNode>) (List<?>) Collections.unmodifiableList(
+                        Arrays.asList(exactItems()));
+                return new FrozenArray(elements, height);
             }
-            if (keys.isEmpty()) {
+            if (size == 0) {
                 return EMPTY_OBJECT;
             }
-            if (keys.size() <= SMALL) {
-                return new FrozenObject(new SmallMap(keys, values), height);
+            if (size <= 2 * SMALL) {
+                return new FrozenObject(new SmallMap(exactItems()), height);
             }
-            Map<String, JsonNode> map = new LinkedHashMap<>((int) (keys.size() / 0.75f) + 1);
-            for (int i = 0; i < keys.size(); i++) {
-                map.put(keys.get(i), values.get(i)); // a repeated key: the last one wins
+            Map<String, JsonNode> map = new LinkedHashMap<>((int) (size / 1.5f) + 1); // size / 2 entries at 0.75
+            for (int i = 0; i < size; i += 2) {
+                map.put((String) items[i], (JsonNode) items[i + 1]); // a repeated key: the last one wins
             }
             return new FrozenObject(Collections.unmodifiableMap(map), height);
         }
@@ -376,12 +408,9 @@ final class FrozenJson {
     private static final class SmallMap extends AbstractMap<String, JsonNode> {
         private final Object[] keysAndValues;
 
-        SmallMap(List<String> keys, List<JsonNode> values) {
-            keysAndValues = new Object[keys.size() * 2];
-            for (int i = 0; i < keys.size(); i++) {
-                keysAndValues[2 * i] = keys.get(i);
-                keysAndValues[2 * i + 1] = values.get(i);
-            }
+        /** Takes {@code keysAndValues} (keys at even places, values after them) as it is, unshared. */
+        SmallMap(Object[] keysAndValues) {
+            this.keysAndValues = keysAndValues;
         }
 
         @Override
