@@ -44,6 +44,31 @@ class SessionJsonCodecTest {
     }
 
     @Test
+    void decimalsReadAsDoubleParseDoubleReadsThemIncludingTheHardCases() {
+        java.util.Random random = new java.util.Random(11);
+        List<String> texts = new java.util.ArrayList<>(List.of("0.1", "0.30000000000000004", "1e-320", "4.9e-324",
+                "2.2250738585072011e-308", "2.2250738585072014e-308", "1.7976931348623157e308",
+                "9007199254740993.0", "123456789012345678901234567890.5", "-0.0", "1.00000000000000011102230246251565",
+                "7.3177701707893310e+15", "2.5E-3"));
+        for (int i = 0; i < 2000; i++) {
+            texts.add(Double.toString(Double.longBitsToDouble(random.nextLong() & 0x7fefffffffffffffL)));
+            texts.add(String.format(java.util.Locale.ROOT, "%.17g", random.nextDouble() * Math.pow(10, random.nextInt(40) - 20)));
+        }
+        StringBuilder json = new StringBuilder("{\"session_id\": \"d\", \"user_id\": \"u\", \"project_id\": \"p\","
+                + " \"created_at\": \"2024-03-01T10:15:30\", \"last_activity\": \"2024-03-01T11:00:00\","
+                + " \"metadata\": {\"numbers\": [");
+        for (int i = 0; i < texts.size(); i++) {
+            json.append(i == 0 ? "" : ",").append(texts.get(i));
+        }
+        json.append("]}}");
+        SessionState state = SessionJsonCodec.fromBytes(json.toString().getBytes(StandardCharsets.UTF_8));
+        for (int i = 0; i < texts.size(); i++) {
+            assertThat(state.metadata().get("numbers").get(i).doubleValue()).as(texts.get(i))
+                    .isEqualTo(Double.parseDouble(texts.get(i)));
+        }
+    }
+
+    @Test
     void readsTimestampsWithOffsets() {
         assertThat(SessionJsonCodec.parseTimestamp("2024-03-01T12:00:00+02:00"))
                 .isEqualTo(Instant.parse("2024-03-01T10:00:00Z"));
