@@ -16,10 +16,8 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import java.io.IOException;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Deque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,7 +79,6 @@ final class FrozenJson {
         if (!root.isContainerNode()) {
             return checkedScalar(root, field);
         }
-        Deque<Builder> open = new ArrayDeque<>();
         Builder top = new Builder(root, 1, null);
         while (true) {
             if (top.hasNext()) {
@@ -100,17 +97,16 @@ final class FrozenJson {
                     if (top.depth + 1 > JsonLimits.MAX_DEPTH) {
                         throw JsonLimits.tooDeep(field);
                     }
-                    open.push(top);
-                    top = new Builder(value, top.depth + 1, key);
+                    top = new Builder(value, top.depth + 1, key).under(top);
                 } else {
                     top.add(key, checkedScalar(value, field), 0);
                 }
             } else {
                 JsonNode built = top.build();
-                if (open.isEmpty()) {
+                if (top.parent == null) {
                     return built;
                 }
-                top = open.pop().add(top.key, built, top.height);
+                top = top.parent.add(top.key, built, top.height);
             }
         }
     }
@@ -128,7 +124,6 @@ final class FrozenJson {
         if (token != JsonToken.START_OBJECT && token != JsonToken.START_ARRAY) {
             return readScalar(parser, token, field);
         }
-        Deque<Builder> open = new ArrayDeque<>();
         Builder top = new Builder(token == JsonToken.START_OBJECT, rootDepth, null);
         while (true) {
             token = parser.nextToken();
@@ -140,16 +135,15 @@ final class FrozenJson {
             }
             if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
                 JsonNode built = top.build();
-                if (open.isEmpty()) {
+                if (top.parent == null) {
                     return built;
                 }
-                top = open.pop().add(top.key, built, top.height);
+                top = top.parent.add(top.key, built, top.height);
             } else if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
                 if (top.depth + 1 > JsonLimits.MAX_DEPTH) {
                     throw JsonLimits.tooDeep(field);
                 }
-                open.push(top);
-                top = new Builder(token == JsonToken.START_OBJECT, top.depth + 1, key);
+                top = new Builder(token == JsonToken.START_OBJECT, top.depth + 1, key).under(top);
             } else if (token == null) {
                 throw new IllegalArgumentException(field + ": the JSON ends inside a value");
             } else {
@@ -282,6 +276,8 @@ final class FrozenJson {
          */
         private Object[] items = NO_ITEMS;
         private int size;
+        /** The container this one is a value of, while it is being read (the open containers' chain). */
+        Builder parent;
 
         Builder(JsonNode source, int depth, String key) {
             this(source.isObject(), depth, key);
@@ -296,6 +292,11 @@ final class FrozenJson {
             this.object = object;
             this.depth = depth;
             this.key = key;
+        }
+
+        Builder under(Builder container) {
+            parent = container;
+            return this;
         }
 
         boolean hasNext() {
