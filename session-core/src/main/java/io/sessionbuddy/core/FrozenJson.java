@@ -43,7 +43,7 @@ import java.util.Set;
 final class FrozenJson {
     private static final org.slf4j.Logger LEGACY_LOG = org.slf4j.LoggerFactory.getLogger(FrozenJson.class);
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-    /** Objects of at most this many fields keep them in two arrays (looked up by a scan). */
+    /** Objects of at most this many fields keep them in one array (looked up by a scan). */
     private static final int SMALL = 8;
     private static final Object[] NO_ITEMS = {};
 
@@ -163,8 +163,7 @@ final class FrozenJson {
             readScalar(parser, token, field);
             return;
         }
-        int depth = rootDepth;
-        int open = 1;
+        int open = 1; // containers open; the innermost is at depth rootDepth + open - 1
         while (true) {
             token = parser.nextToken();
             if (token == JsonToken.FIELD_NAME) {
@@ -175,12 +174,10 @@ final class FrozenJson {
                 if (--open == 0) {
                     return;
                 }
-                depth--;
             } else if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
-                if (depth + 1 > JsonLimits.MAX_DEPTH) {
+                if (rootDepth + open > JsonLimits.MAX_DEPTH) {
                     throw JsonLimits.tooDeep(field);
                 }
-                depth++;
                 open++;
             } else if (token == null) {
                 throw new IllegalArgumentException(field + ": the JSON ends inside a value");

@@ -633,11 +633,7 @@ public final class SessionRecordCodec {
     }
 
     private static byte[] sha256(String text) {
-        return sha256(text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static byte[] sha256(byte[] bytes) {
-        return Sha256.digest(bytes); // not MessageDigest: see Sha256
+        return Sha256.digest(text.getBytes(StandardCharsets.UTF_8)); // not MessageDigest: see Sha256
     }
 
     /**
@@ -680,7 +676,7 @@ public final class SessionRecordCodec {
     }
 
     private static byte[] binding(String scope, String id) {
-        return Arrays.copyOf(sha256(associatedData(scope, id)), 4);
+        return Arrays.copyOf(Sha256.digest(associatedData(scope, id)), 4);
     }
 
     private static boolean startsWith(byte[] record, byte[] prefix) {
