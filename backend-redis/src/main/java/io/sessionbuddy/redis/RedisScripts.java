@@ -83,12 +83,16 @@ enum RedisScripts {
             """),
     /**
      * Cluster store and compare-and-set of the data key alone (index keys live in other slots).
-     * KEYS: data. ARGV: record, version, user, project, ttl ms, expected version ('' = none),
-     * write id.
+     * KEYS: data, and its slot's event stream when events are on. ARGV: record, version, user,
+     * project, ttl ms, expected version ('' = none), write id, id, stream max length, the rotation
+     * markers' owner.
      * Returns {1, old user, old project} when written ('' when there was none, or when this very
-     * write already ran), {0} otherwise.
+     * write already ran), {0} otherwise. With the stream, the write's event is appended in the same
+     * atomic step: {@code created} or {@code updated}, or {@code deleted} (with the old owners) when
+     * the write is a rotation's marker taking the old record's place; none for a replay or a failed
+     * compare-and-set.
      */
-    WRITE_DATA("7032fbb3af10eeb90eff333e200d66996febd5ea", """
+    WRITE_DATA("efebc1d1d3b4be71212fe261969ea27d5ef46f92", """
             local old = redis.call('HMGET', KEYS[1], 'v', 'u', 'p', 'w')
             if old[4] and old[4] == ARGV[7] then return {1, '', ''} end
             if old[1] and not string.match(old[1], '^%d+$') then
@@ -97,12 +101,33 @@ enum RedisScripts {
             if ARGV[6] ~= '' and (not old[1] or old[1] ~= ARGV[6]) then return {0} end
             redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 'p', ARGV[4], 'w', ARGV[7], 'e', '')
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            if KEYS[2] then
+              if ARGV[3] == ARGV[10] then
+                if old[1] then
+                  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'type', 'deleted', 'session', ARGV[8],
+                    'user', old[2] or '', 'project', old[3] or '', 'version', '-1')
+                end
+              else
+                local kind = 'created'
+                if old[1] then kind = 'updated' end
+                redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'type', kind, 'session', ARGV[8],
+                  'user', ARGV[3], 'project', ARGV[4], 'version', ARGV[2])
+              end
+            end
             return {1, old[2] or '', old[3] or ''}
             """),
-    /** Cluster delete of the data key. KEYS: data. Returns {deleted, old user, old project}. */
-    DELETE_DATA("5a6f149990b8aec151b9ca8ea5fd0d94f7a6d1b3", """
+    /**
+     * Cluster delete of the data key. KEYS: data, and its slot's event stream when events are on.
+     * ARGV: id, stream max length. Returns {deleted, old user, old project}; with the stream, a
+     * {@code deleted} event is appended in the same step when the key was deleted.
+     */
+    DELETE_DATA("ed388c691d1a12a86b8ed130e061d7d80fcec1ca", """
             local old = redis.call('HMGET', KEYS[1], 'u', 'p')
             local n = redis.call('DEL', KEYS[1])
+            if n > 0 and KEYS[2] then
+              redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', 'deleted', 'session', ARGV[1],
+                'user', old[1] or '', 'project', old[2] or '', 'version', '-1')
+            end
             return {n, old[1] or '', old[2] or ''}
             """),
     /**
@@ -345,7 +370,7 @@ enum RedisScripts {
      * Takes the expired entries of one index, atomically: the members scored at or before now are
      * removed and returned, so that of several instances cleaning up at once each expired session is
      * reported by exactly one. KEYS: index, its order set, and the event stream when events are on
-     * (user indexes). ARGV: now (epoch ms), the index's user, stream max length (with the stream).
+     * (user indexes; in a cluster the stream of the index's slot). ARGV: now (epoch ms), the index's user, stream max length (with the stream).
      * Returns the removed ids; with the stream, an {@code expired} event for each is appended in the
      * same step.
      */

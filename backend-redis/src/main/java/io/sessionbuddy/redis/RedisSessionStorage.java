@@ -109,6 +109,46 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return namespace + ":events";
     }
 
+    /**
+     * Redis Cluster: the event stream of one hash slot, {@code <namespace>:events:{<tag>}}, where
+     * {@code <tag>} is the first number in base 36 that hashes to {@code slot}. A write appends its
+     * event to the stream of its data key's slot, cleanup to the stream of the user index's slot.
+     *
+     * @param namespace the storage's namespace
+     * @param slot a hash slot, 0 to 16,383
+     * @return the stream's key, in {@code slot}
+     */
+    public static String eventStreamKey(String namespace, int slot) {
+        return namespace + ":events:{" + SlotTags.of(slot) + "}";
+    }
+
+    /**
+     * Redis Cluster: the stream a writer appends the slot of each event to, right after the event
+     * (not atomically with it): consumers wait on it to know which slot streams to read.
+     *
+     * @param namespace the storage's namespace
+     * @return {@code <namespace>:events:bell}
+     */
+    public static String eventBellKey(String namespace) {
+        return namespace + ":events:bell";
+    }
+
+    /**
+     * Redis Cluster: the start mark of a consumer group, {@code <namespace>:events:group:<group>},
+     * the stream id from which the group reads a slot stream it finds (see
+     * {@link RedisSessionEventConsumer#startCluster}).
+     *
+     * @param namespace the storage's namespace
+     * @param group the consumer group
+     * @return the mark's key
+     */
+    static String eventGroupKey(String namespace, String group) {
+        return namespace + ":events:group:" + group;
+    }
+
+    /** The bell stream is trimmed to about this many entries (a lost entry only delays its event). */
+    static final long EVENT_BELL_MAX_LENGTH = 10_000;
+
     private final AbstractRedisClient ownedClient;
     private final ClientResources ownedResources;
     private final Supplier<StatefulConnection<String, byte[]>> connector;
@@ -130,8 +170,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private final String projectOrderPrefix;
     private final String orderSetPrefix;
     private final String where;
-    /** The stream session events are appended to, or {@code null} when events are off. */
+    /** The stream session events are appended to, or {@code null} when events are off or in a cluster. */
     private final String eventStream;
+    /** Cluster with events on: the namespace of the slot streams ({@link #eventStreamKey(String, int)}), else {@code null}. */
+    private final String slotEvents;
     private final long eventStreamMaxLength;
     private final Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The near cache, or {@code null} when off (the default; never in Redis Cluster). */
@@ -157,12 +199,8 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         this.where = where;
         this.commandTimeout = builder.timeout;
         this.waitForReplicas = builder.waitForReplicas;
-        if (builder.eventStream && cluster) {
-            throw new IllegalArgumentException("the event stream is for standalone and Sentinel Redis: in Redis Cluster a"
-                    + " session's key and one stream are in different slots, so no write could append its event"
-                    + " atomically; events there are local (SessionListener)");
-        }
-        this.eventStream = builder.eventStream ? eventStreamKey(builder.namespace) : null;
+        this.eventStream = builder.eventStream && !cluster ? eventStreamKey(builder.namespace) : null;
+        this.slotEvents = builder.eventStream && cluster ? builder.namespace : null;
         this.eventStreamMaxLength = builder.eventStreamMaxLength;
         if (builder.nearCacheSize > 0 && cluster) {
             throw new IllegalArgumentException("the near cache is for standalone and Sentinel Redis: in Redis Cluster"
@@ -480,12 +518,14 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                 indexTtlMillis);
         return addEntries.get()
                 .thenCompose(indexed -> this.<List<Object>>script(RedisScripts.WRITE_DATA, ScriptOutputType.MULTI,
-                        new String[] {dataKey(id)}, record, number(state.version()), utf8(state.userId()),
-                        utf8(state.projectId()), ttlMillis, expected, writeId))
+                        withSlotStream(dataKey(id)), record, number(state.version()), utf8(state.userId()),
+                        utf8(state.projectId()), ttlMillis, expected, writeId, utf8(id), number(eventStreamMaxLength),
+                        utf8(io.sessionbuddy.core.SessionManager.ROTATED_OWNER)))
                 .thenCompose(result -> {
                     if (((Long) result.get(0)) != 1L) {
                         return CompletableFuture.completedFuture(false);
                     }
+                    ringBell(dataKey(id));
                     // Entries again: a listing between the first add and the data write may have
                     // repaired them away as pointing to missing data.
                     return addEntries.get()
@@ -807,9 +847,13 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     .thenApply(deleted -> deleted > 0);
         }
         return corruptIfDamaged(sessionId, this.<List<Object>>script(RedisScripts.DELETE_DATA,
-                ScriptOutputType.MULTI, new String[] {dataKey(sessionId)}))
+                ScriptOutputType.MULTI, withSlotStream(dataKey(sessionId)), utf8(sessionId),
+                number(eventStreamMaxLength)))
                 .thenCompose(result -> {
                     boolean deleted = ((Long) result.get(0)) > 0;
+                    if (deleted) {
+                        ringBell(dataKey(sessionId));
+                    }
                     return removeMovedEntries(sessionId, text(result.get(1)), "", text(result.get(2)), "")
                             .thenApply(done -> deleted);
                 });
@@ -1040,6 +1084,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     absentRemovals.add(removeEntries(index, List.of(utf8(id))).thenApply(n -> {
                         if (n == 1L) {
                             expiredEntry(id, owner);
+                            appendExpired(id, owner, index);
                         }
                         return n.intValue();
                     }));
@@ -1071,11 +1116,53 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      */
     private void expiredByRepair(String id, String userId) {
         expiredEntry(id, userId);
-        if (eventStream != null) {
-            var unused = commands().xadd(eventStream, io.lettuce.core.XAddArgs.Builder.maxlen(eventStreamMaxLength)
-                    .approximateTrimming(), Map.of("type", utf8("expired"), "session", utf8(id), "user", utf8(userId),
-                    "project", utf8(""), "version", utf8("-1")));
+        appendExpired(id, userId, userIndexPrefix + userId);
+    }
+
+    /**
+     * With events on, appends the {@code expired} event of a session found expired by repair: to
+     * the stream, or in a cluster to the stream of the user index's slot (then rings the bell).
+     */
+    private void appendExpired(String id, String userId, String userIndex) {
+        String stream = eventStream != null ? eventStream
+                : slotEvents != null ? eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(userIndex))
+                : null;
+        if (stream == null) {
+            return;
         }
+        var unused = commands().xadd(stream, io.lettuce.core.XAddArgs.Builder.maxlen(eventStreamMaxLength)
+                .approximateTrimming(), Map.of("type", utf8("expired"), "session", utf8(id), "user", utf8(userId),
+                "project", utf8(""), "version", utf8("-1"))).thenRun(() -> ringBell(userIndex));
+    }
+
+    /**
+     * The keys of a cluster script: {@code key}, and with events on the event stream of its slot
+     * ({@link #eventStreamKey(String, int)}), which the script appends to in the same atomic step.
+     */
+    private String[] withSlotStream(String key) {
+        return slotEvents == null ? new String[] {key}
+                : new String[] {key, eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(key))};
+    }
+
+    /**
+     * Cluster with events on: appends the slot of {@code key} to the bell stream
+     * ({@link #eventBellKey}) after an event was appended to that slot's stream, so that consumers
+     * waiting on the bell read it at once. Best effort and not waited for: an event whose bell is
+     * lost (this process dies first, the command fails) is found by the consumers' periodic sweep
+     * of every slot stream.
+     */
+    private void ringBell(String key) {
+        if (slotEvents == null) {
+            return;
+        }
+        int slot = io.lettuce.core.cluster.SlotHash.getSlot(key);
+        commands().xadd(eventBellKey(slotEvents), io.lettuce.core.XAddArgs.Builder.maxlen(EVENT_BELL_MAX_LENGTH)
+                .approximateTrimming(), Map.of("slot", number(slot))).whenComplete((entry, failure) -> {
+                    if (failure != null) {
+                        LOG.debug("[{}] bell for slot {} not rung (its event waits for the consumers' sweep): {}",
+                                RedisStorageProvider.NAME, slot, failure.toString());
+                    }
+                });
     }
 
     private void reportDamaged(String id, String what) {
@@ -1109,7 +1196,10 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             List<CompletableFuture<Integer>> goneCounts = new ArrayList<>();
             for (String key : keys) {
                 String owner = key.substring(prefix.length());
-                String[] scriptKeys = users && eventStream != null ? new String[] {key, orderSet(key), eventStream}
+                String stream = !users ? null : eventStream != null ? eventStream
+                        : slotEvents != null ? eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(key))
+                        : null;
+                String[] scriptKeys = stream != null ? new String[] {key, orderSet(key), stream}
                         : new String[] {key, orderSet(key)};
                 CompletableFuture<Integer> expired = this.<List<Object>>script(RedisScripts.TAKE_EXPIRED,
                         ScriptOutputType.MULTI, scriptKeys, number(now), utf8(owner), number(eventStreamMaxLength))
@@ -1117,6 +1207,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                             if (users) {
                                 for (Object id : ids) {
                                     expiredEntry(text(id), owner);
+                                }
+                                if (!ids.isEmpty()) {
+                                    ringBell(key);
                                 }
                             }
                             return ids.size();
@@ -1225,6 +1318,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         return decode(id, bytes, "key " + dataKey(id));
     }
 
+    /** The event stream, a cluster's slot streams, bell and consumer groups' start marks: this backend's own keys. */
+    private static boolean isEventKey(String namespace, String key) {
+        return key.equals(eventStreamKey(namespace)) || key.equals(eventBellKey(namespace))
+                || key.startsWith(namespace + ":events:{") || key.startsWith(namespace + ":events:group:");
+    }
+
     /**
      * The original store's layouts on this Redis: the seed's ACB keys {@code <namespace>:<id>} beside
      * this backend's own {@code <namespace>:{<id>}} (the original's {@code acb} config with
@@ -1236,7 +1335,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         String namespace = dataPrefix.substring(0, dataPrefix.length() - 2);
         String ownIndex = namespace + ":idx:";
         CompletableFuture<List<String>> acb = scanKeys(namespace + ":*").thenApply(keys -> keys.stream()
-                .filter(k -> !k.startsWith(dataPrefix) && !k.startsWith(ownIndex) && !k.equals(eventStreamKey(namespace)))
+                .filter(k -> !k.startsWith(dataPrefix) && !k.startsWith(ownIndex) && !isEventKey(namespace, k))
                 .sorted().toList());
         CompletableFuture<Set<String>> original = scanKeys(LegacyRedisSessionStorage.DEFAULT_KEY_PREFIX + "session:*");
         CompletableFuture<Set<String>> later = scanKeys("*:session:index");
@@ -1381,9 +1480,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         /**
          * Appends every store, replace, delete and expiry to the Redis Stream {@code <namespace>:events}
          * in the same atomic step as the write, for {@link RedisSessionEventConsumer}s in other
-         * processes. Standalone and Sentinel only.
+         * processes. In Redis Cluster each event goes to the stream of its key's slot
+         * ({@link #eventStreamKey(String, int)}), atomically with the write, and the slot is then
+         * appended to the bell stream ({@link #eventBellKey}) that consumers wait on.
          *
-         * @param maxLength the stream is trimmed to about this many events ({@code MAXLEN ~})
+         * @param maxLength the stream is trimmed to about this many events ({@code MAXLEN ~}); in a
+         *     cluster, each slot's stream
          * @param enabled whether writes append their events to the stream
          * @return this builder
          */

@@ -14,7 +14,8 @@ import java.util.Optional;
  * it). Settings: {@code uri}, or {@code host}/{@code port}/{@code username}/{@code password}/
  * {@code db}/{@code ssl}/{@code ca_file}; {@code cluster} and {@code cluster_nodes}; {@code timeout};
  * {@code wait_for_replicas}; {@code event_stream} (default false) and {@code event_stream_max_length}
- * (default 100000): session events appended to the stream {@code <namespace>:events};
+ * (default 100000): session events appended to the stream {@code <namespace>:events} (in Redis
+ * Cluster to one stream per slot, see {@link RedisSessionStorage#eventStreamKey(String, int)});
  * {@code namespace} (or the original's {@code key_prefix}).
  */
 public final class RedisStorageProvider implements StorageProvider {
@@ -64,11 +65,6 @@ public final class RedisStorageProvider implements StorageProvider {
         RedisURI base = baseUri(settings, timeout);
         List<String> nodes = settings.getStringList("cluster_nodes");
         boolean cluster = settings.getBoolean("cluster", !nodes.isEmpty());
-        if (cluster && events) {
-            throw settings.error("event_stream", "is for standalone and Sentinel Redis: in Redis Cluster no write can"
-                    + " append to one stream atomically (its key is in another slot); events there are local"
-                    + " (SessionListener)");
-        }
         if (cluster && nearCache) {
             throw settings.error("near_cache", "is for standalone and Sentinel Redis: in Redis Cluster invalidations"
                     + " would have to be tracked on every node's connection, which this version does not do");

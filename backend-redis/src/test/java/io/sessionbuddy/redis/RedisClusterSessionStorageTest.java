@@ -54,6 +54,14 @@ class RedisClusterSessionStorageTest extends BytesSessionStorageContract {
                 .namespace(namespace).clock(clock).storedFormat(format).build();
     }
 
+    static RedisClusterClient client() {
+        return client;
+    }
+
+    String namespace() {
+        return namespace;
+    }
+
     @Override
     protected RawRecords rawRecords() {
         return new RedisRawRecords(raw.sync(), namespace);

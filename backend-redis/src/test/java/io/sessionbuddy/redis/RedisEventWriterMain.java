@@ -6,7 +6,8 @@ import io.sessionbuddy.core.SessionState;
 import java.util.Map;
 
 /**
- * Another process writing sessions with the event stream on: {@code <port> <namespace> <count>}.
+ * Another process writing sessions with the event stream on: {@code <port> <namespace> <count>}, or
+ * {@code cluster:<port>,<port>,... <namespace> <count>} for a Redis Cluster.
  * Creates {@code count} sessions, updates each once, deletes the first fifth, and tries one
  * compare-and-set that fails (which must append no event); prints each created id.
  */
@@ -15,10 +16,12 @@ public final class RedisEventWriterMain {
     }
 
     public static void main(String[] args) {
-        int port = Integer.parseInt(args[0]);
         int count = Integer.parseInt(args[2]);
-        try (RedisSessionStorage storage = RedisSessionStorage.builder().uri(RedisURI.create("127.0.0.1", port))
-                .namespace(args[1]).eventStream(true, 10_000).build()) {
+        RedisSessionStorage.Builder builder = args[0].startsWith("cluster:")
+                ? RedisSessionStorage.builder().clusterNodes(java.util.Arrays.stream(args[0].substring(8).split(","))
+                        .map(port -> RedisURI.create("127.0.0.1", Integer.parseInt(port))).toList())
+                : RedisSessionStorage.builder().uri(RedisURI.create("127.0.0.1", Integer.parseInt(args[0])));
+        try (RedisSessionStorage storage = builder.namespace(args[1]).eventStream(true, 10_000).build()) {
             SessionManager manager = new SessionManager(storage);
             String[] ids = new String[count];
             for (int i = 0; i < count; i++) {

@@ -1,0 +1,221 @@
+package io.sessionbuddy.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import io.sessionbuddy.core.SessionEvent;
+import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.testkit.RecordingListener;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Cross-instance session events in Redis Cluster: one stream per slot, a bell, sweeps; on a real 3-master cluster. */
+class RedisClusterEventStreamTest {
+    /** Long enough that only a bell can bring an event in time. */
+    private static final Duration NO_SWEEP = Duration.ofHours(1);
+    private static RedisTestCluster cluster;
+    private static RedisClusterClient client;
+    private static StatefulRedisClusterConnection<String, String> raw;
+
+    @BeforeAll
+    static void start() {
+        cluster = RedisTestCluster.start();
+        client = RedisClusterClient.create(cluster.seeds());
+        raw = client.connect();
+    }
+
+    @AfterAll
+    static void stop() {
+        raw.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        cluster.close();
+    }
+
+    private static RedisAdvancedClusterCommands<String, String> redis() {
+        return raw.sync();
+    }
+
+    /** Waits for the consumer's first sweep: events written after it come by the bell alone. */
+    private static RedisSessionEventConsumer swept(RedisSessionEventConsumer consumer) throws InterruptedException {
+        RedisEventScenarios.await(consumer::caughtUp, "the first sweep");
+        return consumer;
+    }
+
+    private static RedisSessionStorage storage(String namespace) {
+        return RedisSessionStorage.builder().clusterNodes(cluster.seeds()).namespace(namespace)
+                .eventStream(true, 10_000).build();
+    }
+
+    /** The slot streams holding events, with their lengths. */
+    private static Map<Integer, Long> slotStreams(String namespace) {
+        Map<Integer, Long> lengths = new java.util.TreeMap<>();
+        for (int slot = 0; slot < SlotHash.SLOT_COUNT; slot++) {
+            long n = redis().xlen(RedisSessionStorage.eventStreamKey(namespace, slot));
+            if (n > 0) {
+                lengths.put(slot, n);
+            }
+        }
+        return lengths;
+    }
+
+    @Test
+    void eachSlotStreamKeyIsInItsSlot() {
+        for (int slot = 0; slot < SlotHash.SLOT_COUNT; slot++) {
+            assertThat(SlotHash.getSlot(RedisSessionStorage.eventStreamKey("ns", slot))).isEqualTo(slot);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void eventsWrittenByAnotherProcessReachThisOneThroughTheSlotStreamsAndTheBell() throws Exception {
+        String namespace = "cl-twoprocs";
+        RecordingListener recording = new RecordingListener();
+        try (RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
+                namespace, "app", "app-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+            String ports = cluster.seeds().stream().map(uri -> Integer.toString(uri.getPort()))
+                    .collect(Collectors.joining(","));
+            List<String> ids = RedisEventScenarios.runWriter("cluster:" + ports, namespace, 20);
+
+            // no sweep after the first: these came because the writer rang the bell
+            RedisEventScenarios.await(() -> recording.events.size() >= 44, "44 events");
+            Thread.sleep(300);
+            RedisEventScenarios.assertWriterEvents(ids, recording.events);
+            Map<Integer, Long> streams = slotStreams(namespace);
+            assertThat(streams.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(44);
+            assertThat(streams).as("one stream per session's slot").hasSize(new HashSet<>(ids.stream()
+                    .map(id -> SlotHash.getSlot(namespace + ":{" + id + "}")).toList()).size());
+            for (String id : ids) {
+                int slot = SlotHash.getSlot(namespace + ":{" + id + "}"); // the data key's
+                assertThat(recording.events.stream().filter(e -> e.sessionId().equals(id)).findFirst().orElseThrow()
+                        .streamId()).as("the slot and the entry id").matches(slot + ":[0-9]+-[0-9]+");
+            }
+            assertThat(consumer.delivered()).isEqualTo(44);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aRotationIsACreatedEventOfTheNewIdAndADeletedEventOfTheOld() throws Exception {
+        String namespace = "cl-rotate";
+        RecordingListener recording = new RecordingListener();
+        try (RedisSessionStorage storage = storage(namespace);
+                RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
+                        namespace, "app", "app-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+            SessionManager manager = new SessionManager(storage);
+            String old = manager.createSession("rot-user", "rot-project").join();
+            String fresh = manager.rotateSessionId(old).join().orElseThrow();
+            RedisEventScenarios.await(() -> recording.events.size() >= 3, "3 events");
+            Thread.sleep(300);
+            assertThat(recording.events).hasSize(3);
+            List<SessionEvent> oldEvents = recording.events.stream().filter(e -> e.sessionId().equals(old)).toList();
+            assertThat(oldEvents).extracting(SessionEvent::type)
+                    .containsExactly(SessionEvent.Type.CREATED, SessionEvent.Type.DELETED);
+            assertThat(oldEvents.get(1).userId()).as("the old owner, not the marker's").isEqualTo("rot-user");
+            assertThat(oldEvents.get(1).projectId()).isEqualTo("rot-project");
+            SessionEvent created = recording.events.stream().filter(e -> e.sessionId().equals(fresh)).findFirst()
+                    .orElseThrow();
+            assertThat(created.type()).isEqualTo(SessionEvent.Type.CREATED);
+            assertThat(created.userId()).isEqualTo("rot-user");
+            assertThat(storage.otherLayouts().join()).as("slot streams, bell and group mark are this backend's keys")
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void anEventWhoseBellWasLostIsFoundByTheSweep() throws Exception {
+        String namespace = "cl-lostbell";
+        RecordingListener prompt = new RecordingListener();
+        RecordingListener sweeping = new RecordingListener();
+        try (RedisSessionEventConsumer bellOnly = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
+                        namespace, "bell-only", "b-1", prompt, Duration.ofSeconds(30), false, NO_SWEEP));
+                RedisSessionEventConsumer sweeper = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
+                        namespace, "swept", "s-1", sweeping, Duration.ofSeconds(30), false, Duration.ofSeconds(1)))) {
+            // a writer that died between its write (which appended the event) and the bell:
+            // the event is in a slot stream no consumer has seen yet, and no bell names it
+            int slot = 4242;
+            redis().xadd(RedisSessionStorage.eventStreamKey(namespace, slot), Map.of("type", "created", "session",
+                            "0123456789abcdef0123456789abcdef", "user", "u", "project", "p", "version", "1"));
+            RedisEventScenarios.await(() -> !sweeping.events.isEmpty(), "the event, found by the sweep");
+            SessionEvent event = sweeping.events.peek();
+            assertThat(event.sessionId()).isEqualTo("0123456789abcdef0123456789abcdef");
+            assertThat(event.streamId()).startsWith(slot + ":");
+            Thread.sleep(1_000);
+            assertThat(prompt.events).as("without a sweep and without the bell it waits").isEmpty();
+
+            // the bell rings for the next write in that slot: the waiting consumer reads the slot then,
+            // and gets the earlier event too (its stream is read from the group's start mark)
+            redis().xadd(RedisSessionStorage.eventStreamKey(namespace, slot), Map.of("type", "deleted", "session",
+                    "0123456789abcdef0123456789abcdef", "user", "u", "project", "p", "version", "-1"));
+            redis().xadd(RedisSessionStorage.eventBellKey(namespace), Map.of("slot", Integer.toString(slot)));
+            RedisEventScenarios.await(() -> prompt.events.size() >= 2, "both events, after the bell");
+            assertThat(prompt.events).extracting(SessionEvent::type)
+                    .containsExactly(SessionEvent.Type.CREATED, SessionEvent.Type.DELETED);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aGroupStoppedWhileSessionsWereWrittenGetsEveryEventWhenStartedAgain() throws Exception {
+        String namespace = "cl-resume";
+        RecordingListener first = new RecordingListener();
+        // the group's first consumer sets its start mark, then stops before any session exists
+        RedisSessionEventConsumer.startCluster(cluster.seeds(), namespace, "workers", "w-1", first,
+                Duration.ofSeconds(30), false, NO_SWEEP).close();
+        Set<String> created = new HashSet<>();
+        try (RedisSessionStorage storage = storage(namespace)) {
+            SessionManager manager = new SessionManager(storage);
+            for (int i = 0; i < 30; i++) {
+                created.add(manager.createSession("u", "p").join());
+            }
+        }
+        // slot streams created while no consumer ran: the group is created in each at its start mark
+        RecordingListener again = new RecordingListener();
+        try (RedisSessionEventConsumer consumer = RedisSessionEventConsumer.startCluster(cluster.seeds(), namespace,
+                "workers", "w-1", again, Duration.ofSeconds(30), false, NO_SWEEP)) {
+            RedisEventScenarios.await(() -> again.events.size() >= 30, "30 events");
+            Set<String> seen = new HashSet<>();
+            again.events.forEach(e -> seen.add(e.sessionId()));
+            assertThat(seen).isEqualTo(created);
+        }
+        assertThat(first.events).isEmpty();
+    }
+
+    @Test
+    @Timeout(120)
+    void aConsumerThatDiedLeavesItsEventsToTheGroupAndAFailingListenerGetsThemAgain() throws Exception {
+        String namespace = "cl-claim";
+        try (RedisSessionStorage storage = storage(namespace)) {
+            // past each consumer's first sweep, new events come by the bell
+            RedisEventScenarios.aDeadConsumersEventsAndAFailedOneReachTheGroup(new SessionManager(storage),
+                    (name, listener) -> swept(RedisSessionEventConsumer.startCluster(cluster.seeds(), namespace,
+                            "workers", name, listener, Duration.ofMillis(300), false, NO_SWEEP)));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void expiredSessionsFoundByCleanupAreAppendedOnceToTheUserIndexSlotsStream() throws Exception {
+        String namespace = "cl-expiring";
+        RecordingListener recording = new RecordingListener();
+        try (RedisSessionStorage first = storage(namespace);
+                RedisSessionStorage second = storage(namespace);
+                RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
+                        namespace, "ops", "ops-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+            SessionEvent expired = RedisEventScenarios.expiredOnceWhateverTheNumberOfCleaners(first, second, recording);
+            int indexSlot = SlotHash.getSlot(namespace + ":idx:user:exp-user");
+            assertThat(expired.streamId()).startsWith(indexSlot + ":");
+        }
+    }
+}
