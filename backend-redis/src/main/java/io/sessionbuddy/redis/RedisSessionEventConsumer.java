@@ -296,6 +296,11 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         delivered.incrementAndGet();
     }
 
+    /** {@code XAUTOCLAIM}'s cursor for the next call: from the start again when the scan went round. */
+    static String nextClaimFrom(String cursor) {
+        return cursor == null || cursor.equals("0-0") ? "0" : cursor;
+    }
+
     private static String emptyToNull(String value) {
         return value == null || value.isEmpty() ? null : value;
     }
@@ -331,6 +336,8 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         /** First this consumer's own pending events (a restart after a crash), then {@code null}. */
         private String pendingFrom = "0";
         private long lastClaim;
+        /** Where the next claim continues in the pending entries ({@code XAUTOCLAIM}'s cursor). */
+        private String claimFrom = "0";
 
         StreamSource(RedisURI uri, String namespace, String group, String consumer, Duration claimIdleAfter,
                 boolean fromStart) {
@@ -369,8 +376,12 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
             }
             if (System.nanoTime() - lastClaim > claimIdleAfter.toNanos() / 2 || lastClaim == 0) {
                 lastClaim = System.nanoTime();
-                commands.xautoclaim(stream, XAutoClaimArgs.Builder.xautoclaim(me, claimIdleAfter, "0").count(100))
-                        .getMessages().forEach(message -> sink.take(stream, message));
+                var claimed = commands.xautoclaim(stream, XAutoClaimArgs.Builder.xautoclaim(me, claimIdleAfter,
+                        claimFrom).count(100));
+                // on from the cursor next time: a page of entries trimmed away (which Redis 6.2 leaves
+                // pending and returns empty) does not hide the entries after it
+                claimFrom = nextClaimFrom(claimed.getId());
+                claimed.getMessages().forEach(message -> sink.take(stream, message));
             }
             commands.xreadgroup(me, XReadArgs.Builder.count(100).block(Duration.ofMillis(500)),
                     XReadArgs.StreamOffset.lastConsumed(stream)).forEach(message -> sink.take(stream, message));

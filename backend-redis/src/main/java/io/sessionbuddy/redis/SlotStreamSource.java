@@ -61,6 +61,8 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
     private final BitSet known = new BitSet(SLOTS);
     /** Per slot, while this consumer's own pending events there are being read again: the last read. */
     private final String[] pendingFrom = new String[SLOTS];
+    /** Per slot, where the next claim continues in the pending entries ({@code XAUTOCLAIM}'s cursor). */
+    private final String[] claimFrom = new String[SLOTS];
     private String bellFrom;
     private long lastSweep;
     private long lastClaim;
@@ -245,12 +247,14 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
             List<RedisFuture<io.lettuce.core.models.stream.ClaimedMessages<String, String>>> claims =
                     new ArrayList<>(batch.length);
             for (int slot : batch) {
-                claims.add(async.xautoclaim(stream(slot), XAutoClaimArgs.Builder.xautoclaim(me, claimIdleAfter, "0")
+                String from = claimFrom[slot] == null ? "0" : claimFrom[slot];
+                claims.add(async.xautoclaim(stream(slot), XAutoClaimArgs.Builder.xautoclaim(me, claimIdleAfter, from)
                         .count(COUNT)));
             }
             for (int i = 0; i < batch.length; i++) {
                 var claimed = await(claims.get(i), batch[i]);
                 if (claimed != null) {
+                    claimFrom[batch[i]] = RedisSessionEventConsumer.nextClaimFrom(claimed.getId());
                     String stream = stream(batch[i]);
                     claimed.getMessages().forEach(message -> sink.take(stream, message));
                 }

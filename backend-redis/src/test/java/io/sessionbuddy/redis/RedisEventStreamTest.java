@@ -3,7 +3,9 @@ package io.sessionbuddy.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lettuce.core.Consumer;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.sessionbuddy.core.SessionConfigException;
 import io.sessionbuddy.core.SessionManager;
@@ -87,6 +89,41 @@ class RedisEventStreamTest {
             RedisEventScenarios.expiredOnceWhateverTheNumberOfCleaners(first, second, recording);
             // the stream key <namespace>:events is this backend's own, not another layout's
             assertThat(first.otherLayouts().join()).isEmpty();
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    @SuppressWarnings("unchecked") // one stream offset
+    void eventsPendingBehindAPageOfTrimmedOnesAreStillTakenOver() throws Exception {
+        String namespace = "trimmed";
+        String stream = RedisSessionStorage.eventStreamKey(namespace);
+        RedisClient client = RedisClient.create(server.uri());
+        try (StatefulRedisConnection<String, String> connection = client.connect()) {
+            var redis = connection.sync();
+            Map<String, String> event = Map.of("type", "created", "session", "0123456789abcdef0123456789abcdef",
+                    "user", "u", "project", "p", "version", "1");
+            for (int i = 0; i < 150; i++) {
+                redis.xadd(stream, event);
+            }
+            redis.xgroupCreate(XReadArgs.StreamOffset.from(stream, "0"), "workers");
+            // a consumer read 150 events and died; they were trimmed away before anyone took them over
+            redis.xreadgroup(Consumer.from("workers", "dead"), XReadArgs.Builder.count(1000),
+                    XReadArgs.StreamOffset.lastConsumed(stream));
+            redis.xtrim(stream, 0);
+            for (int i = 0; i < 5; i++) {
+                redis.xadd(stream, event);
+            }
+            redis.xreadgroup(Consumer.from("workers", "dead"), XReadArgs.Builder.count(1000),
+                    XReadArgs.StreamOffset.lastConsumed(stream));
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+        // the first page of its pending entries holds only trimmed ones: the claims go on past it
+        RecordingListener recording = new RecordingListener();
+        try (RedisSessionEventConsumer consumer = RedisSessionEventConsumer.start(server.uri(), namespace, "workers",
+                "w-2", recording, Duration.ofMillis(100), false)) {
+            RedisEventScenarios.await(() -> recording.events.size() >= 5, "the 5 live events of the dead consumer");
         }
     }
 
