@@ -174,6 +174,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     private final String eventStream;
     /** Cluster with events on: the namespace of the slot streams ({@link #eventStreamKey(String, int)}), else {@code null}. */
     private final String slotEvents;
+    /** What a stream is trimmed to: {@code event_stream_max_length}, in a cluster its share per slot stream. */
     private final long eventStreamMaxLength;
     private final Set<String> reportedDamaged = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The near cache, or {@code null} when off (the default; never in Redis Cluster). */
@@ -201,7 +202,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         this.waitForReplicas = builder.waitForReplicas;
         this.eventStream = builder.eventStream && !cluster ? eventStreamKey(builder.namespace) : null;
         this.slotEvents = builder.eventStream && cluster ? builder.namespace : null;
-        this.eventStreamMaxLength = builder.eventStreamMaxLength;
+        // a cluster's events are spread over up to 16,384 slot streams: each keeps its share
+        this.eventStreamMaxLength = !cluster ? builder.eventStreamMaxLength
+                : Math.max(1, -Math.floorDiv(-builder.eventStreamMaxLength, io.lettuce.core.cluster.SlotHash.SLOT_COUNT));
         if (builder.nearCacheSize > 0 && cluster) {
             throw new IllegalArgumentException("the near cache is for standalone and Sentinel Redis: in Redis Cluster"
                     + " invalidations would have to be tracked on every node's connection, which this version does not do");
@@ -1485,7 +1488,9 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
          * appended to the bell stream ({@link #eventBellKey}) that consumers wait on.
          *
          * @param maxLength the stream is trimmed to about this many events ({@code MAXLEN ~}); in a
-         *     cluster, each slot's stream
+         *     cluster each slot's stream to its share, {@code maxLength / 16,384} rounded up (Redis's
+         *     approximate trimming removes whole nodes of about 100 entries, so a stream keeps up to
+         *     about 100 more)
          * @param enabled whether writes append their events to the stream
          * @return this builder
          */

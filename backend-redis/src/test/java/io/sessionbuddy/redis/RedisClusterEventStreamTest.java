@@ -70,6 +70,22 @@ class RedisClusterEventStreamTest {
     }
 
     @Test
+    void eachSlotStreamKeepsItsShareOfTheMaximumLength() {
+        String namespace = "cl-trim";
+        try (RedisSessionStorage storage = RedisSessionStorage.builder().clusterNodes(cluster.seeds())
+                .namespace(namespace).eventStream(true, 16_384).build()) {
+            SessionManager manager = new SessionManager(storage);
+            String id = manager.createSession("u", "p").join();
+            for (int i = 0; i < 500; i++) {
+                manager.updateSession(id, Map.of("metadata", Map.of("i", i)), null).join();
+            }
+            String stream = RedisSessionStorage.eventStreamKey(namespace, SlotHash.getSlot(namespace + ":{" + id + "}"));
+            // 16,384 events in all: one per slot stream, and about 100 more that approximate trimming leaves
+            assertThat(redis().xlen(stream)).isBetween(1L, 250L);
+        }
+    }
+
+    @Test
     void eachSlotStreamKeyIsInItsSlot() {
         for (int slot = 0; slot < SlotHash.SLOT_COUNT; slot++) {
             assertThat(SlotHash.getSlot(RedisSessionStorage.eventStreamKey("ns", slot))).isEqualTo(slot);
