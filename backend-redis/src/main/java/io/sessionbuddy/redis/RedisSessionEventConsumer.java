@@ -10,7 +10,6 @@ import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.api.sync.RedisStreamCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.sessionbuddy.core.SessionEvent;
 import io.sessionbuddy.core.SessionListener;
@@ -64,11 +63,14 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         void poll(Sink sink);
 
         /**
-         * The commands to acknowledge an event with.
+         * Sends the acknowledgement of an event ({@code XACK}).
          *
-         * @return stream commands on this source's connection
+         * @param stream the stream it was read from
+         * @param group the consumer group
+         * @param entryId its entry id
+         * @return its reply
          */
-        RedisStreamCommands<String, String> commands();
+        io.lettuce.core.RedisFuture<Long> ack(String stream, String group, String entryId);
 
         /**
          * The id a listener sees for an event of {@code stream}: unique among the events of the
@@ -111,6 +113,7 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
     private final SessionListener listener;
     private final Thread thread;
     private final AtomicLong delivered = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger acksInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean running = true;
 
     private RedisSessionEventConsumer(Source source, String group, SessionListener listener) {
@@ -234,7 +237,7 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
     }
 
     /**
-     * Events delivered to the listener and acknowledged so far.
+     * Events delivered to the listener (whose acknowledgement was then sent) so far.
      *
      * @return the count since this consumer started
      */
@@ -281,7 +284,7 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
                     source.eventId(stream, message.getId()));
         } catch (RuntimeException e) {
             LOG.warn("[redis] skipping malformed event {} in {}: {}", message.getId(), stream, e.toString());
-            source.commands().xack(stream, group, message.getId());
+            acknowledge(stream, message.getId());
             return;
         }
         try {
@@ -292,8 +295,24 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
                     message.getId(), event.type(), event.sessionId(), e.toString());
             return;
         }
-        source.commands().xack(stream, group, message.getId());
+        acknowledge(stream, message.getId());
         delivered.incrementAndGet();
+    }
+
+    /**
+     * Acknowledges an event without waiting for the reply (the next read does not wait for it); an
+     * acknowledgement lost (the connection breaks, the process dies first) leaves the event pending,
+     * to be delivered again. {@link #close()} waits for those in flight.
+     */
+    private void acknowledge(String stream, String entryId) {
+        acksInFlight.incrementAndGet();
+        source.ack(stream, group, entryId).whenComplete((n, failure) -> {
+            acksInFlight.decrementAndGet();
+            if (failure != null) {
+                LOG.debug("[redis] acknowledging event {} of {} failed; it stays pending: {}", entryId, stream,
+                        failure.toString());
+            }
+        });
     }
 
     /** {@code XAUTOCLAIM}'s cursor for the next call: from the start again when the scan went round. */
@@ -313,12 +332,19 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         }
     }
 
-    /** Stops reading (events being delivered finish first, for up to 5 s) and closes the connection. */
+    /**
+     * Stops reading (events being delivered finish first, for up to 5 s; acknowledgements sent are
+     * waited for, up to 2 s more) and closes the connections.
+     */
     @Override
     public void close() {
         running = false;
         try {
             thread.join(5_000);
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (acksInFlight.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5); // acknowledgements sent, not yet answered
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -388,8 +414,8 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         }
 
         @Override
-        public RedisStreamCommands<String, String> commands() {
-            return commands;
+        public io.lettuce.core.RedisFuture<Long> ack(String stream, String group, String entryId) {
+            return connection.async().xack(stream, group, entryId);
         }
 
         @Override

@@ -10,7 +10,6 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAutoClaimArgs;
 import io.lettuce.core.XReadArgs;
-import io.lettuce.core.api.sync.RedisStreamCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -315,8 +314,8 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
     }
 
     @Override
-    public RedisStreamCommands<String, String> commands() {
-        return connection.sync();
+    public RedisFuture<Long> ack(String stream, String group, String entryId) {
+        return async.xack(stream, group, entryId);
     }
 
     /** Entry ids are unique within one stream only: the slot goes first, {@code <slot>:<entry id>}. */

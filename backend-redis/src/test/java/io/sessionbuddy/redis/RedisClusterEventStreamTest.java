@@ -118,6 +118,11 @@ class RedisClusterEventStreamTest {
             }
             assertThat(consumer.delivered()).isEqualTo(44);
         }
+        // closed: every acknowledgement it sent was answered, nothing left pending
+        for (int slot : slotStreams(namespace).keySet()) {
+            assertThat(redis().xpending(RedisSessionStorage.eventStreamKey(namespace, slot), "app").getCount())
+                    .isZero();
+        }
     }
 
     @Test

@@ -61,6 +61,14 @@ class RedisEventStreamTest {
             }
             assertThat(consumer.delivered()).isEqualTo(44);
         }
+        // closed: every acknowledgement it sent was answered, nothing left pending
+        RedisClient client = RedisClient.create(server.uri());
+        try (StatefulRedisConnection<String, String> connection = client.connect()) {
+            assertThat(connection.sync().xpending(RedisSessionStorage.eventStreamKey(namespace), "app").getCount())
+                    .isZero();
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
     }
 
     @Test
