@@ -1389,12 +1389,27 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
 
     /** EVALSHA, falling back to EVAL once when the server does not have the script yet. */
     private <T> CompletableFuture<T> script(RedisScripts script, ScriptOutputType type, String[] keys, byte[]... args) {
+        return script(script, type, keys, 0L, args);
+    }
+
+    /**
+     * {@link #script(RedisScripts, ScriptOutputType, String[], byte[]...)}; in a cluster, a script
+     * refused with {@code TRYAGAIN} (its keys' slot is migrating and they are on two nodes at the
+     * moment; Redis ran nothing) is sent again every 20 ms until the command timeout has passed
+     * since the first attempt ({@code retryUntil}, 0 on the first).
+     */
+    private <T> CompletableFuture<T> script(RedisScripts script, ScriptOutputType type, String[] keys, long retryUntil,
+            byte[]... args) {
         CompletableFuture<T> first = commands().<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
         return first.exceptionallyCompose(error -> {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             if (cause instanceof RedisNoScriptException) {
-                return commands().<T>eval(script.body(), type, keys, args).toCompletableFuture();
+                return commands().<T>eval(script.body(), type, keys, args).toCompletableFuture()
+                        .exceptionallyCompose(again -> tryAgain(script, type, keys, retryUntil, args, again));
+            }
+            if (isTryAgain(cause)) {
+                return tryAgain(script, type, keys, retryUntil, args, cause);
             }
             if (nearCache != null && cause instanceof io.lettuce.core.RedisCommandTimeoutException) {
                 // a frozen connection delivers no invalidations either: stop trusting the copies
@@ -1405,6 +1420,30 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             }
             return CompletableFuture.<T>failedFuture(cause);
         });
+    }
+
+    private static boolean isTryAgain(Throwable cause) {
+        return cause instanceof RedisCommandExecutionException
+                && String.valueOf(cause.getMessage()).startsWith("TRYAGAIN");
+    }
+
+    /** After a {@code TRYAGAIN}: the script again in 20 ms, or a failure saying it was not applied. */
+    private <T> CompletableFuture<T> tryAgain(RedisScripts script, ScriptOutputType type, String[] keys,
+            long retryUntil, byte[][] args, Throwable error) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        if (!isTryAgain(cause)) {
+            return CompletableFuture.failedFuture(cause);
+        }
+        long now = System.nanoTime();
+        long until = retryUntil != 0 ? retryUntil : now + commandTimeout.toNanos();
+        if (now - until >= 0) {
+            return CompletableFuture.failedFuture(new SessionStorageException(RedisStorageProvider.NAME, null,
+                    "not applied: Redis refused the script on " + String.join(", ", keys) + " with TRYAGAIN for "
+                    + commandTimeout.toMillis() + " ms (their slot is migrating and the keys are on two nodes)", cause));
+        }
+        return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(20,
+                java.util.concurrent.TimeUnit.MILLISECONDS)).thenCompose(wait -> script(script, type, keys, until, args));
     }
 
     private static byte[] utf8(String text) {

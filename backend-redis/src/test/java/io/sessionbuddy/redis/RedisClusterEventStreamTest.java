@@ -1,6 +1,7 @@
 package io.sessionbuddy.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
@@ -8,11 +9,15 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.sessionbuddy.core.SessionEvent;
 import io.sessionbuddy.core.SessionManager;
+import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorageException;
 import io.sessionbuddy.testkit.RecordingListener;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -82,6 +87,54 @@ class RedisClusterEventStreamTest {
             String stream = RedisSessionStorage.eventStreamKey(namespace, SlotHash.getSlot(namespace + ":{" + id + "}"));
             // 16,384 events in all: one per slot stream, and about 100 more that approximate trimming leaves
             assertThat(redis().xlen(stream)).isBetween(1L, 250L);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aWriteWhileItsSlotMigratesWaitsForTheSlotStreamToFollowItsDataKey() throws Exception {
+        String namespace = "cl-reshard";
+        RecordingListener recording = new RecordingListener();
+        try (RedisSessionStorage storage = storage(namespace);
+                RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
+                        namespace, "app", "app-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+            SessionManager manager = new SessionManager(storage);
+            String id = manager.createSession("u", "p").join();
+            String dataKey = namespace + ":{" + id + "}";
+            int slot = SlotHash.getSlot(dataKey);
+            RedisTestServer from = cluster.ownerOf(slot);
+            RedisTestServer to = cluster.nodes().stream().filter(node -> node != from).findFirst().orElseThrow();
+            String fromId = from.withCommands(c -> c.clusterMyId());
+            String toId = to.withCommands(c -> c.clusterMyId());
+            to.withCommands(c -> c.clusterSetSlotImporting(slot, fromId));
+            from.withCommands(c -> c.clusterSetSlotMigrating(slot, toId));
+            // halfway: the data key has moved, the slot's event stream not yet
+            from.withCommands(c -> c.migrate("127.0.0.1", to.port(), dataKey, 0, 5_000));
+
+            SessionState current = storage.retrieveSession(id).join().orElseThrow();
+            CompletableFuture<Boolean> update = storage.replaceSession(current.toBuilder()
+                    .putMetadata("during", "migration").version(current.version() + 1).build(), current.version(), null);
+            Thread.sleep(300); // Redis answers TRYAGAIN meanwhile: the script's two keys are on two nodes
+            assertThat(update).as("still waiting for the slot").isNotDone();
+            // a storage whose timeout passes first says the write was not applied (not "outcome unknown")
+            try (RedisSessionStorage impatient = RedisSessionStorage.builder().clusterNodes(cluster.seeds())
+                    .namespace(namespace).eventStream(true, 10_000).timeout(Duration.ofMillis(200)).build()) {
+                assertThatThrownBy(() -> impatient.replaceSession(current, current.version(), null).join())
+                        .hasCauseExactlyInstanceOf(SessionStorageException.class)
+                        .hasMessageContaining("not applied").hasMessageContaining("TRYAGAIN");
+            }
+            from.withCommands(c -> c.migrate("127.0.0.1", to.port(), RedisSessionStorage.eventStreamKey(namespace,
+                    slot), 0, 5_000));
+            for (RedisTestServer node : cluster.nodes()) {
+                node.withCommands(c -> c.clusterSetSlotNode(slot, toId));
+            }
+
+            assertThat(update.get(10, TimeUnit.SECONDS)).isTrue();
+            RedisEventScenarios.await(() -> recording.events.size() >= 2, "created and updated");
+            assertThat(recording.events).extracting(SessionEvent::type)
+                    .containsExactly(SessionEvent.Type.CREATED, SessionEvent.Type.UPDATED);
+            assertThat(storage.retrieveSession(id).join().orElseThrow().metadata().get("during").asText())
+                    .isEqualTo("migration");
         }
     }
 

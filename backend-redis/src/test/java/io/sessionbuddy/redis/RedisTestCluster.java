@@ -54,6 +54,16 @@ final class RedisTestCluster implements AutoCloseable {
         return true;
     }
 
+    /** The master that serves {@code slot} as the cluster was formed (slots in three even runs). */
+    RedisTestServer ownerOf(int slot) {
+        return nodes.get(Math.min(2, slot / (16384 / 3)));
+    }
+
+    /** The masters, in the order their slot runs come. */
+    List<RedisTestServer> nodes() {
+        return List.copyOf(nodes);
+    }
+
     List<RedisURI> seeds() {
         return nodes.stream().map(RedisTestServer::uri).toList();
     }
