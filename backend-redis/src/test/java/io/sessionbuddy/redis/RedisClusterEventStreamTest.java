@@ -8,6 +8,7 @@ import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.sessionbuddy.core.SessionEvent;
+import io.sessionbuddy.core.SessionListener;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;
 import io.sessionbuddy.core.SessionStorageException;
@@ -57,6 +58,13 @@ class RedisClusterEventStreamTest {
         return consumer;
     }
 
+    /** A consumer past its first sweep that sweeps no more: events written from now on come by the bell alone. */
+    private static RedisSessionEventConsumer listening(String namespace, String group, String name,
+            SessionListener listener) throws InterruptedException {
+        return swept(RedisSessionEventConsumer.startCluster(cluster.seeds(), namespace, group, name, listener,
+                Duration.ofSeconds(30), false, NO_SWEEP));
+    }
+
     private static RedisSessionStorage storage(String namespace) {
         return RedisSessionStorage.builder().clusterNodes(cluster.seeds()).namespace(namespace)
                 .eventStream(true, 10_000).build();
@@ -96,8 +104,7 @@ class RedisClusterEventStreamTest {
         String namespace = "cl-reshard";
         RecordingListener recording = new RecordingListener();
         try (RedisSessionStorage storage = storage(namespace);
-                RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
-                        namespace, "app", "app-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+                RedisSessionEventConsumer consumer = listening(namespace, "app", "app-1", recording)) {
             SessionManager manager = new SessionManager(storage);
             String id = manager.createSession("u", "p").join();
             String dataKey = namespace + ":{" + id + "}";
@@ -150,8 +157,7 @@ class RedisClusterEventStreamTest {
     void eventsWrittenByAnotherProcessReachThisOneThroughTheSlotStreamsAndTheBell() throws Exception {
         String namespace = "cl-twoprocs";
         RecordingListener recording = new RecordingListener();
-        try (RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
-                namespace, "app", "app-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+        try (RedisSessionEventConsumer consumer = listening(namespace, "app", "app-1", recording)) {
             String ports = cluster.seeds().stream().map(uri -> Integer.toString(uri.getPort()))
                     .collect(Collectors.joining(","));
             List<String> ids = RedisEventScenarios.runWriter("cluster:" + ports, namespace, 20);
@@ -184,8 +190,7 @@ class RedisClusterEventStreamTest {
         String namespace = "cl-rotate";
         RecordingListener recording = new RecordingListener();
         try (RedisSessionStorage storage = storage(namespace);
-                RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
-                        namespace, "app", "app-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+                RedisSessionEventConsumer consumer = listening(namespace, "app", "app-1", recording)) {
             SessionManager manager = new SessionManager(storage);
             String old = manager.createSession("rot-user", "rot-project").join();
             String fresh = manager.rotateSessionId(old).join().orElseThrow();
@@ -212,8 +217,7 @@ class RedisClusterEventStreamTest {
         String namespace = "cl-lostbell";
         RecordingListener prompt = new RecordingListener();
         RecordingListener sweeping = new RecordingListener();
-        try (RedisSessionEventConsumer bellOnly = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
-                        namespace, "bell-only", "b-1", prompt, Duration.ofSeconds(30), false, NO_SWEEP));
+        try (RedisSessionEventConsumer bellOnly = listening(namespace, "bell-only", "b-1", prompt);
                 RedisSessionEventConsumer sweeper = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
                         namespace, "swept", "s-1", sweeping, Duration.ofSeconds(30), false, Duration.ofSeconds(1)))) {
             // a writer that died between its write (which appended the event) and the bell:
@@ -285,8 +289,7 @@ class RedisClusterEventStreamTest {
         RecordingListener recording = new RecordingListener();
         try (RedisSessionStorage first = storage(namespace);
                 RedisSessionStorage second = storage(namespace);
-                RedisSessionEventConsumer consumer = swept(RedisSessionEventConsumer.startCluster(cluster.seeds(),
-                        namespace, "ops", "ops-1", recording, Duration.ofSeconds(30), false, NO_SWEEP))) {
+                RedisSessionEventConsumer consumer = listening(namespace, "ops", "ops-1", recording)) {
             SessionEvent expired = RedisEventScenarios.expiredOnceWhateverTheNumberOfCleaners(first, second, recording);
             int indexSlot = SlotHash.getSlot(namespace + ":idx:user:exp-user");
             assertThat(expired.streamId()).startsWith(indexSlot + ":");
