@@ -6,11 +6,19 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
-/** A real 3-master Redis Cluster on loopback, formed with CLUSTER ADDSLOTS and CLUSTER MEET. */
-final class RedisTestCluster implements AutoCloseable {
+/**
+ * A real 3-master Redis Cluster on loopback, formed with CLUSTER ADDSLOTS and CLUSTER MEET (public
+ * for the benchmarks).
+ */
+public final class RedisTestCluster implements AutoCloseable {
     private final List<RedisTestServer> nodes = new ArrayList<>();
 
-    static RedisTestCluster start() {
+    /**
+     * Starts three masters and forms the cluster.
+     *
+     * @return the running cluster; close it
+     */
+    public static RedisTestCluster start() {
         RedisTestCluster cluster = new RedisTestCluster();
         try {
             for (int i = 0; i < 3; i++) {
@@ -64,10 +72,16 @@ final class RedisTestCluster implements AutoCloseable {
         return List.copyOf(nodes);
     }
 
-    List<RedisURI> seeds() {
+    /**
+     * The masters' addresses.
+     *
+     * @return one URI per master
+     */
+    public List<RedisURI> seeds() {
         return nodes.stream().map(RedisTestServer::uri).toList();
     }
 
+    /** Stops the masters. */
     @Override
     public void close() {
         nodes.forEach(RedisTestServer::close);
