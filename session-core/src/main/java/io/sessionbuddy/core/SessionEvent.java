@@ -16,7 +16,8 @@ import java.util.Objects;
  * @param at when the manager saw it happen (for an event from a Redis event stream: when the
  *     write appended it, in Redis's clock)
  * @param streamId the event's id in the Redis event stream it was read from (unique, for consumers
- *     that deduplicate at-least-once deliveries); {@code null} for local events
+ *     that deduplicate at-least-once deliveries; in Redis Cluster {@code <slot>:<entry id>}, as entry
+ *     ids are unique only within one slot's stream); {@code null} for local events
  */
 public record SessionEvent(Type type, String sessionId, String userId, String projectId, long version,
         String backend, Instant at, String streamId) {
@@ -42,7 +43,8 @@ public record SessionEvent(Type type, String sessionId, String userId, String pr
      * @param version its version after the change, or -1 when not known
      * @param backend the backend's provider name
      * @param at when it happened
-     * @param streamId the Redis Stream entry id of an event read from the stream, else {@code null}
+     * @param streamId the Redis Stream entry id of an event read from the stream (in Redis Cluster
+     *     {@code <slot>:<entry id>}), else {@code null}
      */
     public SessionEvent {
         Objects.requireNonNull(type, "type");
