@@ -124,6 +124,7 @@ public final class RedisSessionEventConsumer implements AutoCloseable {
         thread.setDaemon(true);
         thread.start();
     }
+
     /**
      * Starts consuming the events of the store with namespace {@code namespace} on {@code uri} as
      * {@code consumer} in {@code group} (created when missing, from new events on), taking over events

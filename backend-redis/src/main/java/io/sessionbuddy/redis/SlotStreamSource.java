@@ -142,7 +142,6 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
         if (rung.isEmpty()) {
             return;
         }
-        bellFrom = rung.get(rung.size() - 1).getId();
         BitSet slots = new BitSet(SLOTS);
         for (StreamMessage<String, String> entry : rung) {
             try {
@@ -155,6 +154,7 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
             }
         }
         read(slots, sink);
+        bellFrom = rung.get(rung.size() - 1).getId(); // after the read: a failed one reads these bells again
     }
 
     /** Reads the new events (and this consumer's own pending ones, first) of {@code slots}' streams. */
@@ -210,34 +210,34 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
                 exists.add(async.exists(stream(slot)));
             }
             List<Integer> found = new ArrayList<>();
-            List<RedisFuture<String>> creates = new ArrayList<>();
+            List<java.util.concurrent.CompletableFuture<String>> creates = new ArrayList<>();
             for (int i = 0; i < batch.length; i++) {
                 Long n = await(exists.get(i), batch[i]);
                 if (n != null && n > 0) {
                     found.add(batch[i]);
-                    creates.add(async.xgroupCreate(XReadArgs.StreamOffset.from(stream(batch[i]), groupStart), group));
+                    creates.add(async.xgroupCreate(XReadArgs.StreamOffset.from(stream(batch[i]), groupStart), group)
+                            .toCompletableFuture().exceptionally(SlotStreamSource::joinExisting));
                 }
             }
             for (int i = 0; i < found.size(); i++) {
                 int slot = found.get(i);
-                try {
-                    creates.get(i).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof RedisBusyException)) { // BUSYGROUP: it exists, join it
-                        rethrowOrSkip(e.getCause(), slot);
-                        continue;
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                } catch (TimeoutException e) {
-                    throw new io.lettuce.core.RedisCommandTimeoutException("no reply creating group " + group + " in "
-                            + stream(slot) + " in " + TIMEOUT.toSeconds() + " s");
+                if (await(creates.get(i), slot) != null) {
+                    known.set(slot);
+                    pendingFrom[slot] = "0";
                 }
-                known.set(slot);
-                pendingFrom[slot] = "0";
             }
         }
+    }
+
+    /** {@code BUSYGROUP}: the group exists in that stream already, join it where it is. */
+    private static String joinExisting(Throwable failure) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof RedisBusyException) {
+            return "OK";
+        }
+        throw failure instanceof java.util.concurrent.CompletionException c ? c
+                : new java.util.concurrent.CompletionException(cause);
     }
 
     /** Takes over the events pending at other consumers (or this one) longer than the claim time. */
@@ -266,7 +266,7 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
      * ({@code NOGROUP}: the stream or group was removed, found again by a later sweep; any other
      * error is logged). A connection failure or timeout is thrown: the poll is retried.
      */
-    private <T> T await(RedisFuture<T> future, int slot) {
+    private <T> T await(java.util.concurrent.Future<T> future, int slot) {
         try {
             return future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
