@@ -11,7 +11,9 @@ import io.sessionbuddy.core.SessionEvent;
 import io.sessionbuddy.core.SessionListener;
 import io.sessionbuddy.core.SessionManager;
 import io.sessionbuddy.core.SessionState;
+import io.sessionbuddy.core.SessionStorage;
 import io.sessionbuddy.core.SessionStorageException;
+import io.sessionbuddy.spi.BackendSettings;
 import io.sessionbuddy.testkit.RecordingListener;
 import java.time.Duration;
 import java.util.HashSet;
@@ -80,6 +82,22 @@ class RedisClusterEventStreamTest {
             }
         }
         return lengths;
+    }
+
+    @Test
+    @Timeout(60)
+    void theSettingsTurnTheSlotStreamsOnInACluster() throws Exception {
+        String namespace = "cl-settings";
+        String nodes = cluster.seeds().stream().map(uri -> "127.0.0.1:" + uri.getPort())
+                .collect(Collectors.joining(","));
+        RecordingListener recording = new RecordingListener();
+        try (SessionStorage storage = new RedisStorageProvider().create(BackendSettings.of("redis", Map.of(
+                        "cluster_nodes", nodes, "namespace", namespace, "event_stream", true)));
+                RedisSessionEventConsumer consumer = listening(namespace, "app", "app-1", recording)) {
+            String id = new SessionManager(storage).createSession("u", "p").join();
+            RedisEventScenarios.await(() -> !recording.events.isEmpty(), "the created event");
+            assertThat(recording.events.peek().sessionId()).isEqualTo(id);
+        }
     }
 
     @Test
