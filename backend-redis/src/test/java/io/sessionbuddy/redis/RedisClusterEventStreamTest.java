@@ -301,6 +301,62 @@ class RedisClusterEventStreamTest {
     }
 
     @Test
+    @Timeout(120)
+    void aConsumerProcessKilledMidwayIsResumedUnderItsNameWithoutLosingAnEvent() throws Exception {
+        String namespace = "cl-killed";
+        String ports = cluster.seeds().stream().map(uri -> Integer.toString(uri.getPort()))
+                .collect(Collectors.joining(","));
+        Process child = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), RedisEventConsumerMain.class.getName(),
+                "cluster:" + ports, namespace, "workers", "w-1").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Set<String> seenByChild = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line = out.readLine(); line != null; line = out.readLine()) {
+                    if (line.equals("ready")) {
+                        ready.countDown();
+                    } else if (line.startsWith("event ")) {
+                        seenByChild.add(line.substring(6));
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the child was killed
+            }
+        });
+        reader.start();
+        Set<String> created = new HashSet<>();
+        try {
+            assertThat(ready.await(60, TimeUnit.SECONDS)).as("the child consumer's first sweep").isTrue();
+            try (RedisSessionStorage storage = storage(namespace)) {
+                SessionManager manager = new SessionManager(storage);
+                for (int i = 0; i < 30; i++) {
+                    created.add(manager.createSession("u", "p").join());
+                }
+            }
+            RedisEventScenarios.await(() -> seenByChild.size() >= 5, "the child's first events");
+        } finally {
+            child.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // mid-way: its read events unacknowledged
+        }
+        reader.join(5_000);
+        assertThat(seenByChild.size()).as("killed before it got through them").isLessThan(30);
+
+        // started again under its name (no claiming: its own pending events are read first)
+        RecordingListener again = new RecordingListener();
+        try (RedisSessionEventConsumer consumer = RedisSessionEventConsumer.startCluster(cluster.seeds(), namespace,
+                "workers", "w-1", again, Duration.ofHours(1), false, NO_SWEEP)) {
+            Set<String> missing = new HashSet<>(created);
+            missing.removeAll(seenByChild);
+            RedisEventScenarios.await(() -> again.events.stream().map(SessionEvent::sessionId).toList()
+                    .containsAll(missing), "the " + missing.size() + " events the killed consumer had not delivered");
+        }
+        Set<String> all = new HashSet<>(seenByChild);
+        again.events.forEach(e -> all.add(e.sessionId()));
+        assertThat(all).as("every event delivered at least once").isEqualTo(created);
+    }
+
+    @Test
     @Timeout(60)
     void expiredSessionsFoundByCleanupAreAppendedOnceToTheUserIndexSlotsStream() throws Exception {
         String namespace = "cl-expiring";
