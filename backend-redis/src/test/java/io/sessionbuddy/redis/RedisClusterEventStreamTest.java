@@ -143,23 +143,33 @@ class RedisClusterEventStreamTest {
             assertThat(update).as("still waiting for the slot").isNotDone();
             // a storage whose timeout passes first says the write was not applied (not "outcome unknown")
             try (RedisSessionStorage impatient = RedisSessionStorage.builder().clusterNodes(cluster.seeds())
-                    .namespace(namespace).eventStream(true, 10_000).timeout(Duration.ofMillis(200)).build()) {
+                    .namespace(namespace).eventStream(true, 10_000).timeout(Duration.ofSeconds(1)).build()) {
                 assertThatThrownBy(() -> impatient.replaceSession(current, current.version(), null).join())
                         .hasCauseExactlyInstanceOf(SessionStorageException.class)
                         .hasMessageContaining("not applied").hasMessageContaining("TRYAGAIN");
             }
+            // both keys on the target (still importing): the script runs there, by ASK
             from.withCommands(c -> c.migrate("127.0.0.1", to.port(), RedisSessionStorage.eventStreamKey(namespace,
                     slot), 0, 5_000));
+            assertThat(update.get(10, TimeUnit.SECONDS)).isTrue();
+
+            // the slot is handed over as redis-cli does it: the target takes it first, then the others
+            // (the other order makes the two nodes send clients to each other until both know)
+            to.withCommands(c -> c.clusterSetSlotNode(slot, toId));
             for (RedisTestServer node : cluster.nodes()) {
                 node.withCommands(c -> c.clusterSetSlotNode(slot, toId));
             }
+            SessionState second = storage.retrieveSession(id).join().orElseThrow();
+            assertThat(storage.replaceSession(second.toBuilder().putMetadata("after", "handover")
+                    .version(second.version() + 1).build(), second.version(), null).get(10, TimeUnit.SECONDS))
+                    .as("a write after the move").isTrue();
 
-            assertThat(update.get(10, TimeUnit.SECONDS)).isTrue();
-            RedisEventScenarios.await(() -> recording.events.size() >= 2, "created and updated");
+            RedisEventScenarios.await(() -> recording.events.size() >= 3, "created and two updates");
             assertThat(recording.events).extracting(SessionEvent::type)
-                    .containsExactly(SessionEvent.Type.CREATED, SessionEvent.Type.UPDATED);
-            assertThat(storage.retrieveSession(id).join().orElseThrow().metadata().get("during").asText())
-                    .isEqualTo("migration");
+                    .containsExactly(SessionEvent.Type.CREATED, SessionEvent.Type.UPDATED, SessionEvent.Type.UPDATED);
+            SessionState stored = storage.retrieveSession(id).join().orElseThrow();
+            assertThat(stored.metadata().get("during").asText()).isEqualTo("migration");
+            assertThat(stored.metadata().get("after").asText()).isEqualTo("handover");
         }
     }
 
