@@ -477,8 +477,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             if (error == null) {
                 return value;
             }
-            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                    ? error.getCause() : error;
+            Throwable cause = causeOf(error);
             String message = String.valueOf(cause.getMessage());
             if (cause instanceof RedisCommandExecutionException && message.contains("SBTOOLARGE")) {
                 String size = message.substring(message.indexOf("SBTOOLARGE") + "SBTOOLARGE".length()).trim()
@@ -1024,8 +1023,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
                     if (error == null) {
                         return fields;
                     }
-                    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                            ? error.getCause() : error;
+                    Throwable cause = causeOf(error);
                     if (cause instanceof RedisCommandExecutionException
                             && String.valueOf(cause.getMessage()).startsWith("WRONGTYPE")) {
                         return null;
@@ -1127,9 +1125,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      * the stream, or in a cluster to the stream of the user index's slot (then rings the bell).
      */
     private void appendExpired(String id, String userId, String userIndex) {
-        String stream = eventStream != null ? eventStream
-                : slotEvents != null ? eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(userIndex))
-                : null;
+        String stream = eventStreamFor(userIndex);
         if (stream == null) {
             return;
         }
@@ -1143,8 +1139,17 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
      * ({@link #eventStreamKey(String, int)}), which the script appends to in the same atomic step.
      */
     private String[] withSlotStream(String key) {
-        return slotEvents == null ? new String[] {key}
-                : new String[] {key, eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(key))};
+        return slotEvents == null ? new String[] {key} : new String[] {key, eventStreamFor(key)};
+    }
+
+    /**
+     * The stream an event of a script on {@code key} goes to: the event stream, or in a cluster the
+     * stream of the key's slot; {@code null} when events are off.
+     */
+    private String eventStreamFor(String key) {
+        return eventStream != null ? eventStream
+                : slotEvents != null ? eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(key))
+                : null;
     }
 
     /**
@@ -1199,9 +1204,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             List<CompletableFuture<Integer>> goneCounts = new ArrayList<>();
             for (String key : keys) {
                 String owner = key.substring(prefix.length());
-                String stream = !users ? null : eventStream != null ? eventStream
-                        : slotEvents != null ? eventStreamKey(slotEvents, io.lettuce.core.cluster.SlotHash.getSlot(key))
-                        : null;
+                String stream = users ? eventStreamFor(key) : null;
                 String[] scriptKeys = stream != null ? new String[] {key, orderSet(key), stream}
                         : new String[] {key, orderSet(key)};
                 CompletableFuture<Integer> expired = this.<List<Object>>script(RedisScripts.TAKE_EXPIRED,
@@ -1402,8 +1405,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
             byte[]... args) {
         CompletableFuture<T> first = commands().<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
         return first.exceptionallyCompose(error -> {
-            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                    ? error.getCause() : error;
+            Throwable cause = causeOf(error);
             if (cause instanceof RedisNoScriptException) {
                 return commands().<T>eval(script.body(), type, keys, args).toCompletableFuture()
                         .exceptionallyCompose(again -> tryAgain(script, type, keys, retryUntil, args, again));
@@ -1422,6 +1424,12 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
         });
     }
 
+    /** The failure inside a {@link java.util.concurrent.CompletionException}, or {@code error} itself. */
+    static Throwable causeOf(Throwable error) {
+        return error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+    }
+
     private static boolean isTryAgain(Throwable cause) {
         return cause instanceof RedisCommandExecutionException
                 && String.valueOf(cause.getMessage()).startsWith("TRYAGAIN");
@@ -1430,8 +1438,7 @@ public final class RedisSessionStorage extends AbstractSessionStorage implements
     /** After a {@code TRYAGAIN}: the script again in 20 ms, or a failure saying it was not applied. */
     private <T> CompletableFuture<T> tryAgain(RedisScripts script, ScriptOutputType type, String[] keys,
             long retryUntil, byte[][] args, Throwable error) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                ? error.getCause() : error;
+        Throwable cause = causeOf(error);
         if (!isTryAgain(cause)) {
             return CompletableFuture.failedFuture(cause);
         }

@@ -231,8 +231,7 @@ final class SlotStreamSource implements RedisSessionEventConsumer.Source {
 
     /** {@code BUSYGROUP}: the group exists in that stream already, join it where it is. */
     private static String joinExisting(Throwable failure) {
-        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+        Throwable cause = RedisSessionStorage.causeOf(failure);
         if (cause instanceof RedisBusyException) {
             return "OK";
         }
